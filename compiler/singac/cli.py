@@ -1,0 +1,72 @@
+"""The `singac` command: compile a job into a plan, show a plan, draw it."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from google.protobuf import text_format
+
+from .compile import compile_file
+from .errors import SingaError
+from .planio import read_plan, write_plan
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `singac` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SingaError as e:
+        print(f"singac: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("singac: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a compiler bug: still one line, with a way to see more
+        if os.environ.get("SINGAC_DEBUG"):
+            raise
+        print(f"singac: internal error: {type(e).__name__}: {e} (set SINGAC_DEBUG=1 for a traceback)",
+              file=sys.stderr)
+        return 70
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="singac", description="Compile SINGA job descriptions into "
+                                "partitioned placement plans, and show or draw them.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    c = sub.add_parser("compile", help="parse, check, infer shapes, partition and place a job",
+                       description="Compile a job file (protobuf text) into a plan file.")
+    c.add_argument("job", help="the job file (protobuf text, e.g. job.pbtxt)")
+    c.add_argument("-o", "--output", required=True, help="where to write the plan (e.g. plan.bin)")
+    c.set_defaults(func=_compile)
+    s = sub.add_parser("show", help="print a plan as protobuf text",
+                       description="Print a plan file as protobuf text: nodes, workers, params, "
+                       "slices and roles.")
+    s.add_argument("plan", help="a plan file written by `singac compile`")
+    s.set_defaults(func=_show)
+    _add_viz(sub)
+    return p
+
+
+def _add_viz(sub) -> None:
+    try:  # TEMPORARY until the viz command lands
+        from .viz.cli import add_viz_command
+    except ImportError:
+        return
+    add_viz_command(sub)
+
+
+def _compile(args: argparse.Namespace) -> int:
+    plan = compile_file(args.job)
+    write_plan(plan, args.output)
+    nodes = sum(len(g.nodes) for g in plan.graphs)
+    print(f"{args.output}: {len(plan.graphs)} phase(s), {nodes} nodes, {len(plan.params)} params, "
+          f"{plan.topology.nprocs} process(es), hash {plan.content_hash[:12]}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    plan = read_plan(args.plan)
+    sys.stdout.write(text_format.MessageToString(plan))
+    return 0

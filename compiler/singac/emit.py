@@ -1,0 +1,105 @@
+"""Emit the plan: every phase's partitioned graph in execution order, the param table, the cluster
+topology, the rank -> role table, and the content hash."""
+from __future__ import annotations
+
+import hashlib
+
+import networkx as nx
+
+from singa_proto import job_pb2, plan_pb2
+
+from .graph import execution_order
+
+FORMAT_VERSION = "1"
+NODE_KINDS = {
+    "compute": plan_pb2.kCompute, "slice": plan_pb2.kSliceNode, "concat": plan_pb2.kConcatNode,
+    "split": plan_pb2.kSplitNode, "bridge_src": plan_pb2.kBridgeSrcNode,
+    "bridge_dst": plan_pb2.kBridgeDstNode,
+}
+PHASE_ENUMS = {"train": job_pb2.kTrain, "validation": job_pb2.kVal, "test": job_pb2.kTest}
+
+
+def emit_plan(job: job_pb2.JobProto, source: str, graphs: dict[str, nx.DiGraph]) -> plan_pb2.PlanProto:
+    """The plan for a job whose phase graphs went through every pass."""
+    train = graphs["train"]
+    plan = plan_pb2.PlanProto(job=job, source=source, format_version=FORMAT_VERSION)
+    for phase, g in graphs.items():
+        plan.graphs.append(_phase_graph(phase, g))
+    _emit_params(plan, graphs)
+    topo = train.graph["topology"]
+    plan.topology.cluster.CopyFrom(job.cluster)
+    plan.topology.nworker_procs = topo["nworker_procs"]
+    plan.topology.nserver_procs = topo["nserver_procs"]
+    plan.topology.nprocs = topo["nprocs"]
+    plan.topology.framework = topo["framework"]
+    for role in train.graph["roles"]:
+        r = plan.roles.add(rank=role["rank"])
+        r.workers.extend(plan_pb2.ProcessRole.Executor(group=g, id=i) for g, i in role["workers"])
+        r.servers.extend(plan_pb2.ProcessRole.Executor(group=g, id=i) for g, i in role["servers"])
+    plan.content_hash = content_hash(plan)
+    return plan
+
+
+def content_hash(plan: plan_pb2.PlanProto) -> str:
+    """SHA-256 of the plan serialized deterministically with `content_hash` empty."""
+    copy = plan_pb2.PlanProto()
+    copy.CopyFrom(plan)
+    copy.ClearField("content_hash")
+    return hashlib.sha256(copy.SerializeToString(deterministic=True)).hexdigest()
+
+
+def _phase_graph(phase: str, g: nx.DiGraph) -> plan_pb2.PhaseGraph:
+    pg = plan_pb2.PhaseGraph(phase=PHASE_ENUMS[phase], num_partitions=g.graph["num_partitions"])
+    for n in execution_order(g):
+        pg.nodes.append(_node(g, n))
+    return pg
+
+
+def _node(g: nx.DiGraph, n: str) -> plan_pb2.Node:
+    d = g.nodes[n]
+    node = plan_pb2.Node(name=n, kind=NODE_KINDS[d["kind"]], origin=d["origin"], worker=d["worker"],
+                         partition_id=d["partition_id"], partition_dim=d["partition_dim"],
+                         num_partitions=d["num_partitions"], shape=d["shape"],
+                         origin_shape=d["origin_shape"])
+    node.srcs.extend(sorted(g.predecessors(n), key=lambda s: g.edges[s, n]["slot"]))
+    node.block.extend(plan_pb2.Range(axis=a, begin=lo, end=hi) for a, (lo, hi) in sorted(d["block"].items()))
+    if d["kind"] == "compute":
+        node.conf.CopyFrom(d["conf"])
+        for role, param, block in d.get("params", []):
+            ref = node.params.add(role=role, param=param)
+            if block is not None:
+                ref.block.CopyFrom(plan_pb2.Range(axis=block[0], begin=block[1], end=block[2]))
+    if "cut" in d:
+        node.cut.CopyFrom(d["cut"])
+    if "axis" in d:
+        node.axis = d["axis"]
+    if "peer" in d:
+        node.peer = d["peer"]
+    return node
+
+
+def _emit_params(plan: plan_pb2.PlanProto, graphs: dict[str, nx.DiGraph]) -> None:
+    """One entry per declared param, train net's first; uses counted in the train net."""
+    table: dict[str, dict] = {}
+    for g in graphs.values():
+        for name, e in g.graph["params"].items():
+            table.setdefault(name, e)
+    uses = _count_uses(graphs["train"])
+    for pid, e in enumerate(table.values()):
+        entry = plan.params.add(name=e["name"], layer=e["layer"], role=e["role"], shape=e["shape"],
+                                id=pid, num_shares=uses.get(e["name"], 0))
+        owner = table[e["owner"]]
+        entry.conf.CopyFrom(owner["conf"])
+        entry.conf.name = e["name"]
+        if e["owner"] != e["name"]:
+            entry.share_from = e["owner"]
+        for sid, offset, size, server, group in e.get("slices", []):
+            entry.slices.add(slice_id=sid, offset=offset, size=size, server=server, master_group=group)
+
+
+def _count_uses(g: nx.DiGraph) -> dict[str, int]:
+    uses: dict[str, int] = {}
+    for _, d in g.nodes(data=True):
+        for _, param, _ in d.get("params", []):
+            uses[param] = uses.get(param, 0) + 1
+    return uses

@@ -1,0 +1,85 @@
+"""Build one networkx graph per phase from a job: nodes are the phase's layers, edges their sources."""
+from __future__ import annotations
+
+import networkx as nx
+
+from singa_proto import job_pb2
+
+from .layertypes import COMPILER_ONLY, RBM_PAIR
+from .source import Source
+
+PHASES = {"train": job_pb2.kTrain, "validation": job_pb2.kVal, "test": job_pb2.kTest}
+
+
+def type_name(layer: job_pb2.LayerProto) -> str:
+    """The layer's type as users write it (`kInnerProduct`)."""
+    return job_pb2.LayerType.Name(layer.type)
+
+
+def build_graph(job: job_pb2.JobProto, phase: str, source: Source, num_partitions: int) -> nx.DiGraph:
+    """The phase's layer graph, before any pass: one node per layer, one edge per source."""
+    g = nx.DiGraph(phase=phase, job=job, source=source, num_partitions=num_partitions)
+    layers = [lay for lay in job.neuralnet.layer if PHASES[phase] not in lay.exclude]
+    for order, layer in enumerate(layers):
+        _add_layer(g, layer, order, source)
+    for layer in layers:
+        _add_sources(g, job, layer, phase, source)
+    _mark_rbm_pairs(g)
+    _check_acyclic(g, source)
+    return g
+
+
+def _add_layer(g: nx.DiGraph, layer: job_pb2.LayerProto, order: int, source: Source) -> None:
+    name = layer.name
+    if name in g:
+        raise source.layer_error(name, f"declared twice in the {g.graph['phase']} net")
+    kind = type_name(layer)
+    if kind == "kUserLayer":
+        what = f"user layer type '{layer.user_type}'" if layer.user_type else "no `type`"
+        raise source.layer_error(name, f"{what}: user layers are not supported yet; use a built-in type")
+    if kind in COMPILER_ONLY:
+        raise source.layer_error(name, f"{kind} layers are inserted by the compiler, not declared")
+    g.add_node(name, kind="compute", type=kind, conf=layer, origin=name, order=order)
+
+
+def _add_sources(g: nx.DiGraph, job: job_pb2.JobProto, layer: job_pb2.LayerProto, phase: str,
+                 source: Source) -> None:
+    for slot, src in enumerate(layer.srclayers):
+        if src not in g:
+            elsewhere = any(lay.name == src for lay in job.neuralnet.layer)
+            why = f"excluded from the {phase} net" if elsewhere else "no layer has that name"
+            raise source.layer_error(layer.name, f"unknown srclayer '{src}' ({why})")
+        if g.has_edge(src, layer.name):
+            raise source.layer_error(layer.name, f"srclayer '{src}' is named twice")
+        g.add_edge(src, layer.name, slot=slot)
+
+
+def _mark_rbm_pairs(g: nx.DiGraph) -> None:
+    """In an RBM pair (two layers naming each other), the hidden -> visible edge is the recurrent one."""
+    for u, v in list(g.edges):
+        if g.has_edge(v, u) and g.nodes[u]["type"] in RBM_PAIR and g.nodes[v]["type"] in RBM_PAIR:
+            back = (u, v) if g.nodes[v]["type"] == "kRBMVis" else (v, u)
+            g.edges[back]["recurrent"] = True
+
+
+def forward_view(g: nx.DiGraph) -> nx.DiGraph:
+    """The graph without its declared recurrent edges (what must be acyclic)."""
+    return nx.subgraph_view(g, filter_edge=lambda u, v: not g.edges[u, v].get("recurrent", False))
+
+
+def _check_acyclic(g: nx.DiGraph, source: Source) -> None:
+    try:
+        cycle = nx.find_cycle(forward_view(g))
+    except nx.NetworkXNoCycle:
+        return
+    names = [u for u, _ in cycle]
+    raise source.layer_error(names[0], "cycle through layers " + " -> ".join(names + [names[0]])
+                             + " (only an RBM visible/hidden pair may name each other)")
+
+
+def execution_order(g: nx.DiGraph) -> list[str]:
+    """A deterministic topological order: by declaration order, then partition, then name."""
+    def key(n: str) -> tuple:
+        d = g.nodes[n]
+        return (d.get("order", 0), d.get("sub", 0), d.get("partition_id", 0), n)
+    return list(nx.lexicographical_topological_sort(forward_view(g), key=key))

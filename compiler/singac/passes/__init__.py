@@ -1,0 +1,1 @@
+"""The compiler's passes: each a plain function `graph -> graph` in its own file."""

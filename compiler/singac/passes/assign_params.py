@@ -1,0 +1,95 @@
+"""Assign params to compute nodes; adds the node attribute `params` and the graph's param table.
+
+Each compute node gets [(role, param, block)], where `param` names the param whose values it uses
+(a `share_from` chain resolved to its owner) and `block` the range of it a feature partition uses
+(None: all of it, as for batch partitions, which share one param). Unnamed params get SINGA's automatic
+names `<layer>$`, `<layer>$$`, ... The table `graph.graph["params"]` maps every declared param to its
+layer, role, shape and conf.
+"""
+from __future__ import annotations
+
+import networkx as nx
+
+from singa_proto import job_pb2
+
+from ..graph import forward_view
+from ..params import PARAM_RULES, feature_axis
+
+
+def assign_params(g: nx.DiGraph) -> nx.DiGraph:
+    """Return a graph whose compute nodes name the params (and blocks) they use."""
+    g = g.copy()
+    table = _declare(g)
+    _resolve_shares(g, table)
+    for n, d in g.nodes(data=True):
+        if d["kind"] == "compute":
+            d["params"] = [_use(d, p, table) for p in _layer_params(d["origin"], table)]
+    g.graph["params"] = table
+    return g
+
+
+def _declare(g: nx.DiGraph) -> dict[str, dict]:
+    """Every param of every layer in the graph, once per layer, in execution order of first use."""
+    table: dict[str, dict] = {}
+    fwd = forward_view(g)
+    seen: set[str] = set()
+    for n, d in sorted(g.nodes(data=True), key=lambda x: (x[1]["order"], x[0])):
+        if d["kind"] != "compute" or d["origin"] in seen or d["type"] not in PARAM_RULES:
+            continue
+        seen.add(d["origin"])
+        srcs = sorted(fwd.predecessors(n), key=lambda s: g.edges[s, n]["slot"])
+        in_shape = g.nodes[srcs[0]]["origin_shape"] if srcs else ()
+        _declare_layer(g, d, in_shape, table)
+    return table
+
+
+def _declare_layer(g: nx.DiGraph, d: dict, in_shape: tuple[int, ...], table: dict[str, dict]) -> None:
+    source, conf = g.graph["source"], d["conf"]
+    roles = PARAM_RULES[d["type"]](conf, in_shape, d["origin_shape"])
+    declared = list(conf.param)
+    if len(declared) > len(roles):
+        raise source.layer_error(d["origin"], f"declares {len(declared)} params but a {d['type']} has "
+                                 f"{len(roles)} ({', '.join(r for r, _ in roles)})")
+    for i, (role, shape) in enumerate(roles):
+        pconf = declared[i] if i < len(declared) else job_pb2.ParamProto()
+        name = pconf.name or d["origin"] + "$" * (i + 1)
+        if name in table and table[name]["layer"] != d["origin"]:
+            raise source.layer_error(d["origin"], f"param name '{name}' is already used by layer "
+                                     f"'{table[name]['layer']}'; param names must be unique")
+        table[name] = {"name": name, "layer": d["origin"], "role": role, "shape": shape, "conf": pconf,
+                       "owner": name}
+
+
+def _resolve_shares(g: nx.DiGraph, table: dict[str, dict]) -> None:
+    """Point every param at the owner of its values; shapes must agree with the owner's."""
+    source = g.graph["source"]
+    for entry in table.values():
+        seen = [entry["name"]]
+        owner = entry
+        while owner["conf"].share_from:
+            target = owner["conf"].share_from
+            if target not in table:
+                raise source.layer_error(entry["layer"], f"param '{entry['name']}' has share_from "
+                                         f"'{target}', but no param has that name")
+            if target in seen:
+                raise source.layer_error(entry["layer"], "share_from cycle " + " -> ".join(seen + [target]))
+            seen.append(target)
+            owner = table[target]
+        if owner["shape"] != entry["shape"]:
+            raise source.layer_error(entry["layer"], f"param '{entry['name']}' of shape "
+                                     f"{list(entry['shape'])} cannot share_from '{owner['name']}' of "
+                                     f"shape {list(owner['shape'])}")
+        entry["owner"] = owner["name"]
+
+
+def _layer_params(layer: str, table: dict[str, dict]) -> list[dict]:
+    return [e for e in table.values() if e["layer"] == layer]
+
+
+def _use(d: dict, entry: dict, table: dict[str, dict]) -> tuple[str, str, tuple[int, int, int] | None]:
+    """(role, owner param, (axis, begin, end) or None) for one node's use of one param."""
+    if d["partition_dim"] != 1 or 1 not in d["block"]:
+        return (entry["role"], entry["owner"], None)
+    axis = feature_axis(d["type"], entry["role"], d["conf"])
+    lo, hi = d["block"][1]
+    return (entry["role"], entry["owner"], (axis, lo, hi))

@@ -1,0 +1,106 @@
+"""Partition layers over the workers of a group; replaces each layer node by its partition nodes.
+
+A layer with partition_dim 0 (batch rows) or 1 (feature columns) becomes `<layer>@00 .. @NN`, one per
+worker, each owning a block of the layer's output; partition_dim -1, or a `location`, keeps one node on
+one worker. Each layer edge becomes edges between the partitions whose blocks overlap, labelled with the
+block (`need`) the consumer partition wants from that producer partition. Adds the node attributes
+partition_dim, partition_id, num_partitions, worker, block, origin_shape.
+"""
+from __future__ import annotations
+
+import networkx as nx
+
+from ..blocks import Block, block_shape, intersect, ranges
+from ..layertypes import WHOLE_FEATURES, needs_own_columns
+from ..source import Source
+
+
+def partition_layers(g: nx.DiGraph) -> nx.DiGraph:
+    """Return the partitioned graph (unchanged when already partitioned)."""
+    if g.graph.get("partitioned"):
+        return g
+    h = nx.DiGraph(**{**g.graph, "partitioned": True})
+    parts = {layer: _partition(g, layer, h) for layer in g.nodes}
+    for s, t, e in g.edges(data=True):
+        for ti in parts[t]:
+            need = _need(h.nodes[ti], g.nodes[s]["shape"])
+            for sj in parts[s]:
+                block = intersect(need, h.nodes[sj]["block"], g.nodes[s]["shape"])
+                if block is not None:
+                    h.add_edge(sj, ti, slot=e["slot"], need=block, recurrent=e.get("recurrent", False))
+    return h
+
+
+def _partition(g: nx.DiGraph, layer: str, h: nx.DiGraph) -> list[str]:
+    d = g.nodes[layer]
+    n = g.graph["num_partitions"]
+    dim, worker = _resolve(g, layer, n)
+    shape = d["shape"]
+    if dim == -1 or n == 1:
+        h.add_node(layer, **d, partition_dim=dim, partition_id=0, num_partitions=1, worker=worker,
+                   block={}, origin_shape=shape)
+        return [layer]
+    cuts = _cuts(g, layer, dim, n)
+    names = []
+    for i, cut in enumerate(cuts):
+        name = f"{layer}@{i:02d}"
+        block: Block = {dim: cut}
+        h.add_node(name, **{**d, "shape": block_shape(block, shape)}, partition_dim=dim, partition_id=i,
+                   num_partitions=n, worker=i, block=block, origin_shape=shape)
+        names.append(name)
+    return names
+
+
+def _resolve(g: nx.DiGraph, layer: str, n: int) -> tuple[int, int]:
+    """(partition_dim, worker) of a layer, from its conf, the net default and `location`."""
+    d, source = g.nodes[layer], g.graph["source"]
+    conf = d["conf"]
+    if conf.HasField("location"):
+        return -1, _location(source, layer, conf.location, n, g.graph["phase"])
+    explicit = conf.HasField("partition_dim")
+    dim = conf.partition_dim if explicit else g.graph["job"].neuralnet.partition_dim
+    if dim not in (-1, 0, 1):
+        raise source.layer_error(layer, f"partition_dim must be -1, 0 or 1, got {dim}")
+    if dim == 1 and d["type"] in WHOLE_FEATURES:
+        if explicit:
+            raise source.layer_error(layer, f"a {d['type']} layer cannot be partitioned on features "
+                                     "(partition_dim 1); use 0 or -1")
+        dim = -1  # the net's default of 1 does not apply to layers whose features cannot be cut
+    if dim == 0 and len(d["shape"]) < 1:
+        dim = -1
+    return dim, 0
+
+
+def _location(source: Source, layer: str, location: int, n: int, phase: str) -> int:
+    if phase != "train":
+        return 0  # test and validation nets run whole on worker 0, as in SINGA
+    if not 0 <= location < n:
+        raise source.layer_error(layer, f"location {location} is not a worker of the group "
+                                 f"(nworkers_per_group is {n}, so 0..{n - 1})")
+    return location
+
+
+def _cuts(g: nx.DiGraph, layer: str, dim: int, n: int) -> list[tuple[int, int]]:
+    d, shape = g.nodes[layer], g.nodes[layer]["shape"]
+    if dim >= len(shape):
+        raise g.graph["source"].layer_error(layer, f"output {list(shape)} has no dim {dim} to partition")
+    if shape[dim] < n:
+        raise g.graph["source"].layer_error(layer, f"dim {dim} of output {list(shape)} has fewer than "
+                                            f"{n} rows/features to share among {n} workers")
+    if dim == 1 and shape[1] % n:
+        raise g.graph["source"].layer_error(
+            layer, f"{_feature_word(d['type'])} {shape[1]} does not divide evenly into {n} partitions")
+    return ranges(shape[dim], n)
+
+
+def _feature_word(type_name: str) -> str:
+    return {"kInnerProduct": "num_output", "kConvolution": "num_filters",
+            "kCConvolution": "num_filters"}.get(type_name, "feature size")
+
+
+def _need(consumer: dict, src_shape: tuple[int, ...]) -> Block:
+    """The block of its source's output that one consumer partition needs."""
+    dim, block = consumer["partition_dim"], consumer["block"]
+    if dim == 0 or (dim == 1 and needs_own_columns(consumer["type"])):
+        return {a: r for a, r in block.items() if a < len(src_shape)}
+    return {}

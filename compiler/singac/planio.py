@@ -1,0 +1,46 @@
+"""Read and write plan files; a corrupt, truncated or tampered plan is a one-line error."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from google.protobuf.message import DecodeError
+
+from singa_proto import plan_pb2
+
+from .emit import FORMAT_VERSION, content_hash
+from .errors import SingaError
+
+
+def write_plan(plan: plan_pb2.PlanProto, path: str) -> None:
+    """Write the plan atomically (temp file, then rename), deterministically serialized."""
+    data = plan.SerializeToString(deterministic=True)
+    folder = Path(path).resolve().parent
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".plan-", dir=folder)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError as e:
+        raise SingaError(f"{path}: cannot write plan: {e.strerror or e}") from None
+
+
+def read_plan(path: str) -> plan_pb2.PlanProto:
+    """Read a plan and check its format version and content hash."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise SingaError(f"{path}: cannot read plan: {e.strerror or e}") from None
+    plan = plan_pb2.PlanProto()
+    try:
+        plan.ParseFromString(data)
+    except DecodeError:
+        raise SingaError(f"{path}: not a plan file (corrupt or truncated)") from None
+    if not plan.content_hash or not plan.HasField("job"):
+        raise SingaError(f"{path}: not a plan file (no job or content hash)")
+    if plan.format_version != FORMAT_VERSION:
+        raise SingaError(f"{path}: plan format {plan.format_version!r}, this singac reads {FORMAT_VERSION!r}")
+    if content_hash(plan) != plan.content_hash:
+        raise SingaError(f"{path}: content hash mismatch: the plan is corrupt or was edited")
+    return plan
