@@ -1,0 +1,67 @@
+"""Learning-rate schedules: the seven LRGenProto change methods of SINGA v0.1 (reference 1.5)."""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from singa_proto import job_pb2
+
+LRConf = job_pb2.LRGenProto
+
+
+def _fixed_step(c: LRConf, step: int) -> float:
+    steps, lrs = list(c.fixedstep_conf.step), list(c.fixedstep_conf.step_lr)
+    # SINGA starts at step_lr[0] and moves to step_lr[i] once step >= step[i]
+    current = lrs[0]
+    for boundary, lr in zip(steps, lrs):
+        if step >= boundary:
+            current = lr
+    return current
+
+
+CHANGE_METHODS: dict[str, Callable[[LRConf, int], float]] = {
+    "kFixed": lambda c, step: c.base_lr,
+    "kInverseT": lambda c, step: c.base_lr / (1 + step / c.inverset_conf.final_lr),
+    "kInverse": lambda c, step: c.base_lr * (1 + c.inverse_conf.gamma * step) ** (-c.inverse_conf.pow),
+    "kExponential": lambda c, step: c.base_lr / 2 ** (step / c.exponential_conf.change_freq),
+    "kLinear": lambda c, step: ((1 - step / c.linear_conf.change_freq) * c.base_lr
+                                + step / c.linear_conf.change_freq * c.linear_conf.final_lr),
+    "kStep": lambda c, step: (c.base_lr
+                              * c.step_conf.gamma ** math.floor(step / c.step_conf.change_freq)),
+    "kFixedStep": _fixed_step,
+}
+
+# the field that must be non-zero (a divisor) or non-empty for each method
+REQUIRED = {
+    "kInverseT": ("inverset_conf", "final_lr"),
+    "kExponential": ("exponential_conf", "change_freq"),
+    "kLinear": ("linear_conf", "change_freq"),
+    "kStep": ("step_conf", "change_freq"),
+    "kFixedStep": ("fixedstep_conf", "step_lr"),
+}
+
+
+def check_lr_conf(conf: LRConf) -> str:
+    """The change method's name, after checking its conf; a bad conf is a one-line ValueError."""
+    method = job_pb2.ChangeMethod.Name(conf.type)
+    if method not in CHANGE_METHODS:
+        raise ValueError(f"updater learning_rate: change method {method} is not supported in this "
+                         f"build; known: {', '.join(CHANGE_METHODS)}")
+    if method in REQUIRED:
+        sub, field = REQUIRED[method]
+        if not getattr(getattr(conf, sub), field):
+            raise ValueError(f"updater learning_rate: {method} needs a non-zero {sub}.{field}")
+    if method == "kFixedStep" and len(conf.fixedstep_conf.step) != len(conf.fixedstep_conf.step_lr):
+        raise ValueError("updater learning_rate: fixedstep_conf needs as many step as step_lr")
+    return method
+
+
+def learning_rate(conf: LRConf, step: int) -> float:
+    """The learning rate at `step` under the schedule `conf`."""
+    return float(CHANGE_METHODS[check_lr_conf(conf)](conf, step))
+
+
+def lr_schedule(conf: LRConf) -> Callable[[int], float]:
+    """A step -> learning rate function; the conf is checked once, here."""
+    rule = CHANGE_METHODS[check_lr_conf(conf)]
+    return lambda step: float(rule(conf, step))

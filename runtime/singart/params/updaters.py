@@ -1,0 +1,172 @@
+"""Updaters: SGD (+momentum), Nesterov, AdaGrad, RMSProp (SINGA v0.1's rules) and Adam.
+
+Every rule works in place on the param's value with per-name history and scratch buffers, so a
+step allocates nothing. Per param: lr = LR(step)·lr_scale, wd = weight_decay·wd_scale; the gradient
+is first multiplied by grad_scale, then wd·w is added, then the rule runs.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from singa_proto import job_pb2
+
+from .lr import lr_schedule
+
+# slots of per-param history each rule keeps (all shaped like the param)
+SLOTS: dict[str, tuple[str, ...]] = {
+    "kSGD": ("history",),
+    "kNesterov": ("history",),
+    "kAdaGrad": ("history",),
+    "kRMSProp": ("history",),
+    "kAdam": ("m", "v"),
+}
+
+
+class Updater:
+    """Applies one UpdaterProto's rule to named params, keeping each param's history."""
+
+    def __init__(self, conf: job_pb2.UpdaterProto) -> None:
+        self.conf = conf
+        self.kind = job_pb2.UpdaterType.Name(conf.type)
+        self.lr = lr_schedule(conf.learning_rate)
+        self.rule = RULES[self.kind]
+        self.slots: dict[str, dict[str, np.ndarray]] = {}
+        self.counts: dict[str, int] = {}  # updates applied per param (Adam's bias correction)
+        self._scratch: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def update(self, step: int, name: str, value: np.ndarray, grad: np.ndarray,
+               lr_scale: float = 1.0, wd_scale: float = 1.0, grad_scale: float = 1.0) -> None:
+        """Update `value` (float32, in place) with `grad` (left untouched) at `step`."""
+        g, tmp = self._buffers(name, value)
+        np.multiply(grad, grad_scale, out=g)
+        wd = self.conf.weight_decay * wd_scale
+        if wd:
+            np.multiply(value, wd, out=tmp)
+            g += tmp
+        self.counts[name] = self.counts.get(name, 0) + 1
+        self.rule(self, value, g, tmp, self.slots[name], self.lr(step) * lr_scale, self.counts[name])
+
+    def _buffers(self, name: str, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if name not in self._scratch or self._scratch[name][0].shape != value.shape:
+            self._scratch[name] = (np.empty_like(value), np.empty_like(value))
+            if name not in self.slots:
+                self.slots[name] = {s: np.zeros_like(value) for s in SLOTS[self.kind]}
+        return self._scratch[name]
+
+    def state(self) -> dict[str, np.ndarray]:
+        """History for a checkpoint: '<param>/<slot>' -> array, '<param>/count' -> [updates]."""
+        out = {f"{name}/{slot}": arr.copy() for name, slots in self.slots.items()
+               for slot, arr in slots.items()}
+        out.update({f"{name}/count": np.array([n], np.float64) for name, n in self.counts.items()})
+        return out
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore what state() returned (arrays are copied in as float32)."""
+        for key, arr in state.items():
+            name, _, slot = key.rpartition("/")
+            if slot == "count":
+                self.counts[name] = int(np.asarray(arr).ravel()[0])
+            elif slot in SLOTS[self.kind]:
+                self.slots.setdefault(name, {})[slot] = np.array(arr, np.float32)
+            else:
+                raise ValueError(f"updater state: unknown entry {key!r} for {self.kind}")
+
+
+Rule = Callable[[Updater, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray], float, int],
+                None]
+
+
+def _sgd(u: Updater, w: np.ndarray, g: np.ndarray, tmp: np.ndarray, s: dict[str, np.ndarray],
+         lr: float, t: int) -> None:
+    m = u.conf.momentum
+    if m > 0:  # h = m·h − lr·g; w += h
+        h = s["history"]
+        h *= m
+        np.multiply(g, lr, out=tmp)
+        h -= tmp
+        w += h
+    else:  # w −= lr·g
+        g *= lr
+        w -= g
+
+
+def _nesterov(u: Updater, w: np.ndarray, g: np.ndarray, tmp: np.ndarray, s: dict[str, np.ndarray],
+              lr: float, t: int) -> None:
+    # h' = m·h + lr·g; w −= (1+m)·h' − m·h
+    m, h = u.conf.momentum, s["history"]
+    np.multiply(h, m, out=tmp)      # tmp = m·h (the old history's share)
+    h *= m
+    g *= lr
+    h += g                          # h = h'
+    np.multiply(h, 1 + m, out=g)    # g = (1+m)·h'
+    g -= tmp
+    w -= g
+
+
+def _adagrad(u: Updater, w: np.ndarray, g: np.ndarray, tmp: np.ndarray, s: dict[str, np.ndarray],
+             lr: float, t: int) -> None:
+    # H += g²; w −= lr·g/√(H+δ)
+    h = s["history"]
+    np.multiply(g, g, out=tmp)
+    h += tmp
+    _scaled_step(w, g, h, tmp, lr, u.conf.delta)
+
+
+def _rmsprop(u: Updater, w: np.ndarray, g: np.ndarray, tmp: np.ndarray, s: dict[str, np.ndarray],
+             lr: float, t: int) -> None:
+    # H = ρH + (1−ρ)g²; w −= lr·g/√(H+δ)
+    rho, h = u.conf.rmsprop_conf.rho, s["history"]
+    np.multiply(g, g, out=tmp)
+    tmp *= 1 - rho
+    h *= rho
+    h += tmp
+    _scaled_step(w, g, h, tmp, lr, u.conf.delta)
+
+
+def _scaled_step(w: np.ndarray, g: np.ndarray, h: np.ndarray, tmp: np.ndarray, lr: float,
+                 delta: float) -> None:
+    """w −= lr·g/√(h+δ), in place."""
+    np.add(h, delta, out=tmp)
+    np.sqrt(tmp, out=tmp)
+    g *= lr
+    g /= tmp
+    w -= g
+
+
+def _adam(u: Updater, w: np.ndarray, g: np.ndarray, tmp: np.ndarray, s: dict[str, np.ndarray],
+          lr: float, t: int) -> None:
+    # m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²; w −= lr·m̂/(√v̂ + δ), m̂ = m/(1−β1^t), v̂ = v/(1−β2^t)
+    b1, b2 = u.conf.adam_conf.beta1, u.conf.adam_conf.beta2
+    m, v = s["m"], s["v"]
+    m *= b1
+    np.multiply(g, 1 - b1, out=tmp)
+    m += tmp
+    v *= b2
+    np.multiply(g, g, out=tmp)
+    tmp *= 1 - b2
+    v += tmp
+    np.divide(v, 1 - b2 ** t, out=tmp)
+    np.sqrt(tmp, out=tmp)
+    tmp += u.conf.delta
+    np.divide(m, tmp, out=g)
+    g *= lr / (1 - b1 ** t)
+    w -= g
+
+
+RULES: dict[str, Rule] = {
+    "kSGD": _sgd,
+    "kNesterov": _nesterov,
+    "kAdaGrad": _adagrad,
+    "kRMSProp": _rmsprop,
+    "kAdam": _adam,
+}
+
+
+def make_updater(conf: job_pb2.UpdaterProto) -> Updater:
+    """The updater `conf` describes; an unknown type is a one-line ValueError."""
+    kind = job_pb2.UpdaterType.Name(conf.type)
+    if kind not in RULES:
+        raise ValueError(f"updater: type {kind} is not supported in this build; "
+                         f"known: {', '.join(RULES)}")
+    return Updater(conf)
