@@ -1,0 +1,202 @@
+"""Checkpoints: `<workspace>/checkpoint/step<N>-worker<W>`, a BlobProtos of params by name.
+
+Files are written atomically (a temp file in the same folder, fsync, rename), so a crash leaves either
+the previous file or the new one, never a partial one. Loading matches params by name; later files win.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+from google.protobuf.message import DecodeError
+from singa_proto import common_pb2, plan_pb2
+
+from . import SingaError
+from .params.updaters import Updater
+from .store import ParamStore
+
+FILE_NAME = re.compile(r"^step(\d+)-worker(\d+)$")
+TEMP_PREFIX = ".partial-"
+UPDATER_SUFFIX = "updater"  # step<N>-updater: the updater's history, so a resumed run continues exactly
+
+
+def file_name(step: int, worker: int) -> str:
+    """The checkpoint file name SINGA uses."""
+    return f"step{step}-worker{worker}"
+
+
+def encode(values: dict[str, np.ndarray], versions: dict[str, int]) -> bytes:
+    """Params as a serialized BlobProtos."""
+    blobs = common_pb2.BlobProtos()
+    for name, value in values.items():
+        blobs.name.append(name)
+        blobs.version.append(int(versions.get(name, 0)))
+        blobs.blob.append(to_blob(value))
+    return blobs.SerializeToString()
+
+
+def to_blob(value: np.ndarray) -> common_pb2.BlobProto:
+    """A BlobProto of an array; the floats go in as one packed field (extending them one by one is slow)."""
+    blob = common_pb2.BlobProto(shape=[int(d) for d in value.shape])
+    raw = np.ascontiguousarray(value, dtype="<f4").tobytes()
+    blob.MergeFromString(b"\x12" + varint(len(raw)) + raw)  # field 2 (data), length-delimited
+    return blob
+
+
+def varint(n: int) -> bytes:
+    """Protobuf's base-128 varint encoding of a non-negative integer."""
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that readers see the old file or the whole new one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX + path.name + ".")
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp makes it private; a checkpoint is an ordinary file
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # the rename itself must reach the disk
+    finally:
+        os.close(dir_fd)
+
+
+def save(folder: Path, step: int, worker: int, values: dict[str, np.ndarray],
+         versions: dict[str, int]) -> Path:
+    """Write one worker's checkpoint file for `step`; returns its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / file_name(step, worker)
+    try:
+        write_atomic(path, encode(values, versions))
+    except OSError as err:
+        raise SingaError(f"{path}: cannot write checkpoint: {err.strerror or err}") from None
+    return path
+
+
+def read(path: str | Path) -> dict[str, tuple[np.ndarray, int]]:
+    """A checkpoint file's params: {name: (values, version)}."""
+    try:
+        data = Path(path).read_bytes()
+        blobs = common_pb2.BlobProtos()
+        blobs.ParseFromString(data)
+    except OSError as err:
+        raise SingaError(f"{path}: cannot read checkpoint: {err.strerror or err}") from None
+    except DecodeError:
+        raise SingaError(f"{path}: not a checkpoint file (corrupt or truncated)") from None
+    if not (len(blobs.name) == len(blobs.blob) and len(blobs.version) in (0, len(blobs.name))):
+        raise SingaError(f"{path}: not a checkpoint file (names and blobs do not pair up)")
+    versions = list(blobs.version) or [0] * len(blobs.name)
+    out = {}
+    for name, version, blob in zip(blobs.name, versions, blobs.blob):
+        shape = tuple(int(d) for d in blob.shape)
+        arr = np.asarray(blob.data, dtype=np.float32)
+        if arr.size != int(np.prod(shape, dtype=np.int64)):
+            raise SingaError(f"{path}: param {name}: {arr.size} values for shape {list(shape)}")
+        out[name] = (arr.reshape(shape), int(version))
+    return out
+
+
+def load_into(paths: Iterable[str | Path], values: dict[str, np.ndarray],
+              versions: dict[str, int]) -> set[str]:
+    """Overwrite params by name from checkpoint files in order (later files win); returns the names set."""
+    loaded: set[str] = set()
+    for path in paths:
+        for name, (arr, version) in read(path).items():
+            if name not in values:
+                continue  # another job's param this net does not have
+            if arr.shape != values[name].shape:
+                raise SingaError(f"{path}: param {name} has shape {list(arr.shape)}, "
+                                 f"the net expects {list(values[name].shape)}")
+            np.copyto(values[name], arr)
+            versions[name] = version
+            loaded.add(name)
+    return loaded
+
+
+def latest(folder: Path) -> tuple[int, list[Path]] | None:
+    """The newest step with checkpoint files in `folder`, and its files (None when there are none)."""
+    found: dict[int, list[Path]] = {}
+    if folder.is_dir():
+        for p in folder.iterdir():
+            m = FILE_NAME.match(p.name)
+            if m:
+                found.setdefault(int(m.group(1)), []).append(p)
+    if not found:
+        return None
+    step = max(found)
+    return step, sorted(found[step], key=lambda p: int(FILE_NAME.match(p.name).group(2)))  # type: ignore[union-attr]
+
+
+def remove_partial(folder: Path) -> None:
+    """Delete temp files a killed writer left behind (they were never renamed into place)."""
+    if folder.is_dir():
+        for p in folder.glob(TEMP_PREFIX + "*"):
+            p.unlink(missing_ok=True)
+
+
+def param_workers(graph: plan_pb2.PhaseGraph | None, names: Iterable[str],
+                  owner: Callable[[str], str]) -> dict[str, int]:
+    """Which worker writes each owner param: the worker of the first node using it (else worker 0)."""
+    where: dict[str, int] = {}
+    for node in graph.nodes if graph is not None else ():
+        for ref in node.params:
+            where.setdefault(owner(ref.param), node.worker)
+    return {name: where.get(name, 0) for name in names}
+
+
+class Checkpoints:
+    """Group 0's checkpoints in `<workspace>/checkpoint`: saving, resuming, warm-starting."""
+
+    def __init__(self, folder: Path, store: ParamStore, updater: Updater,
+                 train_graph: plan_pb2.PhaseGraph | None) -> None:
+        self.folder, self.store, self.updater = folder, store, updater
+        self.workers = param_workers(train_graph, store.values, store.owner)
+
+    def save(self, step: int) -> None:
+        """Write every worker's file for `step`, plus the updater's history."""
+        for w in sorted(set(self.workers.values())):
+            names = [n for n, wk in self.workers.items() if wk == w]
+            save(self.folder, step, w, {n: self.store.values[n] for n in names},
+                 {n: self.store.versions[n] for n in names})
+        state = self.updater.state()
+        path = self.folder / f"step{step}-{UPDATER_SUFFIX}"
+        try:
+            write_atomic(path, encode(state, {}))
+        except OSError as err:
+            raise SingaError(f"{path}: cannot write checkpoint: {err.strerror or err}") from None
+
+    def resume(self) -> int | None:
+        """Load the newest step's files (and updater history); returns that step (None: nothing saved)."""
+        remove_partial(self.folder)
+        found = latest(self.folder)
+        if found is None:
+            return None
+        step, paths = found
+        load_into(paths, self.store.values, self.store.versions)
+        history = self.folder / f"step{step}-{UPDATER_SUFFIX}"
+        if history.exists():
+            self.updater.load_state({k: v for k, (v, _) in read(history).items()})
+        return step
+
+    def warm_start(self, paths: Iterable[str], step: int, reset_version: bool) -> None:
+        """Load params by name from other jobs' files (later files win)."""
+        loaded = load_into(paths, self.store.values, self.store.versions)
+        if reset_version:
+            for name in loaded:
+                self.store.versions[name] = step

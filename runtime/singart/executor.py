@@ -1,0 +1,275 @@
+"""Runs one worker's nodes of a phase graph: forward in execution order, backward in reverse.
+
+Each node kind of the plan (compute, slice, concat, split, bridge_src, bridge_dst) has one step class
+in STEPS; the executor is a loop that dispatches on it. Outputs are passed by reference; whenever a
+node's output has several consumers their gradients are summed before its backward runs.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+from singa_proto import job_pb2, plan_pb2
+
+from . import SingaError
+from .connection import Channels
+from .layers import Layer, LayerContext, make_layer
+from .store import ParamStore
+
+
+def layer_type(conf: job_pb2.LayerProto) -> str:
+    """The layer type name as users write it (`user_type` for user layers)."""
+    if conf.type == job_pb2.kUserLayer:
+        return conf.user_type
+    return job_pb2.LayerType.Name(conf.type)
+
+
+def cut_index(r: plan_pb2.Range) -> tuple[slice, ...]:
+    """The numpy index of a Range: all of the axes before it, [begin, end) along it."""
+    return (slice(None),) * r.axis + (slice(r.begin, r.end),)
+
+
+def take(x: Any, r: plan_pb2.Range) -> Any:
+    """A block of a tensor (a view) or of a record batch (rows only)."""
+    if isinstance(x, np.ndarray):
+        return x[cut_index(r)]
+    if r.axis != 0:
+        raise SingaError(f"a record batch can only be cut along rows, not axis {r.axis}")
+    return x.rows(r.begin, r.end)
+
+
+def contiguous(x: Any) -> Any:
+    """Kernels take C-contiguous arrays: a column cut or a gradient cut becomes one (rows stay views)."""
+    return np.ascontiguousarray(x) if isinstance(x, np.ndarray) else x
+
+
+def join(parts: list[Any], axis: int) -> Any:
+    """Concatenate tensors along `axis`, or record batches along rows."""
+    if isinstance(parts[0], np.ndarray):
+        return np.concatenate(parts, axis=axis)
+    return type(parts[0]).concat(parts)
+
+
+class Env:
+    """What every step of one worker's executor shares: the plan, the params, the bridges."""
+
+    def __init__(self, graph: plan_pb2.PhaseGraph, store: ParamStore, channels: Channels,
+                 seed: int, train: bool) -> None:
+        self.nodes = {n.name: n for n in graph.nodes}
+        self.store, self.channels, self.seed, self.train = store, channels, seed, train
+
+
+class Step:
+    """One node's forward and backward. backward returns one gradient (or None) per src."""
+
+    def __init__(self, node: plan_pb2.Node, env: Env) -> None:
+        self.node, self.env = node, env
+
+    def forward(self, inputs: list[Any], step: int) -> Any:
+        raise NotImplementedError
+
+    def backward(self, dy: Any, step: int) -> list[Any]:
+        raise NotImplementedError
+
+    def wants_backward(self, dy: Any, is_sink: bool) -> bool:
+        """Whether backward runs this step: only when a gradient reached the node."""
+        return dy is not None
+
+
+class ComputeStep(Step):
+    """A user layer (or one partition of it), with its param blocks."""
+
+    def __init__(self, node: plan_pb2.Node, env: Env) -> None:
+        super().__init__(node, env)
+        in_shapes = tuple(tuple(int(d) for d in env.nodes[s].shape) for s in node.srcs)
+        ctx = LayerContext(node=node, in_shapes=in_shapes, seed=env.seed, train=env.train)
+        try:
+            self.layer: Layer = make_layer(layer_type(node.conf), ctx)
+        except ValueError as err:  # layers reject a conf they cannot run with a ValueError
+            raise SingaError(f"layer {node.origin or node.name}: {err}") from None
+        self.refs = list(node.params)
+        self.bufs = [env.store.block_buffer(r) for r in self.refs]
+        self.grads = [env.store.grad_buffer(r) for r in self.refs] if env.train else []
+
+    def forward(self, inputs: list[Any], step: int) -> Any:
+        params = [self.env.store.fetch(r, b) for r, b in zip(self.refs, self.bufs)]
+        return self.layer.forward([contiguous(x) for x in inputs], params, step)
+
+    def wants_backward(self, dy: Any, is_sink: bool) -> bool:
+        return self.layer.has_grad and (dy is not None or is_sink)
+
+    def backward(self, dy: Any, step: int) -> list[Any]:
+        dxs = self.layer.backward(contiguous(dy), self.grads)
+        for ref, g in zip(self.refs, self.grads):
+            self.env.store.add_grad(ref, g, step)
+        return list(dxs)
+
+
+class SliceStep(Step):
+    """Cuts `node.cut` out of its input (a view); backward writes into that range of a zero gradient."""
+
+    def __init__(self, node: plan_pb2.Node, env: Env) -> None:
+        super().__init__(node, env)
+        self.index = cut_index(node.cut)
+        self.dx: np.ndarray | None = None  # zero outside the cut, so only the cut is rewritten
+
+    def forward(self, inputs: list[Any], step: int) -> Any:
+        return take(inputs[0], self.node.cut)
+
+    def backward(self, dy: Any, step: int) -> list[Any]:
+        if self.dx is None:
+            shape = tuple(int(d) for d in self.env.nodes[self.node.srcs[0]].shape)
+            self.dx = np.zeros(shape, dtype=np.asarray(dy).dtype)
+        self.dx[self.index] = dy
+        return [self.dx]
+
+
+class ConcatStep(Step):
+    """Joins its inputs along `node.axis`; backward cuts the gradient back into their blocks."""
+
+    def forward(self, inputs: list[Any], step: int) -> Any:
+        self.sizes = [int(x.shape[self.node.axis]) if isinstance(x, np.ndarray) else len(x) for x in inputs]
+        return join(inputs, self.node.axis)
+
+    def backward(self, dy: Any, step: int) -> list[Any]:
+        bounds = np.cumsum([0, *self.sizes])
+        lead = (slice(None),) * self.node.axis
+        return [dy[lead + (slice(int(a), int(b)),)] for a, b in itertools.pairwise(bounds)]
+
+
+class SplitStep(Step):
+    """Hands its input to several consumers; their gradients arrive summed, so backward passes it on."""
+
+    def forward(self, inputs: list[Any], step: int) -> Any:
+        return inputs[0]
+
+    def backward(self, dy: Any, step: int) -> list[Any]:
+        return [dy]
+
+
+class BridgeSrcStep(Step):
+    """Sends its input to the peer bridge_dst; backward waits for the gradient coming back."""
+
+    def __init__(self, node: plan_pb2.Node, env: Env) -> None:
+        super().__init__(node, env)
+        self.channel = env.channels.get(node.name)
+
+    def forward(self, inputs: list[Any], step: int) -> Any:
+        self.channel.forward.put(inputs[0])
+        return inputs[0]
+
+    def wants_backward(self, dy: Any, is_sink: bool) -> bool:
+        return True  # the peer always answers, so that both threads stay in step
+
+    def backward(self, dy: Any, step: int) -> list[Any]:
+        return [self.channel.backward.get()]
+
+
+class BridgeDstStep(Step):
+    """Receives the peer bridge_src's tensor; backward sends the gradient (or None) back."""
+
+    def __init__(self, node: plan_pb2.Node, env: Env) -> None:
+        super().__init__(node, env)
+        self.channel = env.channels.get(node.peer)
+
+    def forward(self, inputs: list[Any], step: int) -> Any:
+        return self.channel.forward.get()
+
+    def wants_backward(self, dy: Any, is_sink: bool) -> bool:
+        return True
+
+    def backward(self, dy: Any, step: int) -> list[Any]:
+        self.channel.backward.put(dy)
+        return []
+
+
+STEPS: dict[int, type[Step]] = {
+    plan_pb2.kCompute: ComputeStep,
+    plan_pb2.kSliceNode: SliceStep,
+    plan_pb2.kConcatNode: ConcatStep,
+    plan_pb2.kSplitNode: SplitStep,
+    plan_pb2.kBridgeSrcNode: BridgeSrcStep,
+    plan_pb2.kBridgeDstNode: BridgeDstStep,
+}
+
+
+class GradSums:
+    """The gradients arriving at each node's output during backward, summed when there are several."""
+
+    def __init__(self) -> None:
+        self._grads: dict[str, Any] = {}
+        self._owned: set[str] = set()  # sums we allocated, safe to add into in place
+
+    def add(self, name: str, grad: Any) -> None:
+        """Add one consumer's gradient of `name`'s output."""
+        if name not in self._grads:
+            self._grads[name] = grad
+        elif name in self._owned:
+            np.add(self._grads[name], grad, out=self._grads[name])
+        else:
+            self._grads[name] = self._grads[name] + grad
+            self._owned.add(name)
+
+    def pop(self, name: str) -> Any:
+        """The summed gradient of `name`'s output (None when none arrived)."""
+        self._owned.discard(name)
+        return self._grads.pop(name, None)
+
+
+class Executor:
+    """One worker's share of a phase graph, built once and run every step."""
+
+    def __init__(self, graph: plan_pb2.PhaseGraph, worker: int, store: ParamStore, channels: Channels,
+                 seed: int, train: bool) -> None:
+        env = Env(graph, store, channels, seed, train)
+        consumers = {s for n in graph.nodes for s in n.srcs}
+        mine = [n for n in graph.nodes if n.worker == worker]
+        for n in mine:
+            check_node(n, env, worker)
+        self.worker = worker
+        self.steps = [(n, STEPS[n.kind](n, env)) for n in mine]
+        self.sinks = {n.name for n in mine if n.name not in consumers}
+
+    def forward(self, step: int) -> dict[str, Any]:
+        """Run every node forward in execution order; returns the outputs by node name."""
+        outs: dict[str, Any] = {}
+        for node, st in self.steps:
+            bridged = node.kind == plan_pb2.kBridgeDstNode
+            outs[node.name] = st.forward([] if bridged else [outs[s] for s in node.srcs], step)
+        return outs
+
+    def backward(self, step: int) -> None:
+        """Run backward in reverse order, summing gradients where an output has several consumers."""
+        sums = GradSums()
+        for node, st in reversed(self.steps):
+            dy = sums.pop(node.name)
+            if not st.wants_backward(dy, node.name in self.sinks):
+                continue
+            for src, g in zip(node.srcs, st.backward(dy, step)):
+                if g is not None:
+                    sums.add(src, g)
+
+    def metrics(self) -> dict[str, tuple[float, int]]:
+        """The loss layers' metrics since the last call: {name: (sum, count)}."""
+        total: dict[str, tuple[float, int]] = {}
+        for _, st in self.steps:
+            if isinstance(st, ComputeStep):
+                for name, (s, c) in st.layer.metrics().items():
+                    s0, c0 = total.get(name, (0.0, 0))
+                    total[name] = (s0 + float(s), c0 + int(c))
+        return total
+
+
+def check_node(node: plan_pb2.Node, env: Env, worker: int) -> None:
+    """A node's kind must be known and its srcs on its own worker (other workers only across a bridge)."""
+    if node.kind not in STEPS:
+        raise SingaError(f"plan node {node.name}: unknown node kind {node.kind}")
+    if node.kind == plan_pb2.kBridgeDstNode:
+        return
+    for s in node.srcs:
+        if s not in env.nodes:
+            raise SingaError(f"plan node {node.name}: source {s!r} is not in the graph")
+        if env.nodes[s].worker != worker:
+            raise SingaError(f"plan node {node.name} on worker {worker} reads {s} on worker "
+                             f"{env.nodes[s].worker} without a bridge")

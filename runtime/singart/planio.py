@@ -1,0 +1,47 @@
+"""Reading and writing plan files, with the content hash every process checks at start."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from google.protobuf.message import DecodeError
+from singa_proto import plan_pb2
+
+from . import SingaError
+
+
+def content_hash(plan: plan_pb2.PlanProto) -> str:
+    """SHA-256 of the plan serialized deterministically with `content_hash` cleared."""
+    bare = plan_pb2.PlanProto()
+    bare.CopyFrom(plan)
+    bare.ClearField("content_hash")
+    return hashlib.sha256(bare.SerializeToString(deterministic=True)).hexdigest()
+
+
+def seal(plan: plan_pb2.PlanProto) -> plan_pb2.PlanProto:
+    """Set the plan's content hash (in place) and return it."""
+    plan.content_hash = content_hash(plan)
+    return plan
+
+
+def save_plan(plan: plan_pb2.PlanProto, path: str | Path) -> None:
+    """Write a sealed plan file."""
+    Path(path).write_bytes(seal(plan).SerializeToString(deterministic=True))
+
+
+def load_plan(path: str | Path) -> plan_pb2.PlanProto:
+    """Read a plan file and check its hash; any defect is a one-line SingaError naming the file."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise SingaError(f"{path}: cannot read plan: {err.strerror or err}") from None
+    plan = plan_pb2.PlanProto()
+    try:
+        plan.ParseFromString(data)
+    except DecodeError:
+        raise SingaError(f"{path}: not a plan file (truncated or corrupt)") from None
+    if not plan.content_hash or not plan.HasField("job"):
+        raise SingaError(f"{path}: not a plan file (no job or content hash); compile one with singac")
+    if content_hash(plan) != plan.content_hash:
+        raise SingaError(f"{path}: content hash mismatch; the plan was modified or truncated, recompile it")
+    return plan

@@ -1,0 +1,160 @@
+"""Params of one worker group: one value array per owner param, blocks handed to nodes, summed gradients.
+
+Values may be shared by several groups in one process (in-memory Hogwild); gradients, share counters and
+buffers are per group. A param is updated as soon as every node of the group that uses it has added its
+gradient (as a SINGA server does once it holds all shares), so updates overlap the other workers' work.
+"""
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+import numpy as np
+from singa_proto import job_pb2, plan_pb2
+
+from . import SingaError
+from .params.init import init_param
+from .params.updaters import Updater
+
+# Applies one update in place: (step, param name, value, grad) -> None.
+UpdateFn = Callable[[int, str, np.ndarray, np.ndarray], None]
+
+
+def owners(entries: Iterable[plan_pb2.ParamEntry]) -> dict[str, str]:
+    """Param name -> the name of the param that owns its values (itself unless shared)."""
+    share = {e.name: e.share_from for e in entries}
+    result = {}
+    for name in share:
+        owner, seen = name, set()
+        while share.get(owner) and owner not in seen:
+            seen.add(owner)
+            owner = share[owner]
+        result[name] = owner
+    return result
+
+
+def init_values(plan: plan_pb2.PlanProto) -> dict[str, np.ndarray]:
+    """Initialise every owner param for its whole shape, before any partitioning."""
+    values = {}
+    for e in plan.params:
+        if e.share_from:
+            continue
+        shape = tuple(int(d) for d in e.shape)
+        arr = init_param(e.conf.init, shape, plan.job.seed, e.name)
+        values[e.name] = np.ascontiguousarray(arr, dtype=np.float32).reshape(shape)
+    return values
+
+
+def region(ref: plan_pb2.ParamRef) -> tuple[slice, ...] | None:
+    """The index of `ref`'s block in its param (None: the whole param)."""
+    if not ref.HasField("block"):
+        return None
+    b = ref.block
+    return (slice(None),) * b.axis + (slice(b.begin, b.end),)
+
+
+class ParamStore:
+    """One group's view of the params: values (maybe shared), gradients, and when to update."""
+
+    def __init__(self, plan: plan_pb2.PlanProto, values: dict[str, np.ndarray],
+                 train_graph: plan_pb2.PhaseGraph | None, update: UpdateFn | None) -> None:
+        self.values = values
+        self.versions = {name: 0 for name in values}
+        self._owner = owners(plan.params)
+        self._update = update
+        refs = [r for n in (train_graph.nodes if train_graph else ()) for r in n.params]
+        self._uses = Counter(self.owner(r.param) for r in refs)
+        self._partial = {self.owner(r.param) for r in refs if r.HasField("block")}
+        self.grads = {name: np.zeros_like(values[name]) for name in self._uses}
+        self._locks = {name: threading.Lock() for name in self._uses}
+        self._count: Counter[str] = Counter()
+        self._direct: set[int] = set()
+
+    def owner(self, name: str) -> str:
+        """The owner param of `name`; an unknown name is a plan error."""
+        if name not in self._owner or self._owner[name] not in self.values:
+            raise SingaError(f"plan names param {name!r}, which the plan's param table lacks")
+        return self._owner[name]
+
+    def block_buffer(self, ref: plan_pb2.ParamRef) -> np.ndarray | None:
+        """A node's own buffer for a block that is not a contiguous view (None when a view will do)."""
+        idx = region(ref)
+        if idx is None or ref.block.axis == 0:
+            return None
+        return np.empty_like(self.values[self.owner(ref.param)][idx])
+
+    def fetch(self, ref: plan_pb2.ParamRef, buf: np.ndarray | None) -> np.ndarray:
+        """The current values of `ref`'s block: a view, or a refreshed contiguous copy in `buf`."""
+        value, idx = self.values[self.owner(ref.param)], region(ref)
+        if idx is None:
+            return value
+        if buf is None:
+            return value[idx]
+        np.copyto(buf, value[idx])
+        return buf
+
+    def grad_buffer(self, ref: plan_pb2.ParamRef) -> np.ndarray:
+        """Where a node's backward writes the gradient of `ref`: the param's own gradient when the node
+        is its only user, else a buffer of the node's that `add_grad` sums in."""
+        name, idx = self.owner(ref.param), region(ref)
+        if idx is None and self._uses[name] == 1:
+            self._direct.add(id(self.grads[name]))
+            return self.grads[name]
+        return np.zeros_like(self.values[name] if idx is None else self.values[name][idx])
+
+    def begin_step(self) -> None:
+        """Reset the share counters; zero the gradients that are summed from blocks."""
+        self._count.clear()
+        for name in self._partial:
+            self.grads[name].fill(0)
+
+    def add_grad(self, ref: plan_pb2.ParamRef, grad: np.ndarray, step: int) -> None:
+        """Add one node's gradient of `ref`; the last share of the step triggers the update."""
+        name, idx = self.owner(ref.param), region(ref)
+        with self._locks[name]:
+            if id(grad) not in self._direct:
+                target = self.grads[name] if idx is None else self.grads[name][idx]
+                if self._count[name] == 0 and name not in self._partial:
+                    np.copyto(target, grad)
+                else:
+                    np.add(target, grad, out=target)
+            self._count[name] += 1
+            done = self._count[name] == self._uses[name]
+        if done:
+            self._apply(name, step)
+
+    def finish_step(self, step: int) -> None:
+        """Update the params some (not all) of whose users produced a gradient this step."""
+        for name, n in list(self._count.items()):
+            if 0 < n < self._uses[name]:
+                self._apply(name, step)
+
+    def _apply(self, name: str, step: int) -> None:
+        if self._update is not None:
+            self._update(step, name, self.values[name], self.grads[name])
+        self.versions[name] = step + 1
+
+
+def make_update(plan: plan_pb2.PlanProto, updater: Updater) -> UpdateFn:
+    """The update function of a job: its updater with each param's lr_scale and wd_scale."""
+    scales = {e.name: (e.conf.lr_scale, e.conf.wd_scale) for e in plan.params}
+
+    def update(step: int, name: str, value: np.ndarray, grad: np.ndarray) -> None:
+        lr_scale, wd_scale = scales.get(name, (1.0, 1.0))
+        updater.update(step, name, value, grad, lr_scale=lr_scale, wd_scale=wd_scale)
+
+    return update
+
+
+def build(plan: plan_pb2.PlanProto, train_graph: plan_pb2.PhaseGraph | None) -> tuple[ParamStore, Updater]:
+    """Initial params, the job's updater, and group 0's store over them; a bad conf is a SingaError."""
+    try:
+        values = init_values(plan)
+        updater = Updater(plan.job.updater)
+    except ValueError as err:
+        raise SingaError(str(err)) from None
+    except KeyError:
+        kind = job_pb2.UpdaterType.Name(plan.job.updater.type)
+        raise SingaError(f"updater: type {kind} is not supported by this runtime") from None
+    return ParamStore(plan, values, train_graph, make_update(plan, updater)), updater

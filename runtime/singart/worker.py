@@ -1,0 +1,87 @@
+"""A worker group in one process: each worker runs its nodes of a phase graph in its own thread.
+
+Bridges synchronise the threads; kernels release the GIL, so the workers truly run in parallel, each
+with its share of the cores for the kernels' own threads.
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+from singa_proto import plan_pb2
+
+from .connection import Aborted, Channels
+from .executor import Executor
+from .store import ParamStore
+
+
+def set_kernel_threads(n: int) -> None:
+    """Give the calling thread's kernels `n` threads (the kernel threads are per calling thread)."""
+    from . import ops
+
+    ops.set_num_threads(n)
+
+def kernel_threads(nworkers: int) -> int:
+    """The cores each worker's kernels may use."""
+    return max(1, (os.cpu_count() or 1) // nworkers)
+
+def merge_metrics(parts: list[dict[str, tuple[float, int]]]) -> dict[str, tuple[float, int]]:
+    """Sum {name: (sum, count)} metrics over workers (or steps)."""
+    total: dict[str, tuple[float, int]] = {}
+    for part in parts:
+        for name, (s, c) in part.items():
+            s0, c0 = total.get(name, (0.0, 0))
+            total[name] = (s0 + s, c0 + c)
+    return total
+
+class WorkerGroup:
+    """The workers of one group running one phase graph; `run` does one step on all of them."""
+
+    def __init__(self, graph: plan_pb2.PhaseGraph, store: ParamStore, seed: int, train: bool) -> None:
+        self.store, self.train = store, train
+        self.channels = Channels()
+        workers = sorted({n.worker for n in graph.nodes})
+        self.executors = [Executor(graph, w, store, self.channels, seed, train) for w in workers]
+        n = len(self.executors)
+        self.pool = (ThreadPoolExecutor(n, thread_name_prefix="worker", initializer=set_kernel_threads,
+                                        initargs=(kernel_threads(n),)) if n > 1 else None)
+
+    def run(self, step: int) -> None:
+        """One step: forward (and, when training, backward and the updates) on every worker."""
+        if self.train:
+            self.store.begin_step()
+        if self.pool is None:
+            self._one(self.executors[0], step)
+        else:
+            self._all(step)
+        if self.train:
+            self.store.finish_step(step)
+
+    def _one(self, ex: Executor, step: int) -> None:
+        ex.forward(step)
+        if self.train:
+            ex.backward(step)
+
+    def _all(self, step: int) -> None:
+        assert self.pool is not None
+        futures = [self.pool.submit(self._guarded, ex, step) for ex in self.executors]
+        errors = [f.exception() for f in futures]
+        real = [e for e in errors if e is not None and not isinstance(e, Aborted)]
+        if real:
+            raise real[0]
+
+    def _guarded(self, ex: Executor, step: int) -> None:
+        try:
+            self._one(ex, step)
+        except BaseException:
+            self.channels.abort()  # wake the workers waiting on this one's bridges
+            raise
+
+    def metrics(self) -> dict[str, tuple[float, int]]:
+        """The group's loss metrics since the last call, summed over workers."""
+        return merge_metrics([ex.metrics() for ex in self.executors])
+
+    def close(self) -> None:
+        """Stop the worker threads."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
