@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Iterator
-from typing import BinaryIO, Self
+from typing import BinaryIO, Self, cast
 
 from google.protobuf.message import DecodeError, Message
 from singa_proto import common_pb2
@@ -141,7 +141,7 @@ def parse_record(value: bytes, path: str, index: int) -> common_pb2.Record:
 
 def _open(path: str, mode: str) -> BinaryIO:
     try:
-        return open(path, mode, buffering=_BUFFER)
+        return cast(BinaryIO, open(path, mode, buffering=_BUFFER))
     except OSError as err:
         raise ShardError(f"{path}: cannot open shard: {err.strerror}") from None
 
@@ -167,23 +167,26 @@ def _read_tuple(f: BinaryIO, path: str, index: int, strict: bool) -> tuple[bytes
         return None
     if not value:
         # an empty value can never be inserted, so it means the file is damaged
-        return _fail(path, index, "corrupt tuple (empty value)", strict)
+        _fail(path, index, "corrupt tuple (empty value)", strict)
+        return None
     return key, value
 
 
 def _read_sized(f: BinaryIO, head: bytes, path: str, index: int, what: str,
                 strict: bool) -> bytes | None:
     if len(head) < _SIZE.size:
-        return _fail(path, index, f"truncated {what} length", strict)
+        _fail(path, index, f"truncated {what} length", strict)
+        return None
     (size,) = _SIZE.unpack(head)
     left = os.fstat(f.fileno()).st_size - f.tell()
     if size > left:
         # checked before reading so a corrupt length never makes us allocate terabytes
-        return _fail(path, index, f"truncated {what} ({size} bytes announced, {max(left, 0)} left)",
-                     strict)
+        _fail(path, index, f"truncated {what} ({size} bytes announced, {max(left, 0)} left)", strict)
+        return None
     return f.read(size)
 
 
 def _fail(path: str, index: int, what: str, strict: bool) -> None:
+    """Raise for a strict reader; a lenient one (kAppend recovery) stops at the torn tuple."""
     if strict:
         raise ShardError(f"{path}: record {index}: {what}")

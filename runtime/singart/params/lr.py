@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TypeAlias
 
 from singa_proto import job_pb2
 
-LRConf = job_pb2.LRGenProto
+LRConf: TypeAlias = job_pb2.LRGenProto
 
 
 def _fixed_step(c: LRConf, step: int) -> float:
