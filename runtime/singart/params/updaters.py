@@ -29,8 +29,11 @@ class Updater:
     def __init__(self, conf: job_pb2.UpdaterProto) -> None:
         self.conf = conf
         self.kind = job_pb2.UpdaterType.Name(conf.type)
-        self.lr = lr_schedule(conf.learning_rate)
+        if self.kind not in RULES:
+            raise ValueError(f"updater: type {self.kind} is not supported in this build; "
+                             f"known: {', '.join(RULES)}")
         self.rule = RULES[self.kind]
+        self.lr = lr_schedule(conf.learning_rate)
         self.slots: dict[str, dict[str, np.ndarray]] = {}
         self.counts: dict[str, int] = {}  # updates applied per param (Adam's bias correction)
         self._scratch: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -164,9 +167,5 @@ RULES: dict[str, Rule] = {
 
 
 def make_updater(conf: job_pb2.UpdaterProto) -> Updater:
-    """The updater `conf` describes; an unknown type is a one-line ValueError."""
-    kind = job_pb2.UpdaterType.Name(conf.type)
-    if kind not in RULES:
-        raise ValueError(f"updater: type {kind} is not supported in this build; "
-                         f"known: {', '.join(RULES)}")
+    """The updater `conf` describes; an unknown type or a bad schedule is a one-line ValueError."""
     return Updater(conf)
