@@ -23,6 +23,7 @@ class ShapeError(Exception):
 
 def infer_shapes(g: nx.DiGraph) -> nx.DiGraph:
     """Set `shape` on every node, in execution order."""
+    g = g.copy()
     source: Source = g.graph["source"]
     fwd = forward_view(g)
     for n in execution_order(g):
