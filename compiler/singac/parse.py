@@ -11,7 +11,8 @@ from singa_proto import job_pb2
 from .errors import SingaError, at
 
 REQUIRED_JOB_FIELDS = ("name", "neuralnet", "train_one_batch", "updater", "cluster", "train_steps")
-_LINE_COL = re.compile(r"^(\d+):(\d+)\s*:\s*(.*)$")
+_LINE_COL = re.compile(r"^(\d+):(\d+)\s*:\s*(.*)$", re.DOTALL)
+_QUOTED_LINE = re.compile(r"^'.*?':\s*", re.DOTALL)
 
 
 def read_text(path: str) -> str:
@@ -50,7 +51,8 @@ def parse_job_text(text: str, source: str) -> job_pb2.JobProto:
 def _located(source: str, message: str) -> SingaError:
     m = _LINE_COL.match(message.strip())
     if m:
-        return SingaError(f"{source}:{m.group(1)}:{m.group(2)}: {m.group(3)}")
+        what = _QUOTED_LINE.sub("", m.group(3))  # protobuf quotes the whole offending line first
+        return SingaError(f"{source}:{m.group(1)}:{m.group(2)}: {what}")
     return SingaError(f"{source}: {message}")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import SingaError, at
-from .parse import layer_line
+from .parse import layer_line, line_of
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,10 @@ class Source:
     def layer_error(self, layer: str, what: str) -> SingaError:
         """An error naming the file, the line where `layer` is declared, and the layer."""
         return at(self.path, layer_line(self.text, layer), f"layer '{layer}': {what}")
+
+    def field_error(self, field: str, what: str) -> SingaError:
+        """An error naming the file and the line where `field` is first set (if it is)."""
+        return at(self.path, line_of(self.text, rf"^\s*{field}\s*:") or line_of(self.text, rf"\b{field}\b"), what)
 
     def error(self, what: str) -> SingaError:
         """An error naming only the file."""

@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import networkx as nx
 
-from ..errors import SingaError
+from ..source import Source
 
 
 def place(g: nx.DiGraph) -> nx.DiGraph:
     """Return the graph with `topology` and `roles` graph attributes."""
     g = g.copy()
     c = g.graph["job"].cluster
-    path = g.graph["source"].path
-    _check_positive(c, path)
-    nwp = _procs(c.nworker_groups, c.nworkers_per_group, c.nworkers_per_procs, "worker", path)
-    nsp = _procs(c.nserver_groups, c.nservers_per_group, c.nservers_per_procs, "server", path)
+    src = g.graph["source"]
+    _check_positive(c, src)
+    nwp = _procs(c.nworker_groups, c.nworkers_per_group, c.nworkers_per_procs, "worker", src)
+    nsp = _procs(c.nserver_groups, c.nservers_per_group, c.nservers_per_procs, "server", src)
     if c.nworker_groups % c.nserver_groups:
-        raise SingaError(f"{path}: cluster: nworker_groups ({c.nworker_groups}) must be a multiple of "
-                         f"nserver_groups ({c.nserver_groups})")
+        raise src.field_error("nserver_groups", f"cluster: nworker_groups ({c.nworker_groups}) must be a "
+                              f"multiple of nserver_groups ({c.nserver_groups})")
     nprocs = nwp + nsp if c.server_worker_separate else max(nwp, nsp)
     if c.HasField("nprocs") and c.nprocs != nprocs:
-        raise SingaError(f"{path}: cluster: nprocs is {c.nprocs} but the topology needs {nprocs}")
+        raise src.field_error("nprocs", f"cluster: nprocs is {c.nprocs} but the topology needs {nprocs}")
     roles: list[dict] = [{"rank": r, "workers": [], "servers": []} for r in range(nprocs)]
     _fill(roles, c.nworker_groups, c.nworkers_per_group, c.nworkers_per_procs, "workers", 0)
     _fill(roles, c.nserver_groups, c.nservers_per_group, c.nservers_per_procs, "servers",
@@ -36,24 +36,24 @@ def place(g: nx.DiGraph) -> nx.DiGraph:
     return g
 
 
-def _check_positive(c, path: str) -> None:
+def _check_positive(c, src: Source) -> None:
     for field in ("nworker_groups", "nserver_groups", "nworkers_per_group", "nservers_per_group",
                   "nworkers_per_procs", "nservers_per_procs"):
         if getattr(c, field) <= 0:
-            raise SingaError(f"{path}: cluster: {field} must be positive, got {getattr(c, field)}")
+            raise src.field_error(field, f"cluster: {field} must be positive, got {getattr(c, field)}")
 
 
-def _procs(groups: int, per_group: int, per_procs: int, what: str, path: str) -> int:
-    total = groups * per_group
+def _procs(groups: int, per_group: int, per_procs: int, what: str, src: Source) -> int:
+    total, field = groups * per_group, f"n{what}s_per_procs"
     if per_procs > per_group and per_procs % per_group:
-        raise SingaError(f"{path}: cluster: n{what}s_per_procs ({per_procs}) must be a multiple of "
-                         f"n{what}s_per_group ({per_group}) when a process holds several groups")
+        raise src.field_error(field, f"cluster: {field} ({per_procs}) must be a multiple of "
+                              f"n{what}s_per_group ({per_group}) when a process holds several groups")
     if per_procs <= per_group and per_group % per_procs:
-        raise SingaError(f"{path}: cluster: n{what}s_per_group ({per_group}) must be a multiple of "
-                         f"n{what}s_per_procs ({per_procs})")
+        raise src.field_error(field, f"cluster: n{what}s_per_group ({per_group}) must be a multiple of "
+                              f"{field} ({per_procs})")
     if total % per_procs:
-        raise SingaError(f"{path}: cluster: {groups} {what} groups x {per_group} {what}s do not fill "
-                         f"processes of {per_procs}")
+        raise src.field_error(field, f"cluster: {groups} {what} groups x {per_group} {what}s do not fill "
+                              f"processes of {per_procs}")
     return total // per_procs
 
 

@@ -1,0 +1,42 @@
+"""singac viz: a picture of a plan's partitioned graph, its workers, its traffic and where its params live."""
+from __future__ import annotations
+
+from singa_proto import plan_pb2
+
+from ..errors import SingaError
+from .collapse import collapse_view
+from .dot import dot_to_png, render_dot
+from .html import render_html
+from .model import PHASES, View, build_view
+from .svg import render_svg
+
+
+def svg_of(view: View) -> bytes:
+    return render_svg(view).encode()
+
+
+def html_of(view: View) -> bytes:
+    return render_html(view, render_svg(view)).encode()
+
+
+def dot_of(view: View) -> bytes:
+    return render_dot(view).encode()
+
+
+def png_of(view: View) -> bytes:
+    return dot_to_png(render_dot(view))
+
+
+# Output format, by the output file's suffix.
+RENDERERS = {".svg": svg_of, ".html": html_of, ".dot": dot_of, ".png": png_of}
+
+
+def render(plan: plan_pb2.PlanProto, fmt: str = ".svg", phase: str = "train", collapse: bool = False) -> bytes:
+    """The picture of one phase of `plan` in format `fmt` ('.svg', '.html', '.dot', '.png')."""
+    if fmt not in RENDERERS:
+        raise SingaError(f"unknown picture format '{fmt}': use one of {', '.join(RENDERERS)}")
+    view = build_view(plan, phase)
+    return RENDERERS[fmt](collapse_view(view) if collapse else view)
+
+
+__all__ = ["PHASES", "RENDERERS", "View", "build_view", "collapse_view", "render"]

@@ -1,0 +1,45 @@
+"""Collapse repeated partitions: every '<name>@NN' replica of a node becomes one node drawn 'x N'."""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from .model import VEdge, View, VNode
+
+# A partition number inside a node name: 'conv1@03', 'conv1@03:-', '-:ip1@01'.
+PARTITION_TAG = re.compile(r"@\d+")
+
+
+def group_key(node: VNode) -> str:
+    """The collapsed node's name: the node's name with its partition numbers replaced by '*'."""
+    return PARTITION_TAG.sub("@*", node.name)
+
+
+def collapse_view(view: View) -> View:
+    """A view with one node per group of replicas and one edge per group of parallel edges."""
+    key_of = {n.name: group_key(n) for n in view.nodes}
+    groups: dict[str, VNode] = {}
+    for node in view.nodes:
+        key = key_of[node.name]
+        seen = groups.get(key)
+        groups[key] = merge_node(seen, node, key) if seen else replace(node, name=key)
+    edges: dict[tuple[str, str, bool], VEdge] = {}
+    for edge in view.edges:
+        ends = (key_of[edge.src], key_of[edge.dst], edge.back)
+        seen_edge = edges.get(ends)
+        edges[ends] = merge_edge(seen_edge, edge) if seen_edge else replace(edge, src=ends[0], dst=ends[1])
+    return replace(view, nodes=list(groups.values()), edges=list(edges.values()), collapsed=True)
+
+
+def merge_node(into: VNode, node: VNode, key: str) -> VNode:
+    """`into` with one more replica: its workers and params added."""
+    workers = tuple(sorted(set(into.workers) | set(node.workers)))
+    params = into.params + tuple(p for p in node.params if p not in into.params)
+    return replace(into, name=key, workers=workers, params=params, count=into.count + 1)
+
+
+def merge_edge(into: VEdge, edge: VEdge) -> VEdge:
+    """`into` with one more parallel edge: bytes add up; the shape is kept when all agree."""
+    shape = into.shape if into.shape == edge.shape else ()
+    return replace(into, shape=shape, nbytes=into.nbytes + edge.nbytes, cross=into.cross or edge.cross,
+                   count=into.count + 1)

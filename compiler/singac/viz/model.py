@@ -1,0 +1,195 @@
+"""The view model of one phase of a plan: nodes, labelled edges, params per worker and per server, topology."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from singa_proto import job_pb2, plan_pb2
+
+from ..errors import SingaError
+
+BYTES_PER_ELEMENT = 4  # every tensor is float32
+
+# The names users type for `--phase`, and the plan's Phase values they stand for.
+PHASES = {"train": job_pb2.kTrain, "val": job_pb2.kVal, "test": job_pb2.kTest}
+
+KIND_NAMES = {
+    plan_pb2.kCompute: "compute",
+    plan_pb2.kSliceNode: "slice",
+    plan_pb2.kConcatNode: "concat",
+    plan_pb2.kSplitNode: "split",
+    plan_pb2.kBridgeSrcNode: "bridge_src",
+    plan_pb2.kBridgeDstNode: "bridge_dst",
+}
+
+# Algorithms whose train step also sends every activation's gradient back over the same wire.
+BACKWARD_ALGS = (job_pb2.kBP, job_pb2.kBPTT)
+
+
+@dataclass
+class VNode:
+    """One drawn node: a plan node, or (collapsed) all partitions of one."""
+
+    name: str
+    kind: str
+    type: str
+    origin: str
+    shape: tuple[int, ...]
+    workers: tuple[int, ...]
+    whole: bool  # an unpartitioned layer in a partitioned graph
+    params: tuple[str, ...] = ()
+    count: int = 1
+
+    @property
+    def worker(self) -> int:
+        return self.workers[0]
+
+
+@dataclass
+class VEdge:
+    """One drawn edge: the tensor `src` hands `dst`; `cross` when it leaves the worker."""
+
+    src: str
+    dst: str
+    shape: tuple[int, ...]
+    nbytes: int  # per step, both directions when the phase runs backward
+    cross: bool
+    back: bool = False  # points against execution order (an RBM's hidden -> visible)
+    count: int = 1
+
+
+@dataclass
+class Topology:
+    """The cluster the plan runs on, in the words of a legend."""
+
+    nworker_groups: int
+    nworkers_per_group: int
+    nserver_groups: int
+    nservers_per_group: int
+    nprocs: int
+    framework: str
+
+
+@dataclass
+class View:
+    """Everything the picture shows of one phase."""
+
+    job: str
+    phase: str
+    nodes: list[VNode]
+    edges: list[VEdge]
+    topology: Topology
+    directions: int  # 2 when gradients travel back over every edge, else 1
+    worker_params: dict[int, list[str]] = field(default_factory=dict)
+    server_slices: dict[int, list[str]] = field(default_factory=dict)
+    collapsed: bool = False
+
+    @property
+    def cross_bytes(self) -> int:
+        return sum(e.nbytes for e in self.edges if e.cross)
+
+    @property
+    def workers(self) -> list[int]:
+        return sorted({w for n in self.nodes for w in n.workers})
+
+
+def find_graph(plan: plan_pb2.PlanProto, phase: str) -> plan_pb2.PhaseGraph:
+    """The plan's graph of `phase` ('train', 'val', 'test'); a SingaError names the phases there are."""
+    present = [name for name, value in PHASES.items() if any(g.phase == value for g in plan.graphs)]
+    if phase not in PHASES or PHASES[phase] not in [g.phase for g in plan.graphs]:
+        raise SingaError(f"unknown phase '{phase}': this plan has {', '.join(present) or 'no graphs'}")
+    return next(g for g in plan.graphs if g.phase == PHASES[phase])
+
+
+def build_view(plan: plan_pb2.PlanProto, phase: str = "train") -> View:
+    """The view of one phase of `plan`."""
+    graph = find_graph(plan, phase)
+    directions = 2 if phase == "train" and plan.job.train_one_batch.alg in BACKWARD_ALGS else 1
+    nodes = [to_vnode(n, graph.num_partitions) for n in graph.nodes]
+    view = View(
+        job=plan.job.name or "(unnamed job)",
+        phase=phase,
+        nodes=nodes,
+        edges=build_edges(graph, directions),
+        topology=to_topology(plan.topology),
+        directions=directions,
+    )
+    view.worker_params = params_by_worker(graph)
+    view.server_slices = slices_by_server(plan)
+    return view
+
+
+def to_vnode(node: plan_pb2.Node, num_partitions: int) -> VNode:
+    """A drawn node from a plan node."""
+    kind = KIND_NAMES.get(node.kind, "compute")
+    layer_type = job_pb2.LayerType.Name(node.conf.type) if kind == "compute" and node.HasField("conf") else kind
+    if node.conf.type == job_pb2.kUserLayer and node.conf.user_type:
+        layer_type = node.conf.user_type
+    whole = kind == "compute" and num_partitions > 1 and max(node.num_partitions, 1) == 1
+    return VNode(
+        name=node.name,
+        kind=kind,
+        type=layer_type,
+        origin=node.origin or node.name,
+        shape=tuple(node.shape),
+        workers=(node.worker,),
+        whole=whole,
+        params=tuple(param_label(p) for p in node.params),
+    )
+
+
+def build_edges(graph: plan_pb2.PhaseGraph, directions: int) -> list[VEdge]:
+    """One edge per (producer, consumer input), labelled with the producer's output shape."""
+    by_name = {n.name: n for n in graph.nodes}
+    order = {n.name: i for i, n in enumerate(graph.nodes)}
+    edges = []
+    for node in graph.nodes:
+        for src_name in node.srcs:
+            src = by_name.get(src_name)
+            if src is None:
+                raise SingaError(f"plan node '{node.name}' reads '{src_name}', which is not in its graph")
+            cross = src.worker != node.worker
+            nbytes = math.prod(src.shape) * BYTES_PER_ELEMENT * directions if cross else 0
+            back = order[src_name] >= order[node.name]
+            edges.append(VEdge(src_name, node.name, tuple(src.shape), nbytes, cross, back))
+    return edges
+
+
+def param_label(ref: plan_pb2.ParamRef) -> str:
+    """'w4' for a whole param, 'w4[0:5]' for rows, 'w4[:,0:5]' for columns of it."""
+    if not ref.HasField("block"):
+        return ref.param
+    lead = ":," * ref.block.axis
+    return f"{ref.param}[{lead}{ref.block.begin}:{ref.block.end}]"
+
+
+def params_by_worker(graph: plan_pb2.PhaseGraph) -> dict[int, list[str]]:
+    """For each worker, the params (or blocks of them) its nodes use, in first-use order."""
+    held: dict[int, list[str]] = {}
+    for node in graph.nodes:
+        names = held.setdefault(node.worker, [])
+        names.extend(label for label in map(param_label, node.params) if label not in names)
+    return {w: held[w] for w in sorted(held)}
+
+
+def slices_by_server(plan: plan_pb2.PlanProto) -> dict[int, list[str]]:
+    """For each server (id within a server group), the param slices it owns: 'w1[0:1200)'."""
+    owned: dict[int, list[str]] = {}
+    for entry in plan.params:
+        for s in entry.slices:
+            text = entry.name if s.size == math.prod(entry.shape) else f"{entry.name}[{s.offset}:{s.offset + s.size})"
+            owned.setdefault(s.server, []).append(text)
+    return {s: owned[s] for s in sorted(owned)}
+
+
+def to_topology(topo: plan_pb2.Topology) -> Topology:
+    """The legend's view of the plan's topology."""
+    c = topo.cluster
+    return Topology(
+        nworker_groups=c.nworker_groups,
+        nworkers_per_group=c.nworkers_per_group,
+        nserver_groups=c.nserver_groups,
+        nservers_per_group=c.nservers_per_group,
+        nprocs=topo.nprocs or 1,
+        framework=topo.framework,
+    )

@@ -1,0 +1,76 @@
+"""The text beside the graph: title, topology, traffic, params per worker and param slices per server."""
+from __future__ import annotations
+
+import textwrap
+
+from .model import View
+from .style import bytes_text
+
+WRAP = 60  # characters per line of a param list
+MAX_LINES = 12  # lines per worker or server before the list is cut short
+
+
+def title(view: View) -> str:
+    """'cifar10-convnet - train phase'."""
+    return f"{view.job} - {view.phase} phase" + (" (partitions collapsed)" if view.collapsed else "")
+
+
+def topology_line(view: View) -> str:
+    """'1 worker group x 4 workers, 1 server group x 1 server, 1 process - Sandblaster'."""
+    t = view.topology
+    text = (
+        f"{plural(t.nworker_groups, 'worker group')} x {plural(t.nworkers_per_group, 'worker')}, "
+        f"{plural(t.nserver_groups, 'server group')} x {plural(t.nservers_per_group, 'server')}, "
+        f"{plural(t.nprocs, 'process', 'processes')}"
+    )
+    return text + (f" - {t.framework}" if t.framework else "")
+
+
+def traffic_line(view: View) -> str:
+    """Total bytes crossing workers per step, and what a step sends."""
+    crossing = [e for e in view.edges if e.cross]
+    count = sum(e.count for e in crossing)
+    what = "activations + gradients" if view.directions == 2 else "activations"
+    return f"crossing workers: {bytes_text(view.cross_bytes)}/step on {plural(count, 'edge')} ({what})"
+
+
+def groups_line(view: View) -> str:
+    """Why only one group is drawn."""
+    groups = view.topology.nworker_groups
+    if groups == 1:
+        return "one worker group: the graph below is the whole job"
+    return f"each of the {groups} worker groups runs this graph on its own batches"
+
+
+def worker_param_lines(view: View) -> list[tuple[int, str]]:
+    """(worker, line) pairs: the params each worker holds ('w4[:,0:5]' = columns 0-4 of w4)."""
+    out = []
+    for worker, names in view.worker_params.items():
+        head = f"worker {worker}: "
+        out += [(worker, line) for line in wrap(head, names)]
+    return out
+
+
+def server_lines(view: View) -> list[str]:
+    """The param slices each server owns ('[a:b)' = floats a..b-1 of the flattened param)."""
+    groups = view.topology.nserver_groups
+    suffix = f" (x{groups} server groups)" if groups > 1 else ""
+    out = []
+    for server, slices in view.server_slices.items():
+        out += wrap(f"server {server}{suffix}: ", slices)
+    return out or ["(no params)"]
+
+
+def wrap(head: str, words: list[str]) -> list[str]:
+    """`head` then the words, wrapped and indented, cut short after MAX_LINES lines."""
+    lines = textwrap.wrap(" ".join(words) or "(none)", WRAP, initial_indent=head,
+                          subsequent_indent=" " * len(head), break_long_words=False)
+    if len(lines) > MAX_LINES:
+        rest = sum(len(line.split()) for line in lines[MAX_LINES:])
+        lines = lines[:MAX_LINES] + [" " * len(head) + f"... and {rest} more"]
+    return lines
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 worker', '4 workers'."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"

@@ -1,0 +1,121 @@
+"""The side panel of the SVG: legend, cluster topology, params per worker, param slices per server."""
+from __future__ import annotations
+
+from . import panels
+from .canvas import Canvas
+from .model import View
+from .style import (
+    BACK_COLOUR,
+    CROSS_COLOUR,
+    EDGE_COLOUR,
+    KIND_STYLES,
+    LINE_H,
+    WORKER_COLOURS,
+    text_width,
+    worker_colours,
+)
+
+ROW = LINE_H + 5
+CHIP = 14
+MAX_GROUPS_DRAWN = 8  # more groups are summarised in one line
+
+
+def draw_side(c: Canvas, view: View, x: float, y: float) -> tuple[float, float]:
+    """Draw the panel at (x, y); returns its width and height."""
+    c.open("g", class_="side", transform=f"translate({x:.1f},{y:.1f})")
+    h, w = 0.0, 260.0
+    for section in (legend, topology, worker_params, server_slices):
+        sw, sh = section(c, view, h)
+        w, h = max(w, sw), h + sh + 18
+    c.close("g")
+    return w, h
+
+
+def heading(c: Canvas, y: float, text: str) -> float:
+    """A section heading; returns the y below it."""
+    c.text(0, y + 14, text, size=13, font_weight="bold", class_="side-head")
+    return y + 22
+
+
+def legend(c: Canvas, view: View, y0: float) -> tuple[float, float]:
+    """Node shapes, worker colours, the unpartitioned style and the three edge styles."""
+    y = heading(c, y0, "Legend")
+    from .svg import outline
+
+    for style in KIND_STYLES.values():
+        if style["shape"] == "rect":
+            c.rect(0, y, 30, 16, rx=3, fill="#ffffff", stroke="#444444")
+        else:
+            c.polygon(outline(style["shape"], 0, y, 30, 16), fill="#ffffff", stroke="#444444")
+        c.text(40, y + 12, style["say"], class_="legend-kind")
+        y += ROW + 2
+    c.rect(0, y, 30, 16, rx=3, fill="#ffffff", stroke="#444444", stroke_width=2.5)
+    c.text(40, y + 12, "double border: unpartitioned layer")
+    y += ROW + 2
+    for colour, dash, say in ((EDGE_COLOUR, None, "tensor within a worker"),
+                              (CROSS_COLOUR, None, "tensor crossing workers (bytes/step)"),
+                              (BACK_COLOUR, "5 3", "against execution order (RBM)")):
+        width = 2.4 if colour == CROSS_COLOUR else 1.2
+        c.path(f"M0,{y + 8} L30,{y + 8}", stroke=colour, stroke_width=width, stroke_dasharray=dash)
+        c.text(40, y + 12, say)
+        y += ROW
+    for worker in view.workers[:len(WORKER_COLOURS)]:
+        fill, stroke = worker_colours((worker,))
+        c.rect(0, y, 30, 14, rx=3, fill=fill, stroke=stroke)
+        c.text(40, y + 11, f"worker {worker}")
+        y += ROW - 2
+    says = [s["say"] for s in KIND_STYLES.values()] + ["double border: unpartitioned layer"]
+    return 40 + max(map(text_width, says)), y - y0
+
+
+def topology(c: Canvas, view: View, y0: float) -> tuple[float, float]:
+    """Worker groups as boxes of worker chips, server groups as boxes of server chips."""
+    t = view.topology
+    y = heading(c, y0, f"Cluster{' - ' + t.framework if t.framework else ''}")
+    y, w1 = chip_boxes(c, y, "worker group", t.nworker_groups, t.nworkers_per_group, "w")
+    y, w2 = chip_boxes(c, y, "server group", t.nserver_groups, t.nservers_per_group, "s")
+    c.text(0, y + 12, panels.plural(t.nprocs, "process", "processes"))
+    return max(w1, w2), y + ROW - y0
+
+
+def chip_boxes(c: Canvas, y: float, what: str, groups: int, per_group: int, tag: str) -> tuple[float, float]:
+    """One boxed row of chips per group; returns the y below and the width used."""
+    shown = min(groups, MAX_GROUPS_DRAWN)
+    chips = min(per_group, 16)
+    width = 110 + chips * (CHIP + 22)
+    for g in range(shown):
+        c.rect(0, y, width, CHIP + 10, rx=5, fill="#fafafa", stroke="#888888", class_=f"{tag}group")
+        c.text(6, y + 16, f"{what} {g}", size=10)
+        for k in range(chips):
+            fill, stroke = worker_colours((k,)) if tag == "w" else ("#eeeeee", "#555555")
+            c.rect(104 + k * (CHIP + 22), y + 5, CHIP + 18, CHIP, rx=3, fill=fill, stroke=stroke)
+            c.text(104 + k * (CHIP + 22) + (CHIP + 18) / 2, y + 16, f"{tag}{k}", size=9, text_anchor="middle")
+        y += CHIP + 14
+    if groups > shown or per_group > chips:
+        c.text(0, y + 10, f"... {groups} groups x {per_group} in all", size=10)
+        y += ROW
+    return y, width
+
+
+def worker_params(c: Canvas, view: View, y0: float) -> tuple[float, float]:
+    """The params each worker holds, in its colour."""
+    y = heading(c, y0, "Params held per worker")
+    lines = panels.worker_param_lines(view)
+    for worker, line in lines:
+        c.text(0, y + 11, line, size=10, fill=worker_colours((worker,))[1], class_="worker-params",
+               style="white-space:pre")
+        y += LINE_H
+    if not lines:
+        c.text(0, y + 11, "(none)", size=10)
+        y += LINE_H
+    return max((text_width(line, 10) for _, line in lines), default=0), y - y0
+
+
+def server_slices(c: Canvas, view: View, y0: float) -> tuple[float, float]:
+    """The param slices each server owns."""
+    y = heading(c, y0, "Param slices per server")
+    lines = panels.server_lines(view)
+    for line in lines:
+        c.text(0, y + 11, line, size=10, class_="server-slices", style="white-space:pre")
+        y += LINE_H
+    return max(text_width(line, 10) for line in lines), y - y0

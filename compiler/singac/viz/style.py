@@ -1,0 +1,54 @@
+"""How things look: worker colours, one shape per node kind, text metrics of the monospace font."""
+from __future__ import annotations
+
+# Fill and stroke per worker (Tableau 10, light fills); workers beyond ten reuse them in order.
+WORKER_COLOURS = [
+    ("#dbe9f6", "#1f77b4"), ("#ffe4cc", "#ff7f0e"), ("#d8f0d8", "#2ca02c"), ("#f7d6d6", "#d62728"),
+    ("#e6dcf0", "#9467bd"), ("#eadbd8", "#8c564b"), ("#f9dff0", "#e377c2"), ("#e4e4e4", "#7f7f7f"),
+    ("#f0f0cc", "#bcbd22"), ("#d4f1f4", "#17becf"),
+]
+MANY_WORKERS = ("#f2f2f2", "#444444")  # a collapsed node that spans several workers
+CROSS_COLOUR = "#d62728"  # edges that leave their worker
+BACK_COLOUR = "#9467bd"  # edges against execution order (RBM hidden -> visible)
+EDGE_COLOUR = "#6b6b6b"
+TEXT_COLOUR = "#1a1a1a"
+
+# Per node kind: the shape drawn, the Graphviz shape of the .dot output, and what the legend says.
+KIND_STYLES = {
+    "compute": {"shape": "rect", "dot": "box", "say": "layer (partition)"},
+    "slice": {"shape": "widen", "dot": "trapezium", "say": "slice: cuts a block"},
+    "concat": {"shape": "narrow", "dot": "invtrapezium", "say": "concat: joins blocks"},
+    "split": {"shape": "hexagon", "dot": "hexagon", "say": "split: one tensor, many readers"},
+    "bridge_src": {"shape": "send", "dot": "invhouse", "say": "bridge_src: sends to another worker"},
+    "bridge_dst": {"shape": "receive", "dot": "house", "say": "bridge_dst: receives from another worker"},
+}
+
+FONT = "DejaVu Sans Mono, Menlo, Consolas, monospace"
+FONT_SIZE = 11
+CHAR_W = 6.65  # advance of one character of FONT at FONT_SIZE (0.6 em, rounded up)
+LINE_H = 13
+
+
+def text_width(text: str, size: float = FONT_SIZE) -> float:
+    """Width of `text` in the monospace font at `size` px."""
+    return len(text) * CHAR_W * size / FONT_SIZE
+
+
+def worker_colours(workers: tuple[int, ...]) -> tuple[str, str]:
+    """(fill, stroke) of a node held by `workers`."""
+    if len(workers) != 1:
+        return MANY_WORKERS
+    return WORKER_COLOURS[workers[0] % len(WORKER_COLOURS)]
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    """'64x3x32x32' (or '?' for an unknown shape)."""
+    return "x".join(map(str, shape)) if shape else "?"
+
+
+def bytes_text(nbytes: int) -> str:
+    """'1.5 MB', '12 KB', '512 B' (decimal units)."""
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if nbytes >= size:
+            return f"{nbytes / size:.3g} {unit}"
+    return f"{nbytes} B"
