@@ -35,9 +35,9 @@ def _check_node(g: nx.DiGraph, n: str, d: dict) -> None:
         raise CheckError(f"{n}: input slots {slots} are not 0..{len(slots) - 1}")
     if d["kind"] in ("slice", "split", "bridge_src", "bridge_dst") and g.in_degree(n) != 1:
         raise CheckError(f"{n}: a {d['kind']} node has {g.in_degree(n)} inputs, not 1")
-    if g.graph.get("partitioned") and "shape" in d:
-        if tuple(d["shape"]) != block_shape(d["block"], d["origin_shape"]):
-            raise CheckError(f"{n}: shape {d['shape']} is not its block {d['block']} of {d['origin_shape']}")
+    partitioned = g.graph.get("partitioned") and "shape" in d
+    if partitioned and tuple(d["shape"]) != block_shape(d["block"], d["origin_shape"]):
+        raise CheckError(f"{n}: shape {d['shape']} is not its block {d['block']} of {d['origin_shape']}")
     if d["kind"].startswith("bridge"):
         _check_bridge(g, n, d)
     if d["kind"] == "concat":
@@ -49,10 +49,10 @@ def _check_edge(g: nx.DiGraph, u: str, v: str, e: dict) -> None:
     shape = du["origin_shape"]
     if g.graph.get("sliced") and normal(e["need"], shape) != normal(du["block"], shape):
         raise CheckError(f"{u} -> {v}: needs {e['need']} but {u} holds {du['block']}")
-    if g.graph.get("bridged") and du["worker"] != dv["worker"]:
-        if not (du["kind"] == "bridge_src" and dv["kind"] == "bridge_dst"):
-            raise CheckError(f"{u} (worker {du['worker']}) -> {v} (worker {dv['worker']}) crosses "
-                             "workers without a bridge pair")
+    crossing = g.graph.get("bridged") and du["worker"] != dv["worker"]
+    if crossing and not (du["kind"] == "bridge_src" and dv["kind"] == "bridge_dst"):
+        raise CheckError(f"{u} (worker {du['worker']}) -> {v} (worker {dv['worker']}) crosses "
+                         "workers without a bridge pair")
 
 
 def _check_bridge(g: nx.DiGraph, n: str, d: dict) -> None:

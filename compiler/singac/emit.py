@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 
 import networkx as nx
-
 from singa_proto import job_pb2, plan_pb2
 
 from .graph import execution_order

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import networkx as nx
-
 from singa_proto import job_pb2
 
 from .layertypes import COMPILER_ONLY, RBM_PAIR

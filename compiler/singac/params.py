@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 Shape = tuple[int, ...]
 Roles = list[tuple[str, Shape]]

@@ -5,7 +5,6 @@ import re
 from pathlib import Path
 
 from google.protobuf import text_format
-
 from singa_proto import job_pb2
 
 from .errors import SingaError, at

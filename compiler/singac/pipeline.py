@@ -1,7 +1,7 @@
 """The compiler pipeline: one ordered tuple of passes, and the runner that applies it to a phase."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import networkx as nx
 

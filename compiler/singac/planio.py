@@ -6,7 +6,6 @@ import tempfile
 from pathlib import Path
 
 from google.protobuf.message import DecodeError
-
 from singa_proto import plan_pb2
 
 from .emit import FORMAT_VERSION, content_hash

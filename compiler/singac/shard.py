@@ -5,7 +5,6 @@ import struct
 from pathlib import Path
 
 from google.protobuf.message import DecodeError
-
 from singa_proto import common_pb2
 
 from .errors import SingaError

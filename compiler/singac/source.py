@@ -20,7 +20,7 @@ class Source:
 
     def field_error(self, field: str, what: str) -> SingaError:
         """An error naming the file and the line where `field` is first set (if it is)."""
-        return at(self.path, line_of(self.text, rf"^\s*{field}\s*:") or line_of(self.text, rf"\b{field}\b"), what)
+        return at(self.path, line_of(self.text, rf"^[^#\n]*\b{field}\s*:"), what)
 
     def error(self, what: str) -> SingaError:
         """An error naming only the file."""

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from singac import compile_job
 from singac.parse import parse_job_text
 from singac.source import Source

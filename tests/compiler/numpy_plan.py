@@ -7,9 +7,9 @@ contract is that every partitioning of a net gives the same loss and gradients a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
-
 from singa_proto import job_pb2, plan_pb2
 
 
@@ -20,7 +20,7 @@ class Batch:
     x: np.ndarray
     y: np.ndarray
 
-    def cut(self, axis: int, lo: int, hi: int) -> "Batch":
+    def cut(self, axis: int, lo: int, hi: int) -> Batch:
         assert axis == 0, "data is only ever cut by rows"
         return Batch(self.x[lo:hi], self.y[lo:hi])
 
@@ -214,5 +214,5 @@ def _backward_node(node, ins, params, dy, grads) -> list:
         return [dx]
     if node.kind == plan_pb2.kConcatNode:
         edges = np.cumsum([0] + [x.shape[node.axis] for x in ins])
-        return [_cut(dy, plan_pb2.Range(axis=node.axis, begin=a, end=b)) for a, b in zip(edges, edges[1:])]
+        return [_cut(dy, plan_pb2.Range(axis=node.axis, begin=a, end=b)) for a, b in pairwise(edges)]
     return [dy]

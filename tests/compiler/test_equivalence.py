@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from singa_proto import job_pb2
 
 from . import jobs

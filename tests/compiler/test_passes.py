@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import networkx as nx
 import pytest
-
 from singac.check import CheckError, check_graph
 from singac.graph import build_graph
 from singac.parse import parse_job_text

@@ -9,7 +9,6 @@ layer, role, shape and conf.
 from __future__ import annotations
 
 import networkx as nx
-
 from singa_proto import job_pb2
 
 from ..graph import forward_view

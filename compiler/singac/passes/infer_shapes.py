@@ -6,7 +6,7 @@ Shapes come from the data layer's batch size and record shape (the shard's first
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import networkx as nx
 
