@@ -1,0 +1,136 @@
+"""The `singart` command line as a real process: a good run, and one-line errors (exit 2) on bad input."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import singac
+from singart.data.convert import write_image_shard
+from singart.planio import save_plan
+
+JOB = """name: "cli-mlp"
+train_steps: 4
+test_steps: 1
+test_freq: 2
+disp_freq: 1
+checkpoint_freq: 2
+seed: 3
+train_one_batch {{ alg: kBP }}
+updater {{ type: kSGD learning_rate {{ type: kFixed base_lr: 0.1 }} }}
+cluster {{ nworkers_per_group: 2 workspace: "{ws}" }}
+neuralnet {{
+  layer {{ name: "data" type: kShardData sharddata_conf {{ path: "{train}" batchsize: 8 shape: 6 shape: 6 }} exclude: kTest }}
+  layer {{ name: "data" type: kShardData sharddata_conf {{ path: "{test}" batchsize: 8 shape: 6 shape: 6 }} exclude: kTrain }}
+  layer {{ name: "mnist" type: kMnist srclayers: "data" mnist_conf {{ norm_a: 255 norm_b: 0.5 }} }}
+  layer {{ name: "label" type: kLabel srclayers: "data" }}
+  layer {{ name: "fc1" type: kInnerProduct srclayers: "mnist" innerproduct_conf {{ num_output: 4 }}
+    param {{ name: "w1" init {{ type: kUniform low: -0.3 high: 0.3 }} }} param {{ name: "b1" }} }}
+  layer {{ name: "loss" type: kSoftmaxLoss srclayers: "fc1" srclayers: "label" }}
+}}
+"""
+
+
+def _shard(folder: Path, n: int, side: int) -> str:
+    rng = np.random.default_rng(n)
+    write_image_shard(str(folder), rng.integers(0, 256, (n, side, side), dtype=np.uint8),
+                      rng.integers(0, 4, n), interval=1e9)
+    return str(folder)
+
+
+@pytest.fixture
+def job(tmp_path: Path) -> dict[str, str]:
+    return {"ws": str(tmp_path / "ws"), "train": _shard(tmp_path / "train", 16, 6),
+            "test": _shard(tmp_path / "test", 8, 6)}
+
+
+def _plan(tmp_path: Path, fields: dict[str, str], name: str = "job") -> Path:
+    src = tmp_path / f"{name}.pbtxt"
+    src.write_text(JOB.format(**fields))
+    path = tmp_path / f"{name}.plan"
+    save_plan(singac.compile_file(str(src)), path)
+    return path
+
+
+def singart(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    # the console script installed beside this interpreter, as users run it
+    exe = Path(sys.executable).parent / "singart"
+    return subprocess.run([str(exe), *args], check=False, capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+def _one_line_error(proc: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+def test_help_lists_run_and_data() -> None:
+    proc = singart("--help")
+    assert proc.returncode == 0 and "run" in proc.stdout and "data" in proc.stdout
+    run_help = singart("run", "--help")
+    assert "--resume" in run_help.stdout and "--hosts" in run_help.stdout
+
+
+def test_run_trains_logs_and_checkpoints(tmp_path: Path, job: dict[str, str]) -> None:
+    proc = singart("run", str(_plan(tmp_path, job)))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [ln.split(":")[0] for ln in lines] == [
+        "Test @ step 0", "Train @ step 0", "Train @ step 1", "Test @ step 2", "Train @ step 2",
+        "Train @ step 3", "Test @ step 4"]
+    assert all("loss = " in ln and "accuracy = " in ln for ln in lines)
+    assert proc.stderr == ""  # no progress bar when stderr is not a terminal
+    names = sorted(p.name for p in (Path(job["ws"]) / "checkpoint").iterdir())
+    assert {"step0-worker0", "step2-worker0", "step4-worker0"} <= set(names)
+
+
+def test_modified_plan_is_refused(tmp_path: Path, job: dict[str, str]) -> None:
+    path = _plan(tmp_path, job)
+    data = bytearray(path.read_bytes())
+    i = data.index(b"cli-mlp")
+    data[i:i + 7] = b"cli-MLP"
+    path.write_bytes(bytes(data))
+    _one_line_error(singart("run", str(path)), str(path), "content hash mismatch")
+    assert not Path(job["ws"]).exists()
+
+
+def test_truncated_and_foreign_files_are_refused(tmp_path: Path, job: dict[str, str]) -> None:
+    path = _plan(tmp_path, job)
+    path.write_bytes(path.read_bytes()[:-20])
+    _one_line_error(singart("run", str(path)), str(path))
+    other = tmp_path / "notes.txt"
+    other.write_text("hello, this is not a plan\n")
+    _one_line_error(singart("run", str(other)), str(other), "not a plan file")
+    _one_line_error(singart("run", str(tmp_path / "absent.plan")), "absent.plan")
+
+
+def test_missing_shard(tmp_path: Path, job: dict[str, str]) -> None:
+    job["test"] = str(tmp_path / "no_such_shard")
+    _one_line_error(singart("run", str(_plan(tmp_path, job))), "no_such_shard")
+    assert not list((Path(job["ws"]) / "checkpoint").glob("step*"))
+
+
+def test_shard_of_the_wrong_record_shape(tmp_path: Path, job: dict[str, str]) -> None:
+    plan = _plan(tmp_path, job)
+    shutil.rmtree(job["train"])
+    _shard(Path(job["train"]), 16, 7)  # rewritten after compiling, with 7x7 records
+    _one_line_error(singart("run", str(plan)), job["train"], "[7, 7]")
+    assert not list((Path(job["ws"]) / "checkpoint").glob("step*"))
+
+
+def test_unwritable_workspace(tmp_path: Path, job: dict[str, str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the workspace folder should go")
+    job["ws"] = str(blocker / "ws")
+    _one_line_error(singart("run", str(_plan(tmp_path, job))), "workspace", str(blocker))
+
+
+def test_hosts_waits_for_the_distributed_runtime(tmp_path: Path, job: dict[str, str]) -> None:
+    _one_line_error(singart("run", str(_plan(tmp_path, job)), "--hosts", "hosts.txt"),
+                    "--hosts", "distributed runtime")
