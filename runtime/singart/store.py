@@ -71,6 +71,10 @@ class ParamStore:
         self._count: Counter[str] = Counter()
         self._direct: set[int] = set()
 
+    def sibling(self, plan: plan_pb2.PlanProto, train_graph: plan_pb2.PhaseGraph) -> ParamStore:
+        """Another worker group's store over the same values and update (in-memory Hogwild)."""
+        return ParamStore(plan, self.values, train_graph, self._update)
+
     def owner(self, name: str) -> str:
         """The owner param of `name`; an unknown name is a plan error."""
         if name not in self._owner or self._owner[name] not in self.values:
@@ -139,10 +143,14 @@ class ParamStore:
 def make_update(plan: plan_pb2.PlanProto, updater: Updater) -> UpdateFn:
     """The update function of a job: its updater with each param's lr_scale and wd_scale."""
     scales = {e.name: (e.conf.lr_scale, e.conf.wd_scale) for e in plan.params}
+    # several worker groups of a process update through this one function, as through one server:
+    # updates of one param are serialised (the updater keeps per-param history and scratch)
+    locks = {e.name: threading.Lock() for e in plan.params}
 
     def update(step: int, name: str, value: np.ndarray, grad: np.ndarray) -> None:
         lr_scale, wd_scale = scales.get(name, (1.0, 1.0))
-        updater.update(step, name, value, grad, lr_scale=lr_scale, wd_scale=wd_scale)
+        with locks[name]:
+            updater.update(step, name, value, grad, lr_scale=lr_scale, wd_scale=wd_scale)
 
     return update
 

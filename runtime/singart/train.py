@@ -15,7 +15,7 @@ from . import SingaError, store
 from .checkpoint import Checkpoints
 from .events import EventWriter
 from .progress import Progress
-from .worker import WorkerGroup, kernel_threads, merge_metrics, set_kernel_threads
+from .worker import Background, WorkerGroup, kernel_threads, merge_metrics, set_kernel_threads
 
 # what -> (frequency field, offset field) of JobProto
 FREQUENCIES = {
@@ -84,11 +84,17 @@ class Trainer:
         graph = find_graph(plan, job_pb2.kTrain)
         if graph is None:
             raise SingaError(f"{plan.source or 'plan'}: the plan has no kTrain graph")
-        self.store, updater = store.build(plan, graph)
-        self.checkpoints = Checkpoints(self.workspace / "checkpoint", self.store, updater, graph)
+        self.store, self.updater = store.build(plan, graph)
+        self.checkpoints = Checkpoints(self.workspace / "checkpoint", self.store, self.updater, graph)
         self.start, self.resumed = self._restore(resume)
         # every net is built (shards opened, confs checked) before the first checkpoint is written
-        self.train = WorkerGroup(graph, self.store, self.job.seed, train=True)
+        ngroups = max(1, self.job.cluster.nworker_groups)
+        self.train = WorkerGroup(graph, self.store, self.job.seed, train=True, ngroups=ngroups)
+        # groups 1.. of the process share group 0's params; other seeds give them other batches
+        self.others = [Background(WorkerGroup(graph, self.store.sibling(plan, graph), self.job.seed + g,
+                                              train=True, ngroups=ngroups),
+                                  self.start, self.job.train_steps, kernel_threads(ngroups))
+                       for g in range(1, ngroups)]
         self.evals = {what: self._eval_group(what) for what in EVALS}
         self.events = EventWriter(self.workspace / "events")
         self.progress = Progress(self.start, self.job.train_steps, self.err)
@@ -115,8 +121,14 @@ class Trainer:
 
     def run(self) -> dict[str, float]:
         """Train to `train_steps`; returns the final test metrics (empty without a test net)."""
+        for other in self.others:
+            other.start()
         try:
             return self._loop()
+        except BaseException:
+            for other in self.others:
+                other.join(stop=True)
+            raise
         finally:
             self.progress.clear()
             self.close()
@@ -130,11 +142,15 @@ class Trainer:
             if due(self.job, "checkpoint", step) and not (self.resumed and step == start):
                 self.checkpoints.save(step)
             self.train.run(step)
+            for other in self.others:
+                other.check()
             self.train_metrics = merge_metrics([self.train_metrics, self.train.metrics()])
             if due(self.job, "display", step):
                 self.report("Train", step, self.train_metrics)
                 self.train_metrics = {}
             self.progress.update(step + 1)
+        for other in self.others:
+            other.join()  # the final params include every group's steps
         self.checkpoints.save(end)
         return self.evaluate("test", end) if self.evals["test"] is not None else {}
 
@@ -158,7 +174,7 @@ class Trainer:
 
     def close(self) -> None:
         """Stop the worker threads and close the event file."""
-        for group in [self.train, *self.evals.values()]:
+        for group in [self.train, *(o.group for o in self.others), *self.evals.values()]:
             if group is not None:
                 group.close()
         self.events.close()

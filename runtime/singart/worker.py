@@ -6,6 +6,7 @@ with its share of the cores for the kernels' own threads.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from singa_proto import plan_pb2
@@ -37,14 +38,15 @@ def merge_metrics(parts: list[dict[str, tuple[float, int]]]) -> dict[str, tuple[
 class WorkerGroup:
     """The workers of one group running one phase graph; `run` does one step on all of them."""
 
-    def __init__(self, graph: plan_pb2.PhaseGraph, store: ParamStore, seed: int, train: bool) -> None:
+    def __init__(self, graph: plan_pb2.PhaseGraph, store: ParamStore, seed: int, train: bool,
+                 ngroups: int = 1) -> None:
         self.store, self.train = store, train
         self.channels = Channels()
         workers = sorted({n.worker for n in graph.nodes})
         self.executors = [Executor(graph, w, store, self.channels, seed, train) for w in workers]
         n = len(self.executors)
         self.pool = (ThreadPoolExecutor(n, thread_name_prefix="worker", initializer=set_kernel_threads,
-                                        initargs=(kernel_threads(n),)) if n > 1 else None)
+                                        initargs=(kernel_threads(n * ngroups),)) if n > 1 else None)
 
     def run(self, step: int) -> None:
         """One step: forward (and, when training, backward and the updates) on every worker."""
@@ -85,3 +87,41 @@ class WorkerGroup:
         """Stop the worker threads."""
         if self.pool is not None:
             self.pool.shutdown(wait=True)
+
+
+class Background:
+    """A further worker group of the process, training its own batches in its own thread: its updates
+    land in the shared params asynchronously (SINGA's in-memory Hogwild / Downpour)."""
+
+    def __init__(self, group: WorkerGroup, start: int, end: int, threads: int) -> None:
+        self.group, self.error = group, None
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._loop, args=(start, end, threads), daemon=True)
+
+    def start(self) -> None:
+        """Start training."""
+        self.thread.start()
+
+    def _loop(self, start: int, end: int, threads: int) -> None:
+        try:
+            set_kernel_threads(threads)
+            for step in range(start, end):
+                if self.stopping.is_set():
+                    return
+                self.group.run(step)
+        except BaseException as err:  # noqa: BLE001 -- handed to the main thread, which re-raises it
+            self.error = err
+
+    def join(self, stop: bool = False) -> None:
+        """Wait for the group to finish (or, with `stop`, to stop after its current step); re-raise its error."""
+        if stop:
+            self.stopping.set()
+        if self.thread.ident is not None:
+            self.thread.join()
+        if self.error is not None and not stop:
+            raise self.error
+
+    def check(self) -> None:
+        """Re-raise the group's error as soon as it failed (not only at the end)."""
+        if self.error is not None:
+            raise self.error

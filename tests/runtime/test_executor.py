@@ -138,3 +138,13 @@ def test_a_source_on_another_worker_needs_a_bridge(plan: plan_pb2.PlanProto, tmp
     save_plan(plan, tmp_path / "bad.plan")
     with pytest.raises(SingaError, match="without a bridge"):
         Trainer(load_plan(tmp_path / "bad.plan"), out=io.StringIO(), err=io.StringIO())
+
+
+def test_worker_groups_in_one_process_share_params(plan: plan_pb2.PlanProto) -> None:
+    plan.job.cluster.nworker_groups = 3
+    trainer = Trainer(plan, out=io.StringIO(), err=io.StringIO())
+    assert len(trainer.others) == 2
+    assert all(o.group.store.values is trainer.store.values for o in trainer.others)
+    trainer.run()
+    # every group trained every step through the one updater: three updates per param per step
+    assert set(trainer.updater.counts.values()) == {3 * plan.job.train_steps}
