@@ -1,13 +1,296 @@
-// The one binding file: registers the kernels of cpu/ (and cuda/ when built) with Python.
+// The one binding file: registers the kernels of cpu/ (and cuda/ when built) with Python. Arrays are
+// NumPy float32, C-contiguous; outputs are caller-provided. Every kernel runs without the GIL.
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
-#include <oneapi/dnnl/dnnl.hpp>
+#include <pybind11/stl.h>
+
+#include <string>
+#include <vector>
+
+#include "cpu/common.h"
+#include "cpu/conv.h"
+#include "cpu/eltwise.h"
+#include "cpu/gemm.h"
+#include "cpu/lrn.h"
+#include "cpu/pool.h"
+#ifdef SINGA_WITH_CUDA
+#include "cuda/kernels.h"
+#endif
 
 namespace py = pybind11;
+using singa::Act;
+using singa::ConvShape;
+using singa::LrnShape;
+using singa::PoolShape;
+using Shape = std::vector<int64_t>;
+
+namespace {
+
+struct F32 {
+  float* p;
+  Shape shape;
+};
+
+std::string show(const Shape& s) {
+  std::string out = "(";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + ")";
+}
+
+// A float32 C-contiguous array's data and shape; `name` is the argument named in errors.
+F32 f32(const py::array& a, const char* name, bool out = false) {
+  if (!a.dtype().is(py::dtype::of<float>()))
+    throw py::value_error(std::string(name) + ": expected float32, got " + std::string(py::str(a.dtype())));
+  if (!(a.flags() & py::array::c_style)) throw py::value_error(std::string(name) + ": must be C-contiguous");
+  if (out && !a.writeable()) throw py::value_error(std::string(name) + ": output array is read-only");
+  return {static_cast<float*>(const_cast<void*>(a.data())), Shape(a.shape(), a.shape() + a.ndim())};
+}
+
+F32 f32(const py::array& a, const char* name, const Shape& want, bool out = false) {
+  F32 r = f32(a, name, out);
+  if (r.shape != want)
+    throw py::value_error(std::string(name) + ": expected shape " + show(want) + ", got " + show(r.shape));
+  return r;
+}
+
+// An optional float32 array: None gives a null pointer.
+float* opt_f32(const py::object& a, const char* name, const Shape& want, bool out = false) {
+  return a.is_none() ? nullptr : f32(a.cast<py::array>(), name, want, out).p;
+}
+
+void* workspace(const py::array& ws, size_t need) {
+  if (static_cast<size_t>(ws.nbytes()) < need || !(ws.flags() & py::array::c_style))
+    throw py::value_error("ws: workspace needs " + std::to_string(need) + " contiguous bytes, got " +
+                          std::to_string(ws.nbytes()));
+  return const_cast<void*>(ws.data());
+}
+
+Shape dims4(const py::array& x, const char* name) {
+  F32 a = f32(x, name);
+  if (a.shape.size() != 4) throw py::value_error(std::string(name) + ": expected NCHW, got " + show(a.shape));
+  return a.shape;
+}
+
+ConvShape conv_shape(const Shape& x, const Shape& w, int64_t stride, int64_t pad) {
+  if (w.size() != 4 || w[1] != x[1] || w[2] != w[3])
+    throw py::value_error("w: expected (filters, " + std::to_string(x[1]) + ", k, k), got " + show(w));
+  ConvShape s{x[0], x[1], x[2], x[3], w[0], w[2], stride, pad};
+  if (stride < 1 || pad < 0 || s.oh() < 1 || s.ow() < 1)
+    throw py::value_error("convolution: kernel, stride or pad do not fit input " + show(x));
+  return s;
+}
+
+void need4(const Shape& x) {
+  if (x.size() != 4) throw py::value_error("expected an NCHW shape, got " + show(x));
+}
+
+PoolShape pool_shape(const Shape& x, int64_t k, int64_t stride, bool max) {
+  need4(x);
+  PoolShape s{x[0], x[1], x[2], x[3], k, stride, max};
+  if (k < 1 || stride < 1 || k > x[2] || k > x[3])
+    throw py::value_error("pooling: kernel " + std::to_string(k) + " does not fit input " + show(x));
+  return s;
+}
+
+LrnShape lrn_shape(const Shape& x, int64_t size, float alpha, float beta, float knorm) {
+  need4(x);
+  if (size < 1 || size % 2 == 0) throw py::value_error("lrn: local_size must be odd and positive");
+  return {x[0], x[1], x[2], x[3], size, alpha, beta, knorm};
+}
+
+Shape conv_out(const ConvShape& s) { return {s.n, s.oc, s.oh(), s.ow()}; }
+Shape pool_out(const PoolShape& s) { return {s.n, s.c, s.oh(), s.ow()}; }
+Shape gemm_dims(const F32& a, const F32& b, bool ta, bool tb) {
+  if (a.shape.size() != 2 || b.shape.size() != 2) throw py::value_error("gemm: operands must be 2-D");
+  int64_t m = ta ? a.shape[1] : a.shape[0], k = ta ? a.shape[0] : a.shape[1];
+  int64_t kb = tb ? b.shape[1] : b.shape[0], n = tb ? b.shape[0] : b.shape[1];
+  if (k != kb) throw py::value_error("gemm: inner dimensions differ: " + show(a.shape) + " x " + show(b.shape));
+  return {m, n, k};
+}
+
+// The kernels whose signatures the CPU and CUDA versions share, registered once per backend.
+template <class B>
+void register_shared(py::module_& m) {
+  m.def("sgemm", [](py::array a, py::array b, py::array c, bool ta, bool tb, float alpha, float beta) {
+    F32 A = f32(a, "a"), Bm = f32(b, "b");
+    Shape d = gemm_dims(A, Bm, ta, tb);
+    F32 C = f32(c, "c", {d[0], d[1]}, true);
+    py::gil_scoped_release nogil;
+    B::sgemm(ta, tb, d[0], d[1], d[2], alpha, A.p, Bm.p, beta, C.p);
+  }, py::arg("a"), py::arg("b"), py::arg("c"), py::arg("trans_a") = false, py::arg("trans_b") = false,
+     py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f, "c = alpha * op(a) op(b) + beta * c.");
+  m.def("conv_forward", [](py::array x, py::array w, py::object b, py::array y, int64_t stride, int64_t pad) {
+    ConvShape s = conv_shape(dims4(x, "x"), dims4(w, "w"), stride, pad);
+    float* bp = opt_f32(b, "b", {s.oc});
+    float* yp = f32(y, "y", conv_out(s), true).p;
+    py::gil_scoped_release nogil;
+    B::conv_forward(s, f32(x, "x").p, f32(w, "w").p, bp, yp);
+  }, py::arg("x"), py::arg("w"), py::arg("b"), py::arg("y"), py::arg("stride"), py::arg("pad"));
+  m.def("conv_backward_data", [](py::array dy, py::array w, py::array dx, int64_t stride, int64_t pad) {
+    ConvShape s = conv_shape(dims4(dx, "dx"), dims4(w, "w"), stride, pad);
+    float* dyp = f32(dy, "dy", conv_out(s)).p;
+    float* dxp = f32(dx, "dx", true).p;
+    py::gil_scoped_release nogil;
+    B::conv_backward_data(s, dyp, f32(w, "w").p, dxp);
+  }, py::arg("dy"), py::arg("w"), py::arg("dx"), py::arg("stride"), py::arg("pad"));
+  m.def("conv_backward_weights", [](py::array x, py::array dy, py::array dw, py::object db, int64_t stride,
+                                    int64_t pad) {
+    ConvShape s = conv_shape(dims4(x, "x"), dims4(dw, "dw"), stride, pad);
+    float* dyp = f32(dy, "dy", conv_out(s)).p;
+    float* dbp = opt_f32(db, "db", {s.oc}, true);
+    float* dwp = f32(dw, "dw", true).p;
+    py::gil_scoped_release nogil;
+    B::conv_backward_weights(s, f32(x, "x").p, dyp, dwp, dbp);
+  }, py::arg("x"), py::arg("dy"), py::arg("dw"), py::arg("db"), py::arg("stride"), py::arg("pad"));
+  m.def("act_forward", [](int kind, py::array x, py::array y) {
+    F32 X = f32(x, "x");
+    float* yp = f32(y, "y", X.shape, true).p;
+    py::gil_scoped_release nogil;
+    B::act_forward(static_cast<Act>(kind), static_cast<int64_t>(x.size()), X.p, yp);
+  }, py::arg("kind"), py::arg("x"), py::arg("y"), "y = f(x); kind 0 relu, 1 tanh, 2 logistic.");
+  m.def("act_backward", [](int kind, py::array y, py::array dy, py::array dx) {
+    F32 Y = f32(y, "y");
+    float* dyp = f32(dy, "dy", Y.shape).p;
+    float* dxp = f32(dx, "dx", Y.shape, true).p;
+    py::gil_scoped_release nogil;
+    B::act_backward(static_cast<Act>(kind), static_cast<int64_t>(y.size()), Y.p, dyp, dxp);
+  }, py::arg("kind"), py::arg("y"), py::arg("dy"), py::arg("dx"), "dx = dy * f'(x), from y = f(x).");
+  m.def("softmax_forward", [](py::array x, py::array y) {
+    F32 X = f32(x, "x");
+    if (X.shape.size() != 2) throw py::value_error("softmax: x must be 2-D, got " + show(X.shape));
+    float* yp = f32(y, "y", X.shape, true).p;
+    py::gil_scoped_release nogil;
+    B::softmax_forward(X.shape[0], X.shape[1], X.p, yp);
+  }, py::arg("x"), py::arg("y"), "Row-wise softmax.");
+}
+
+void register_cpu_only(py::module_& m) {
+  namespace cpu = singa::cpu;
+  m.def("matmul", [](py::array a, py::array b, py::object bias, py::array c, bool ta, bool tb) {
+    F32 A = f32(a, "a"), Bm = f32(b, "b");
+    Shape d = gemm_dims(A, Bm, ta, tb);
+    float* bp = opt_f32(bias, "bias", {d[1]});
+    float* cp = f32(c, "c", {d[0], d[1]}, true).p;
+    py::gil_scoped_release nogil;
+    cpu::matmul(ta, tb, d[0], d[1], d[2], A.p, Bm.p, bp, cp);
+  }, py::arg("a"), py::arg("b"), py::arg("bias"), py::arg("c"), py::arg("trans_a") = false,
+     py::arg("trans_b") = false, "c = op(a) op(b) + bias (oneDNN matmul primitive).");
+  m.def("pool_workspace_bytes", [](Shape x, int64_t k, int64_t stride, bool max) {
+    return cpu::pool_workspace_bytes(pool_shape(x, k, stride, max));
+  });
+  m.def("pool_forward", [](py::array x, py::array y, py::array ws, int64_t k, int64_t stride, bool max) {
+    PoolShape s = pool_shape(dims4(x, "x"), k, stride, max);
+    float* yp = f32(y, "y", pool_out(s), true).p;
+    void* w = workspace(ws, cpu::pool_workspace_bytes(s));
+    py::gil_scoped_release nogil;
+    cpu::pool_forward(s, f32(x, "x").p, yp, w);
+  });
+  m.def("pool_backward", [](py::array dy, py::array ws, py::array dx, int64_t k, int64_t stride, bool max) {
+    PoolShape s = pool_shape(dims4(dx, "dx"), k, stride, max);
+    float* dyp = f32(dy, "dy", pool_out(s)).p;
+    void* w = workspace(ws, cpu::pool_workspace_bytes(s));
+    py::gil_scoped_release nogil;
+    cpu::pool_backward(s, dyp, w, f32(dx, "dx", true).p);
+  });
+  m.def("lrn_workspace_bytes", [](Shape x, int64_t size, float alpha, float beta, float knorm) {
+    return cpu::lrn_workspace_bytes(lrn_shape(x, size, alpha, beta, knorm));
+  });
+  m.def("lrn_forward", [](py::array x, py::array y, py::array ws, int64_t size, float alpha, float beta,
+                          float knorm) {
+    LrnShape s = lrn_shape(dims4(x, "x"), size, alpha, beta, knorm);
+    float* yp = f32(y, "y", dims4(x, "x"), true).p;
+    void* w = workspace(ws, cpu::lrn_workspace_bytes(s));
+    py::gil_scoped_release nogil;
+    cpu::lrn_forward(s, f32(x, "x").p, yp, w);
+  });
+  m.def("lrn_backward", [](py::array x, py::array dy, py::array ws, py::array dx, int64_t size, float alpha,
+                           float beta, float knorm) {
+    LrnShape s = lrn_shape(dims4(x, "x"), size, alpha, beta, knorm);
+    float* dyp = f32(dy, "dy", dims4(x, "x")).p;
+    float* dxp = f32(dx, "dx", dims4(x, "x"), true).p;
+    void* w = workspace(ws, cpu::lrn_workspace_bytes(s));
+    py::gil_scoped_release nogil;
+    cpu::lrn_backward(s, f32(x, "x").p, dyp, w, dxp);
+  });
+  m.def("set_num_threads", &cpu::set_num_threads, py::arg("n"),
+        "Set the OpenMP threads of the calling thread's kernels.");
+  m.def("get_num_threads", &cpu::get_num_threads, "The OpenMP threads the calling thread's kernels use.");
+}
+
+struct CpuBackend {
+  static constexpr auto sgemm = &singa::cpu::sgemm;
+  static constexpr auto conv_forward = &singa::cpu::conv_forward;
+  static constexpr auto conv_backward_data = &singa::cpu::conv_backward_data;
+  static constexpr auto conv_backward_weights = &singa::cpu::conv_backward_weights;
+  static constexpr auto act_forward = &singa::cpu::act_forward;
+  static constexpr auto act_backward = &singa::cpu::act_backward;
+  static constexpr auto softmax_forward = &singa::cpu::softmax_forward;
+};
+
+#ifdef SINGA_WITH_CUDA
+struct CudaBackend {
+  static constexpr auto sgemm = &singa::cuda::sgemm;
+  static constexpr auto conv_forward = &singa::cuda::conv_forward;
+  static constexpr auto conv_backward_data = &singa::cuda::conv_backward_data;
+  static constexpr auto conv_backward_weights = &singa::cuda::conv_backward_weights;
+  static constexpr auto act_forward = &singa::cuda::act_forward;
+  static constexpr auto act_backward = &singa::cuda::act_backward;
+  static constexpr auto softmax_forward = &singa::cuda::softmax_forward;
+};
+
+// Windowed kernels whose CUDA signatures differ: no workspace; max pooling's backward reads x.
+void register_cuda_only(py::module_& m) {
+  namespace cu = singa::cuda;
+  m.def("available", &cu::available, "True when the CUDA twins are built and a GPU is present.");
+  m.def("gemm_backend", &cu::gemm_backend);
+  m.def("pool_forward", [](py::array x, py::array y, int64_t k, int64_t stride, bool max) {
+    PoolShape s = pool_shape(dims4(x, "x"), k, stride, max);
+    float* yp = f32(y, "y", pool_out(s), true).p;
+    py::gil_scoped_release nogil;
+    cu::pool_forward(s, f32(x, "x").p, yp);
+  });
+  m.def("pool_backward", [](py::array x, py::array dy, py::array dx, int64_t k, int64_t stride, bool max) {
+    PoolShape s = pool_shape(dims4(x, "x"), k, stride, max);
+    float* dyp = f32(dy, "dy", pool_out(s)).p;
+    float* dxp = f32(dx, "dx", dims4(x, "x"), true).p;
+    py::gil_scoped_release nogil;
+    cu::pool_backward(s, f32(x, "x").p, dyp, dxp);
+  });
+  m.def("lrn_forward", [](py::array x, py::array y, int64_t size, float alpha, float beta, float knorm) {
+    LrnShape s = lrn_shape(dims4(x, "x"), size, alpha, beta, knorm);
+    float* yp = f32(y, "y", dims4(x, "x"), true).p;
+    py::gil_scoped_release nogil;
+    cu::lrn_forward(s, f32(x, "x").p, yp);
+  });
+  m.def("lrn_backward", [](py::array x, py::array dy, py::array dx, int64_t size, float alpha, float beta,
+                           float knorm) {
+    LrnShape s = lrn_shape(dims4(x, "x"), size, alpha, beta, knorm);
+    float* dyp = f32(dy, "dy", dims4(x, "x")).p;
+    float* dxp = f32(dx, "dx", dims4(x, "x"), true).p;
+    py::gil_scoped_release nogil;
+    cu::lrn_backward(s, f32(x, "x").p, dyp, dxp);
+  });
+}
+#endif
+
+
+}  // namespace
 
 PYBIND11_MODULE(_kernels, m) {
-  m.doc() = "SINGA-py kernels";
+  m.doc() = "SINGA-py kernels: oneDNN on the CPU, CUDA twins in the `cuda` submodule";
   m.def("dnnl_version", [] {
     const dnnl_version_t* v = dnnl_version();
     return py::make_tuple(v->major, v->minor, v->patch);
   });
+  register_shared<CpuBackend>(m);
+  register_cpu_only(m);
+  py::module_ cu = m.def_submodule("cuda", "CUDA twins of the CPU kernels (host arrays in and out)");
+#ifdef SINGA_WITH_CUDA
+  cu.attr("built") = true;
+  register_shared<CudaBackend>(cu);
+  register_cuda_only(cu);
+#else
+  cu.attr("built") = false;
+  cu.def("available", [] { return false; }, "True when the CUDA twins are built and a GPU is present.");
+#endif
 }

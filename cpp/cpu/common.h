@@ -1,0 +1,60 @@
+// Shared oneDNN plumbing: the engine, a per-thread stream, per-thread primitive caches and scratch.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <unordered_map>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+namespace singa::cpu {
+
+using Key = std::vector<int64_t>;
+
+// The one CPU engine of the process.
+dnnl::engine& engine();
+
+// A stream per thread: each worker thread runs its kernels on its own stream.
+dnnl::stream& stream();
+
+// A scratchpad buffer per thread, grown as needed and reused across calls (fresh pages are slow).
+void* scratch(size_t bytes);
+
+// Primitive attributes shared by every kernel: the scratchpad is ours, so one cached primitive can run
+// in several threads at once.
+dnnl::primitive_attr user_scratchpad_attr();
+
+// Execute `p` with `args` plus the thread's scratchpad, and wait for it.
+void run(const dnnl::primitive& p, const dnnl::memory::desc& scratch_md,
+         std::unordered_map<int, dnnl::memory> args);
+
+// A primitive cache per thread and kernel kind, keyed by the shape and attributes. Thread-local so that
+// lookups take no lock; workers are few, so the duplicated entries cost little.
+template <class Entry>
+std::map<Key, Entry>& cache() {
+  thread_local std::map<Key, Entry> entries;
+  return entries;
+}
+
+int num_threads_for_key();
+
+// Find or build the entry for `key` (the thread count is part of the key: oneDNN picks its
+// blocking for the number of threads it sees when the primitive is created).
+template <class Entry, class Make>
+Entry& cached(Key key, Make make) {
+  key.push_back(num_threads_for_key());
+  auto& entries = cache<Entry>();
+  auto it = entries.find(key);
+  if (it == entries.end()) it = entries.emplace(key, make()).first;
+  return it->second;
+}
+
+// A plain (row-major) f32 memory desc, and a memory object of it over a caller's buffer.
+dnnl::memory::desc plain_md(const dnnl::memory::dims& dims);
+dnnl::memory plain(const dnnl::memory::dims& dims, const void* data);
+
+void set_num_threads(int n);
+int get_num_threads();
+
+}  // namespace singa::cpu

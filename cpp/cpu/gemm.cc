@@ -1,0 +1,58 @@
+#include "gemm.h"
+
+#include <stdexcept>
+#include <string>
+
+#include "common.h"
+
+namespace singa::cpu {
+
+using dims = dnnl::memory::dims;
+
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+           const float* b, float beta, float* c) {
+  const int64_t lda = trans_a ? m : k, ldb = trans_b ? k : n;
+  dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb,
+                                beta, c, n);
+  if (st != dnnl_success) throw std::runtime_error("dnnl_sgemm failed with status " + std::to_string(st));
+}
+
+namespace {
+
+struct MatmulEntry {
+  dnnl::matmul::primitive_desc pd;
+  dnnl::matmul prim;
+  dnnl::memory::desc a_md, b_md, bias_md, c_md;
+};
+
+// A transposed operand is described by strides, so no copy is made.
+dnnl::memory::desc operand_md(int64_t rows, int64_t cols, bool trans) {
+  return dnnl::memory::desc({rows, cols}, dnnl::memory::data_type::f32,
+                            trans ? dims{1, rows} : dims{cols, 1});
+}
+
+MatmulEntry make_matmul(bool ta, bool tb, int64_t m, int64_t n, int64_t k, bool has_bias) {
+  auto a_md = operand_md(m, k, ta), b_md = operand_md(k, n, tb);
+  auto c_md = plain_md({m, n});
+  auto bias_md = has_bias ? plain_md({1, n}) : dnnl::memory::desc();
+  auto pd = has_bias ? dnnl::matmul::primitive_desc(engine(), a_md, b_md, bias_md, c_md, user_scratchpad_attr())
+                     : dnnl::matmul::primitive_desc(engine(), a_md, b_md, c_md, user_scratchpad_attr());
+  return {pd, dnnl::matmul(pd), a_md, b_md, bias_md, c_md};
+}
+
+}  // namespace
+
+void matmul(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, const float* b,
+            const float* bias, float* c) {
+  auto& e = cached<MatmulEntry>({trans_a, trans_b, m, n, k, bias != nullptr},
+                                [&] { return make_matmul(trans_a, trans_b, m, n, k, bias != nullptr); });
+  auto& eng = engine();
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, dnnl::memory(e.a_md, eng, const_cast<float*>(a))},
+      {DNNL_ARG_WEIGHTS, dnnl::memory(e.b_md, eng, const_cast<float*>(b))},
+      {DNNL_ARG_DST, dnnl::memory(e.c_md, eng, c)}};
+  if (bias) args.insert({DNNL_ARG_BIAS, dnnl::memory(e.bias_md, eng, const_cast<float*>(bias))});
+  run(e.prim, e.pd.scratchpad_desc(), std::move(args));
+}
+
+}  // namespace singa::cpu

@@ -1,0 +1,15 @@
+// Max / average pooling, NCHW, no padding, SINGA's floor output size floor((H - k) / s) + 1.
+#pragma once
+
+#include <cstddef>
+
+#include "../shapes.h"
+
+namespace singa::cpu {
+
+// Bytes of the workspace that forward fills and backward reads (where max pooling keeps its argmax).
+size_t pool_workspace_bytes(const PoolShape& s);
+void pool_forward(const PoolShape& s, const float* x, float* y, void* ws);
+void pool_backward(const PoolShape& s, const float* dy, const void* ws, float* dx);
+
+}  // namespace singa::cpu

@@ -1,0 +1,40 @@
+// The shapes of the windowed kernels, shared by the CPU kernels and their CUDA twins. NCHW throughout.
+#pragma once
+
+#include <cstdint>
+
+// The shape helpers run on the device too when nvcc compiles them.
+#ifdef __CUDACC__
+#define SINGA_HD __host__ __device__
+#else
+#define SINGA_HD
+#endif
+
+namespace singa {
+
+// 2-D convolution with a square kernel and symmetric zero padding; SINGA's floor output size.
+struct ConvShape {
+  int64_t n, c, h, w;  // input
+  int64_t oc, k, stride, pad;
+  SINGA_HD int64_t oh() const { return (h + 2 * pad - k) / stride + 1; }
+  SINGA_HD int64_t ow() const { return (w + 2 * pad - k) / stride + 1; }
+};
+
+// Max / average pooling without padding: output floor((H - k) / s) + 1, as SINGA v0.1.
+struct PoolShape {
+  int64_t n, c, h, w, k, stride;
+  bool max;  // false: average
+  SINGA_HD int64_t oh() const { return (h - k) / stride + 1; }
+  SINGA_HD int64_t ow() const { return (w - k) / stride + 1; }
+};
+
+// LRN across channels: y = x * (knorm + alpha / local_size * sum of x^2 over the window) ^ -beta.
+struct LrnShape {
+  int64_t n, c, h, w, local_size;
+  float alpha, beta, knorm;
+};
+
+// The element-wise activations; the numbers are part of the Python binding.
+enum class Act { relu = 0, tanh = 1, logistic = 2 };
+
+}  // namespace singa
