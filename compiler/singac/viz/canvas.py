@@ -1,13 +1,19 @@
 """A minimal SVG writer: elements appended as strings, numbers rounded, text escaped."""
 from __future__ import annotations
 
-from xml.sax.saxutils import escape, quoteattr
-
 from .style import FONT, FONT_SIZE, TEXT_COLOUR
 
 Point = tuple[float, float]
 
 CORNER = 5  # radius of an edge's right-angle turns
+
+
+def escape(text: str) -> str:
+    """Text made safe inside an element or a double-quoted attribute."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+_NAMES: dict[str, str] = {}  # keyword -> attribute name ('font_size' -> 'font-size', 'class_' -> 'class')
 
 
 def attrs(**kw: object) -> str:
@@ -18,7 +24,8 @@ def attrs(**kw: object) -> str:
             continue
         if isinstance(value, float):
             value = f"{value:.1f}".rstrip("0").rstrip(".")
-        parts.append(f" {key.rstrip('_').replace('_', '-')}={quoteattr(str(value))}")
+        name = _NAMES.get(key) or _NAMES.setdefault(key, key.rstrip("_").replace("_", "-"))
+        parts.append(f' {name}="{escape(str(value))}"')
     return "".join(parts)
 
 

@@ -15,7 +15,8 @@ from .style import LINE_H, text_width
 NODE_H = 2 * LINE_H + 12
 PASS_W = 8  # width of a pass-through slot
 LABEL_PAD = 10  # room left of a label for its edge, and right of it
-SWEEPS = 4
+SWEEPS = 4  # one for grids of LARGE slots or more
+LARGE = 20_000
 
 
 @dataclass(eq=False)
@@ -113,7 +114,7 @@ def build_grid(view: View) -> Grid:
         rows[item.row].append(item)
         at[node.name] = item
     routes = [route_edge(e, at, rows, col) for e in view.edges if e.src != e.dst]
-    for _ in range(SWEEPS):
+    for _ in range(SWEEPS if sum(map(len, rows)) < LARGE else 1):
         sort_rows(rows, lambda it: it.up)
         sort_rows(rows[::-1], lambda it: it.down)
     columns = [-1] if view.collapsed else view.workers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .grid import NODE_H, Grid, Item, Route
+from .grid import LARGE, NODE_H, Grid, Item, Route
 from .style import KIND_STYLES, LINE_H
 
 Point = tuple[float, float]
@@ -12,7 +12,7 @@ Point = tuple[float, float]
 SEP = 10  # least space between two slots of a row
 COL_GAP = 36  # space between worker columns
 GAP = 18  # vertical space between rows, where edges bend
-REFINE = 6
+REFINE = 6  # fewer (2) for grids of LARGE slots or more, so they still draw in seconds
 FAR = 36  # a sideways move longer than this takes a horizontal track instead of an S-bend
 TRACK_SEP = 5  # between tracks of one gap
 TRACK_MARGIN = 9  # between a gap's first or last track and the rows around it  # down-and-up passes pulling slots under their neighbours
@@ -41,13 +41,14 @@ class Layout:
 
 def layout_grid(grid: Grid, top: float = 0.0) -> Layout:
     """Coordinates for every item and edge of `grid`, starting `top` pixels down."""
-    spans = column_spans(grid)
-    for row in grid.rows:
-        pack(row, spans)
-    for _ in range(REFINE):
-        for rows, near in ((grid.rows, "up"), (grid.rows[::-1], "down")):
-            for row in rows:
-                pull(row, spans, near)
+    cells = [cells_of(row, len(grid.columns)) for row in grid.rows]
+    spans = column_spans(cells, len(grid.columns))
+    for row_cells in cells:
+        pack(row_cells, spans)
+    for _ in range(REFINE if sum(map(len, grid.rows)) < LARGE else 2):
+        for rows, near in ((cells, "up"), (cells[::-1], "down")):
+            for row_cells in rows:
+                pull(row_cells, spans, near)
     heights = [row_height(row, i) for i, row in enumerate(grid.rows)]
     xs = route_xs(grid, port_positions(grid))
     tracks, ntracks = assign_tracks(grid, xs)
@@ -60,13 +61,12 @@ def layout_grid(grid: Grid, top: float = 0.0) -> Layout:
     return lay
 
 
-def column_spans(grid: Grid) -> list[tuple[float, float]]:
+def column_spans(cells: list[list[list[Item]]], ncols: int) -> list[tuple[float, float]]:
     """(left, right) of each column: wide enough for its widest row."""
-    widths = [0.0] * len(grid.columns)
-    for row in grid.rows:
-        for col in range(len(widths)):
-            cell = [it.w for it in row if it.col == col]
-            widths[col] = max(widths[col], sum(cell) + SEP * max(len(cell) - 1, 0))
+    widths = [0.0] * ncols
+    for row_cells in cells:
+        for col, cell in enumerate(row_cells):
+            widths[col] = max(widths[col], sum(it.w for it in cell) + SEP * max(len(cell) - 1, 0))
     spans, x = [], 0.0
     for w in widths:
         spans.append((x, x + w))
@@ -74,19 +74,25 @@ def column_spans(grid: Grid) -> list[tuple[float, float]]:
     return spans
 
 
-def pack(row: list[Item], spans: list[tuple[float, float]]) -> None:
+def cells_of(row: list[Item], ncols: int) -> list[list[Item]]:
+    """A row's items split by column, in order."""
+    cells: list[list[Item]] = [[] for _ in range(ncols)]
+    for it in row:
+        cells[it.col].append(it)
+    return cells
+
+
+def pack(cells: list[list[Item]], spans: list[tuple[float, float]]) -> None:
     """Start positions: each cell's items side by side, centred in their column."""
-    for col, (left, right) in enumerate(spans):
-        cell = [it for it in row if it.col == col]
+    for cell, (left, right) in zip(cells, spans):
         x = (left + right - sum(it.w for it in cell) - SEP * max(len(cell) - 1, 0)) / 2
         for it in cell:
             it.x, x = x, x + it.w + SEP
 
 
-def pull(row: list[Item], spans: list[tuple[float, float]], near: str) -> None:
+def pull(cells: list[list[Item]], spans: list[tuple[float, float]], near: str) -> None:
     """Move each item towards the mean centre of its neighbours above (or below), keeping order and gaps."""
-    for col, (left, right) in enumerate(spans):
-        cell = [it for it in row if it.col == col]
+    for cell, (left, right) in zip(cells, spans):
         if not cell:
             continue
         want = []

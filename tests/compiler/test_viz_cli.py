@@ -1,0 +1,85 @@
+"""singac viz from the command line: formats, inputs, and one-line errors with exit code 2."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from singac.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+MNIST = str(ROOT / "examples/mnist/job.pbtxt")
+
+
+def singac(*args: str) -> subprocess.CompletedProcess:
+    """Run the installed singac console script's entry point in a fresh interpreter."""
+    code = "import sys; from singac.cli import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def plan_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("viz") / "plan.bin"
+    assert main(["compile", MNIST, "-o", str(path)]) == 0
+    return path
+
+
+@pytest.mark.parametrize("suffix, head", [(".svg", b"<svg"), (".html", b"<!DOCTYPE html>"), (".dot", b"digraph")])
+def test_formats_from_a_plan(plan_file, tmp_path, suffix, head):
+    out = tmp_path / f"net{suffix}"
+    assert main(["viz", str(plan_file), "-o", str(out)]) == 0
+    assert out.read_bytes().startswith(head)
+
+
+def test_job_file_is_compiled_in_memory(tmp_path):
+    out = tmp_path / "net.svg"
+    assert main(["viz", MNIST, "-o", str(out), "--phase", "test", "--collapse"]) == 0
+    assert b"mlp - test phase (partitions collapsed)" in out.read_bytes()
+
+
+def test_html_is_self_contained(plan_file, tmp_path):
+    out = tmp_path / "net.html"
+    assert main(["viz", str(plan_file), "-o", str(out)]) == 0
+    page = out.read_text()
+    assert "<svg" in page and "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert " src=" not in page and " href=" not in page
+
+
+def one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+def test_corrupt_plan(tmp_path):
+    bad = tmp_path / "plan.bin"
+    bad.write_bytes(b"\xff\x00 not a plan")
+    one_line_error(singac("viz", str(bad), "-o", str(tmp_path / "x.svg")), "plan.bin")
+
+
+def test_unknown_phase(plan_file, tmp_path):
+    one_line_error(singac("viz", str(plan_file), "--phase", "validation", "-o", str(tmp_path / "x.svg")),
+                   "validation", "train")
+
+
+def test_unwritable_output(plan_file, tmp_path):
+    out = tmp_path / "no-such-folder" / "x.svg"
+    one_line_error(singac("viz", str(plan_file), "-o", str(out)), "x.svg", "cannot write")
+
+
+def test_unknown_format(plan_file, tmp_path):
+    one_line_error(singac("viz", str(plan_file), "-o", str(tmp_path / "x.jpg")), ".jpg", ".svg")
+
+
+def test_png_needs_graphviz(plan_file, tmp_path):
+    out = tmp_path / "net.png"
+    result = singac("viz", str(plan_file), "-o", str(out))
+    if shutil.which("dot"):
+        assert result.returncode == 0, result.stderr
+        assert out.read_bytes().startswith(b"\x89PNG")
+    else:
+        one_line_error(result, "Graphviz")
