@@ -37,13 +37,13 @@ def test_browser_renders_every_node(tmp_path):
 
 
 def test_browser_screenshot_shows_the_picture(tmp_path):
-    from PIL import Image
+    image = pytest.importorskip("PIL.Image", reason="Pillow reads the screenshot")
 
     page = cifar_html(tmp_path)
     shot = tmp_path / "shot.png"
     subprocess.run([CHROMIUM, *FLAGS, f"--screenshot={shot}", "--window-size=1400,1000", page.as_uri()],
                    capture_output=True, timeout=120, check=True)
-    pixels = Image.open(shot).convert("RGB")
+    pixels = image.open(shot).convert("RGB")
     colours = {rgb for _, rgb in pixels.getcolors(maxcolors=1 << 20)}
     assert (0xDB, 0xE9, 0xF6) in colours  # worker 0's fill: its nodes were drawn, not a blank page
     assert len(colours) > 50
