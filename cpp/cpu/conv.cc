@@ -9,18 +9,59 @@ namespace {
 using dims = dnnl::memory::dims;
 using prop = dnnl::prop_kind;
 
+// A tensor the caller holds in plain NCHW / OIHW that the primitive may want in a blocked layout
+// (oneDNN's fast convolutions use blocked channels). The blocked buffer and the reorder are made once.
+struct Staged {
+  dnnl::memory::desc user;
+  dnnl::memory buf;        // in the primitive's layout; empty when the layouts agree
+  dnnl::reorder convert;   // user -> buf for inputs, buf -> user for outputs
+
+  Staged(const dnnl::memory::desc& user_md, const dnnl::memory::desc& prim_md, bool input) : user(user_md) {
+    if (user_md == prim_md) return;
+    buf = dnnl::memory(prim_md, engine());
+    convert = input ? dnnl::reorder(dnnl::reorder::primitive_desc(engine(), user_md, engine(), prim_md))
+                    : dnnl::reorder(dnnl::reorder::primitive_desc(engine(), prim_md, engine(), user_md));
+  }
+
+  // The primitive's view of a caller's input: the caller's buffer, or a reordered copy of it.
+  dnnl::memory in(const float* data) {
+    dnnl::memory m(user, engine(), const_cast<float*>(data));
+    if (!buf) return m;
+    convert.execute(stream(), m, buf);
+    return buf;
+  }
+
+  // Where the primitive writes an output; finish() then moves it into the caller's buffer.
+  dnnl::memory out(float* data) { return buf ? buf : dnnl::memory(user, engine(), data); }
+  void finish(float* data) {
+    if (!buf) return;
+    dnnl::memory m(user, engine(), data);
+    convert.execute(stream(), buf, m);
+    stream().wait();
+  }
+};
+
 struct ConvDescs {
   dnnl::memory::desc x, w, b, y;
   dims strides, pad_l, pad_r;
 };
 
+dnnl::memory::desc any(const dims& d) {
+  return dnnl::memory::desc(d, dnnl::memory::data_type::f32, dnnl::memory::format_tag::any);
+}
+
 // oneDNN sizes the output as (H - k + pad_l + pad_r) / s + 1 in integer arithmetic, which is SINGA's
-// floor size with symmetric padding; a last partial window is simply not used.
+// floor size with symmetric padding; a last partial window is simply not used. Layouts are left to
+// oneDNN (format `any`); Staged converts from and to the caller's plain arrays.
 ConvDescs descs(const ConvShape& s, bool bias) {
-  return {plain_md({s.n, s.c, s.h, s.w}), plain_md({s.oc, s.c, s.k, s.k}),
-          bias ? plain_md({s.oc}) : dnnl::memory::desc(), plain_md({s.n, s.oc, s.oh(), s.ow()}),
+  return {any({s.n, s.c, s.h, s.w}), any({s.oc, s.c, s.k, s.k}),
+          bias ? plain_md({s.oc}) : dnnl::memory::desc(), any({s.n, s.oc, s.oh(), s.ow()}),
           {s.stride, s.stride}, {s.pad, s.pad}, {s.pad, s.pad}};
 }
+
+dnnl::memory::desc x_md(const ConvShape& s) { return plain_md({s.n, s.c, s.h, s.w}); }
+dnnl::memory::desc w_md(const ConvShape& s) { return plain_md({s.oc, s.c, s.k, s.k}); }
+dnnl::memory::desc y_md(const ConvShape& s) { return plain_md({s.n, s.oc, s.oh(), s.ow()}); }
 
 Key key_of(const ConvShape& s, bool bias) { return {s.n, s.c, s.h, s.w, s.oc, s.k, s.stride, s.pad, bias}; }
 
@@ -33,14 +74,17 @@ dnnl::convolution_forward::primitive_desc forward_pd(const ConvShape& s, bool bi
 struct Fwd {
   dnnl::convolution_forward::primitive_desc pd;
   dnnl::convolution_forward prim;
+  Staged x, w, y;
 };
 struct BwdData {
   dnnl::convolution_backward_data::primitive_desc pd;
   dnnl::convolution_backward_data prim;
+  Staged dy, w, dx;
 };
 struct BwdWeights {
   dnnl::convolution_backward_weights::primitive_desc pd;
   dnnl::convolution_backward_weights prim;
+  Staged x, dy, dw;
 };
 
 dnnl::memory mem(const dnnl::memory::desc& md, const float* p) {
@@ -53,13 +97,14 @@ void conv_forward(const ConvShape& s, const float* x, const float* w, const floa
   const bool bias = b != nullptr;
   auto& e = cached<Fwd>(key_of(s, bias), [&] {
     auto pd = forward_pd(s, bias);
-    return Fwd{pd, dnnl::convolution_forward(pd)};
+    return Fwd{pd, dnnl::convolution_forward(pd), Staged(x_md(s), pd.src_desc(), true),
+               Staged(w_md(s), pd.weights_desc(), true), Staged(y_md(s), pd.dst_desc(), false)};
   });
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, mem(e.pd.src_desc(), x)},
-                                             {DNNL_ARG_WEIGHTS, mem(e.pd.weights_desc(), w)},
-                                             {DNNL_ARG_DST, mem(e.pd.dst_desc(), y)}};
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, e.x.in(x)}, {DNNL_ARG_WEIGHTS, e.w.in(w)}, {DNNL_ARG_DST, e.y.out(y)}};
   if (bias) args.insert({DNNL_ARG_BIAS, mem(e.pd.bias_desc(), b)});
   run(e.prim, e.pd.scratchpad_desc(), std::move(args));
+  e.y.finish(y);
 }
 
 void conv_backward_data(const ConvShape& s, const float* dy, const float* w, float* dx) {
@@ -68,12 +113,12 @@ void conv_backward_data(const ConvShape& s, const float* dy, const float* w, flo
     dnnl::convolution_backward_data::primitive_desc pd(
         engine(), dnnl::algorithm::convolution_direct, d.x, d.w, d.y, d.strides, d.pad_l, d.pad_r,
         forward_pd(s, false), user_scratchpad_attr());
-    return BwdData{pd, dnnl::convolution_backward_data(pd)};
+    return BwdData{pd, dnnl::convolution_backward_data(pd), Staged(y_md(s), pd.diff_dst_desc(), true),
+                   Staged(w_md(s), pd.weights_desc(), true), Staged(x_md(s), pd.diff_src_desc(), false)};
   });
   run(e.prim, e.pd.scratchpad_desc(),
-      {{DNNL_ARG_DIFF_DST, mem(e.pd.diff_dst_desc(), dy)},
-       {DNNL_ARG_WEIGHTS, mem(e.pd.weights_desc(), w)},
-       {DNNL_ARG_DIFF_SRC, mem(e.pd.diff_src_desc(), dx)}});
+      {{DNNL_ARG_DIFF_DST, e.dy.in(dy)}, {DNNL_ARG_WEIGHTS, e.w.in(w)}, {DNNL_ARG_DIFF_SRC, e.dx.out(dx)}});
+  e.dx.finish(dx);
 }
 
 void conv_backward_weights(const ConvShape& s, const float* x, const float* dy, float* dw, float* db) {
@@ -83,13 +128,14 @@ void conv_backward_weights(const ConvShape& s, const float* x, const float* dy, 
     dnnl::convolution_backward_weights::primitive_desc pd(
         engine(), dnnl::algorithm::convolution_direct, d.x, d.w, d.b, d.y, d.strides, d.pad_l, d.pad_r,
         forward_pd(s, bias), user_scratchpad_attr());
-    return BwdWeights{pd, dnnl::convolution_backward_weights(pd)};
+    return BwdWeights{pd, dnnl::convolution_backward_weights(pd), Staged(x_md(s), pd.src_desc(), true),
+                      Staged(y_md(s), pd.diff_dst_desc(), true), Staged(w_md(s), pd.diff_weights_desc(), false)};
   });
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, mem(e.pd.src_desc(), x)},
-                                             {DNNL_ARG_DIFF_DST, mem(e.pd.diff_dst_desc(), dy)},
-                                             {DNNL_ARG_DIFF_WEIGHTS, mem(e.pd.diff_weights_desc(), dw)}};
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, e.x.in(x)}, {DNNL_ARG_DIFF_DST, e.dy.in(dy)}, {DNNL_ARG_DIFF_WEIGHTS, e.dw.out(dw)}};
   if (bias) args.insert({DNNL_ARG_DIFF_BIAS, mem(e.pd.diff_bias_desc(), db)});
   run(e.prim, e.pd.scratchpad_desc(), std::move(args));
+  e.dw.finish(dw);
 }
 
 }  // namespace singa::cpu

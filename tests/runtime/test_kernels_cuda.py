@@ -1,0 +1,91 @@
+"""The CUDA twins against the NumPy reference; skipped where no GPU is present."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from singart import reference as ref
+from singart._native import kernels
+
+cuda = kernels.cuda
+if not cuda.built:
+    pytest.skip("the CUDA twins were not built (no CUDA toolkit at build time)", allow_module_level=True)
+if not cuda.available():
+    pytest.skip("no CUDA GPU on this machine", allow_module_level=True)
+
+RTOL, ATOL = 2e-4, 2e-4
+
+
+def rand(rng: np.random.Generator, *shape: int) -> np.ndarray:
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
+def test_sgemm(ta: bool, tb: bool) -> None:
+    rng = np.random.default_rng(0)
+    m, n, k = 37, 29, 70
+    a = rand(rng, k, m) if ta else rand(rng, m, k)
+    b = rand(rng, n, k) if tb else rand(rng, k, n)
+    c = rand(rng, m, n)
+    want = 0.5 * ref.gemm(a, b, ta, tb) + 2.0 * c
+    cuda.sgemm(a, b, c, ta, tb, 0.5, 2.0)
+    np.testing.assert_allclose(c, want, RTOL, ATOL)
+
+
+@pytest.mark.parametrize("n,c,h,w,f,k,s,p", [(2, 3, 8, 8, 4, 3, 1, 1), (3, 2, 9, 7, 5, 3, 2, 0)])
+def test_conv(n: int, c: int, h: int, w: int, f: int, k: int, s: int, p: int) -> None:
+    rng = np.random.default_rng(1)
+    x, wt, b = rand(rng, n, c, h, w), rand(rng, f, c, k, k), rand(rng, f)
+    want = ref.conv2d(x, wt, b, s, p)
+    y = np.empty_like(want, dtype=np.float32)
+    cuda.conv_forward(x, wt, b, y, s, p)
+    np.testing.assert_allclose(y, want, RTOL, ATOL)
+    dy = rand(rng, *y.shape)
+    dx, dw, db = ref.conv2d_backward(x, wt, dy, s, p)
+    got_dx, got_dw, got_db = np.empty_like(x), np.empty_like(wt), np.empty_like(b)
+    cuda.conv_backward_data(dy, wt, got_dx, s, p)
+    cuda.conv_backward_weights(x, dy, got_dw, got_db, s, p)
+    for got, want in [(got_dx, dx), (got_dw, dw), (got_db, db)]:
+        np.testing.assert_allclose(got, want, RTOL, ATOL)
+
+
+@pytest.mark.parametrize("is_max", [True, False])
+def test_pool(is_max: bool) -> None:
+    rng = np.random.default_rng(2)
+    x = rand(rng, 2, 3, 9, 9)
+    want = ref.pool(x, 3, 2, is_max)
+    y = np.empty(want.shape, np.float32)
+    cuda.pool_forward(x, y, 3, 2, is_max)
+    np.testing.assert_allclose(y, want, RTOL, ATOL)
+    dy, dx = rand(rng, *y.shape), np.empty_like(x)
+    cuda.pool_backward(x, dy, dx, 3, 2, is_max)
+    np.testing.assert_allclose(dx, ref.pool_backward(x, dy, 3, 2, is_max), RTOL, ATOL)
+
+
+def test_lrn() -> None:
+    rng = np.random.default_rng(3)
+    x, dy = rand(rng, 2, 7, 4, 3), rand(rng, 2, 7, 4, 3)
+    y, dx = np.empty_like(x), np.empty_like(x)
+    cuda.lrn_forward(x, y, 5, 0.5, 0.75, 2.0)
+    cuda.lrn_backward(x, dy, dx, 5, 0.5, 0.75, 2.0)
+    np.testing.assert_allclose(y, ref.lrn(x, 5, 0.5, 0.75, 2.0), RTOL, ATOL)
+    np.testing.assert_allclose(dx, ref.lrn_backward(x, dy, 5, 0.5, 0.75, 2.0), RTOL, ATOL)
+
+
+@pytest.mark.parametrize("kind,fwd,bwd", [(0, ref.relu, ref.relu_backward), (1, np.tanh, ref.tanh_backward),
+                                          (2, ref.sigmoid, ref.sigmoid_backward)])
+def test_activation(kind: int, fwd, bwd) -> None:
+    rng = np.random.default_rng(4)
+    x, dy = rand(rng, 5, 301), rand(rng, 5, 301)
+    y, dx = np.empty_like(x), np.empty_like(x)
+    cuda.act_forward(kind, x, y)
+    cuda.act_backward(kind, y, dy, dx)
+    np.testing.assert_allclose(y, fwd(x), RTOL, ATOL)
+    np.testing.assert_allclose(dx, bwd(y, dy), RTOL, ATOL)
+
+
+def test_softmax() -> None:
+    rng = np.random.default_rng(5)
+    x = rand(rng, 300, 10) * 10
+    y = np.empty_like(x)
+    cuda.softmax_forward(x, y)
+    np.testing.assert_allclose(y, ref.softmax(x), RTOL, 1e-6)
