@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes
+import importlib
 import importlib.metadata
 from pathlib import Path
 from types import ModuleType
@@ -18,9 +19,7 @@ def _dnnl_library() -> Path:
 def _load() -> ModuleType:
     # RTLD_GLOBAL makes oneDNN's symbols visible to the extension, so no rpath or LD_LIBRARY_PATH is needed.
     ctypes.CDLL(str(_dnnl_library()), mode=ctypes.RTLD_GLOBAL)
-    from singart import _kernels
-
-    return _kernels
+    return importlib.import_module("singart._kernels")
 
 
 kernels: ModuleType = _load()

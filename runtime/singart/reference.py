@@ -106,7 +106,10 @@ def _lrn_sum(v: np.ndarray, size: int) -> np.ndarray:
     """Sums of v over the channel window [c - size//2, c + size//2] (clipped at the edges)."""
     half = size // 2
     vp = np.pad(v, ((0, 0), (half, half), (0, 0), (0, 0)))
-    return sum(vp[:, i:i + v.shape[1]] for i in range(size))
+    out = np.zeros_like(v)
+    for i in range(size):
+        out += vp[:, i:i + v.shape[1]]
+    return out
 
 
 def lrn(x: np.ndarray, size: int, alpha: float, beta: float, knorm: float) -> np.ndarray:

@@ -37,6 +37,20 @@ class NeuronLayer(Layer):
         """The value (or gradient buffer) of the param with `role`, None when the layer has none."""
         return values[self.roles.index(role)] if role in self.roles and values else None
 
+    def weight(self, values: list[np.ndarray]) -> np.ndarray:
+        """The weight (or its gradient buffer), which the layers that have params always have."""
+        w = self.param(values, "weight")
+        if w is None:
+            raise ValueError(f"layer {self.ctx.node.name}: no weight param")
+        return w
+
+
+def _given(dy: np.ndarray | None) -> np.ndarray:
+    """A neuron layer's backward always receives its output's gradient (only loss layers get None)."""
+    if dy is None:
+        raise ValueError("a neuron layer's backward needs the gradient of its output")
+    return dy
+
 
 def _positive(value: int, field: str) -> int:
     if value < 1:
@@ -62,13 +76,14 @@ class ConvolutionLayer(NeuronLayer):
         x = inputs[0]
         self.in_shape = x.shape
         self.x = x if x.ndim == 4 else x.reshape(x.shape[0], -1, *x.shape[-2:])
-        self.w, b = self.param(params, "weight"), self.param(params, "bias")
+        self.w, b = self.weight(params), self.param(params, "bias")
         n, _, h, w = self.x.shape
         y = self.buf("y", (n, self.w.shape[0], self._out_size(h), self._out_size(w)))
         return ops.conv2d(self.x, self.w, b, y, self.stride, self.pad)
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
-        ops.conv2d_backward_weights(self.x, dy, self.param(grads, "weight"), self.param(grads, "bias"),
+        dy = _given(dy)
+        ops.conv2d_backward_weights(self.x, dy, self.weight(grads), self.param(grads, "bias"),
                                     self.stride, self.pad)
         dx = ops.conv2d_backward_data(dy, self.w, self.x.shape, self.buf("dx", self.x.shape), self.stride,
                                       self.pad)
@@ -95,6 +110,7 @@ class PoolingLayer(NeuronLayer):
         return ops.pool(inputs[0], self.k, self.stride, self.is_max, self.ws, y)
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
+        dy = _given(dy)
         dx = self.buf("dx", self.x_shape)
         return [ops.pool_backward(dy, self.ws, self.x_shape, self.k, self.stride, self.is_max, dx)]
 
@@ -118,6 +134,7 @@ class LRNLayer(NeuronLayer):
         return ops.lrn(self.x, *self.args, self.ws, self.buf("y", self.x.shape))
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
+        dy = _given(dy)
         return [ops.lrn_backward(self.x, dy, self.ws, *self.args, self.buf("dx", self.x.shape))]
 
 
@@ -131,6 +148,7 @@ class ActivationLayer(NeuronLayer):
         return self.y
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
+        dy = _given(dy)
         return [ops.activation_backward(self.kind, self.y, dy, self.buf("dx", self.y.shape))]
 
 
@@ -156,6 +174,7 @@ class STanhLayer(NeuronLayer):
         return np.multiply(self.t, STANH_A, out=self.buf("y", x.shape))
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
+        dy = _given(dy)
         g = np.multiply(dy, STANH_A * STANH_B, out=self.buf("g", dy.shape))
         return [ops.activation_backward("tanh", self.t, g, self.buf("dx", dy.shape))]
 
@@ -191,6 +210,7 @@ class DropoutLayer(NeuronLayer):
         return np.multiply(x, self.mask, out=self.buf("y", x.shape))
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
+        dy = _given(dy)
         if self.mask is None:
             return [dy]
         return [np.multiply(dy, self.mask, out=self.buf("dx", dy.shape))]
@@ -209,7 +229,7 @@ class InnerProductLayer(NeuronLayer):
     def forward(self, inputs: list[Any], params: list[np.ndarray], step: int) -> np.ndarray:
         self.in_shape = inputs[0].shape
         self.x = inputs[0].reshape(self.in_shape[0], -1)
-        self.w, b = self.param(params, "weight"), self.param(params, "bias")
+        self.w, b = self.weight(params), self.param(params, "bias")
         vdim = self.w.shape[0] if self.transpose else self.w.shape[1]
         if self.x.shape[1] != vdim:
             raise ValueError(f"layer {self.ctx.node.name}: input has {self.x.shape[1]} features, "
@@ -218,7 +238,8 @@ class InnerProductLayer(NeuronLayer):
         return ops.inner_product(self.x, self.w, b, self.buf("y", (self.x.shape[0], hdim)), self.transpose)
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
-        ops.inner_product_backward_weights(self.x, dy, self.param(grads, "weight"), self.param(grads, "bias"),
+        dy = _given(dy)
+        ops.inner_product_backward_weights(self.x, dy, self.weight(grads), self.param(grads, "bias"),
                                            self.transpose)
         dx = ops.inner_product_backward_data(dy, self.w, self.buf("dx", self.x.shape), self.transpose)
         return [dx.reshape(self.in_shape)]
