@@ -86,8 +86,9 @@ class ComputeStep(Step):
         ctx = LayerContext(node=node, in_shapes=in_shapes, seed=env.seed, train=env.train)
         try:
             self.layer: Layer = make_layer(layer_type(node.conf), ctx)
-        except ValueError as err:  # layers reject a conf they cannot run with a ValueError
-            raise SingaError(f"layer {node.origin or node.name}: {err}") from None
+        except ValueError as err:  # layers reject a conf (or a shard) they cannot run with a ValueError
+            msg = str(err)
+            raise SingaError(msg if msg.startswith("layer ") else f"layer {node.origin or node.name}: {msg}") from None
         self.refs = list(node.params)
         self.bufs = [env.store.block_buffer(r) for r in self.refs]
         self.grads = [env.store.grad_buffer(r) for r in self.refs] if env.train else []

@@ -23,6 +23,7 @@ class Progress:
         self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
         self.start, self.total, self.interval = start, total, interval
         self.t0 = self.last = time.monotonic()
+        self.drawn = False
 
     def line(self, step: int, now: float) -> str:
         """The bar's text at `step`."""
@@ -40,9 +41,11 @@ class Progress:
             self.last = now
             self.stream.write(self.line(step, now))
             self.stream.flush()
+            self.drawn = True
 
     def clear(self) -> None:
         """Erase the bar (before a log line, and at the end)."""
-        if self.enabled:
+        if self.drawn:
             self.stream.write("\r\033[K")
             self.stream.flush()
+            self.drawn = False
