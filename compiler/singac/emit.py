@@ -50,18 +50,21 @@ def content_hash(plan: plan_pb2.PlanProto) -> str:
 def _phase_graph(phase: str, g: nx.DiGraph) -> plan_pb2.PhaseGraph:
     pg = plan_pb2.PhaseGraph(phase=PHASE_ENUMS[phase], num_partitions=g.graph["num_partitions"])
     for n in execution_order(g):
-        pg.nodes.append(_node(g, n))
+        _fill_node(pg.nodes.add(), g, n)
     return pg
 
 
-def _node(g: nx.DiGraph, n: str) -> plan_pb2.Node:
+def _fill_node(node: plan_pb2.Node, g: nx.DiGraph, n: str) -> None:
     d = g.nodes[n]
-    node = plan_pb2.Node(name=n, kind=NODE_KINDS[d["kind"]], origin=d["origin"], worker=d["worker"],
-                         partition_id=d["partition_id"], partition_dim=d["partition_dim"],
-                         num_partitions=d["num_partitions"], shape=d["shape"],
-                         origin_shape=d["origin_shape"])
-    node.srcs.extend(sorted(g.predecessors(n), key=lambda s: g.edges[s, n]["slot"]))
-    node.block.extend(plan_pb2.Range(axis=a, begin=lo, end=hi) for a, (lo, hi) in sorted(d["block"].items()))
+    node.name, node.kind, node.origin, node.worker = n, NODE_KINDS[d["kind"]], d["origin"], d["worker"]
+    node.partition_id, node.partition_dim = d["partition_id"], d["partition_dim"]
+    node.num_partitions = d["num_partitions"]
+    node.shape.extend(d["shape"])
+    node.origin_shape.extend(d["origin_shape"])
+    preds = g.pred[n]
+    node.srcs.extend(sorted(preds, key=lambda s: preds[s]["slot"]))
+    for a, (lo, hi) in sorted(d["block"].items()):
+        node.block.add(axis=a, begin=lo, end=hi)
     if d["kind"] == "compute":
         node.conf.CopyFrom(d["conf"])
         for role, param, block in d.get("params", []):
@@ -74,7 +77,6 @@ def _node(g: nx.DiGraph, n: str) -> plan_pb2.Node:
         node.axis = d["axis"]
     if "peer" in d:
         node.peer = d["peer"]
-    return node
 
 
 def _emit_params(plan: plan_pb2.PlanProto, graphs: dict[str, nx.DiGraph]) -> None:

@@ -1,6 +1,8 @@
 """Build one networkx graph per phase from a job: nodes are the phase's layers, edges their sources."""
 from __future__ import annotations
 
+import heapq
+
 import networkx as nx
 from singa_proto import job_pb2
 
@@ -63,7 +65,21 @@ def _mark_rbm_pairs(g: nx.DiGraph) -> None:
 
 def forward_view(g: nx.DiGraph) -> nx.DiGraph:
     """The graph without its declared recurrent edges (what must be acyclic)."""
+    if not any(e.get("recurrent") for _, _, e in g.edges(data=True)):
+        return g
     return nx.subgraph_view(g, filter_edge=lambda u, v: not g.edges[u, v].get("recurrent", False))
+
+
+def with_graph_attrs(g: nx.DiGraph, **attrs) -> nx.DiGraph:
+    """A new graph that shares `g`'s nodes and edges and has its graph attributes plus `attrs`.
+
+    For passes that only add graph-level facts: copying 100,000 node dicts would cost more than the pass.
+    Nodes and edges must not be changed through the result.
+    """
+    h = g.__class__()
+    h.__dict__.update(g.__dict__)
+    h.graph = {**g.graph, **attrs}
+    return h
 
 
 def _check_acyclic(g: nx.DiGraph, source: Source) -> None:
@@ -77,8 +93,29 @@ def _check_acyclic(g: nx.DiGraph, source: Source) -> None:
 
 
 def execution_order(g: nx.DiGraph) -> list[str]:
-    """A deterministic topological order: by declaration order, then partition, then name."""
+    """A deterministic topological order: by declaration order, then partition, then name.
+
+    Kahn's algorithm with a heap (networkx's lexicographical sort is several times slower on the
+    100,000-node graphs of large partitioned nets); recurrent edges are ignored.
+    """
     def key(n: str) -> tuple:
         d = g.nodes[n]
         return (d.get("order", 0), d.get("sub", 0), d.get("partition_id", 0), n)
-    return list(nx.lexicographical_topological_sort(forward_view(g), key=key))
+    indeg = {n: 0 for n in g}
+    for u, v, e in g.edges(data=True):
+        if not e.get("recurrent"):
+            indeg[v] += 1
+    ready = [key(n) for n, k in indeg.items() if k == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        n = heapq.heappop(ready)[-1]
+        order.append(n)
+        for v, e in g.succ[n].items():
+            if not e.get("recurrent"):
+                indeg[v] -= 1
+                if indeg[v] == 0:
+                    heapq.heappush(ready, key(v))
+    if len(order) != len(indeg):
+        raise nx.NetworkXUnfeasible("the graph has a cycle")
+    return order

@@ -20,9 +20,12 @@ def assign_params(g: nx.DiGraph) -> nx.DiGraph:
     g = g.copy()
     table = _declare(g)
     _resolve_shares(g, table)
-    for n, d in g.nodes(data=True):
+    by_layer: dict[str, list[dict]] = {}
+    for entry in table.values():
+        by_layer.setdefault(entry["layer"], []).append(entry)
+    for _, d in g.nodes(data=True):
         if d["kind"] == "compute":
-            d["params"] = [_use(d, p, table) for p in _layer_params(d["origin"], table)]
+            d["params"] = [_use(d, p) for p in by_layer.get(d["origin"], [])]
     g.graph["params"] = table
     return g
 
@@ -81,11 +84,7 @@ def _resolve_shares(g: nx.DiGraph, table: dict[str, dict]) -> None:
         entry["owner"] = owner["name"]
 
 
-def _layer_params(layer: str, table: dict[str, dict]) -> list[dict]:
-    return [e for e in table.values() if e["layer"] == layer]
-
-
-def _use(d: dict, entry: dict, table: dict[str, dict]) -> tuple[str, str, tuple[int, int, int] | None]:
+def _use(d: dict, entry: dict) -> tuple[str, str, tuple[int, int, int] | None]:
     """(role, owner param, (axis, begin, end) or None) for one node's use of one param."""
     if d["partition_dim"] != 1 or 1 not in d["block"]:
         return (entry["role"], entry["owner"], None)

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import networkx as nx
 
+from ..graph import with_graph_attrs
+
 
 def insert_bridges(g: nx.DiGraph) -> nx.DiGraph:
     """Return a graph where only bridge_src -> bridge_dst edges cross workers."""
+    todo = [(u, v) for u, v in g.edges
+            if g.nodes[u]["worker"] != g.nodes[v]["worker"] and g.nodes[u]["kind"] != "bridge_src"]
+    if not todo:
+        return with_graph_attrs(g, bridged=True)
     g = g.copy()
     g.graph["bridged"] = True
-    for u, v in list(g.edges):
-        if g.nodes[u]["worker"] != g.nodes[v]["worker"] and g.nodes[u]["kind"] != "bridge_src":
-            _bridge(g, u, v)
+    for u, v in todo:
+        _bridge(g, u, v)
     return g
 
 

@@ -12,21 +12,42 @@ import networkx as nx
 from singa_proto import plan_pb2
 
 from ..blocks import Block, block_shape, describe, normal
+from ..graph import with_graph_attrs
 
 
 def insert_slices(g: nx.DiGraph) -> nx.DiGraph:
     """Return a graph where every edge delivers its producer's whole output, one edge per input slot."""
+    todo = [t for t in g.nodes if _needs_work(g, t)]
+    if not todo:
+        return with_graph_attrs(g, sliced=True)
     g = g.copy()
     g.graph["sliced"] = True
-    for t in list(g.nodes):
-        by_slot: dict[int, list[str]] = defaultdict(list)
-        for s in list(g.predecessors(t)):
-            by_slot[g.edges[s, t]["slot"]].append(s)
-        for slot, srcs in sorted(by_slot.items()):
+    for t in todo:
+        for slot, srcs in sorted(_by_slot(g, t).items()):
             pieces = [_fit(g, s, t) for s in srcs]
             if len(pieces) > 1:
                 _concat(g, pieces, t, slot)
     return g
+
+
+def _by_slot(g: nx.DiGraph, t: str) -> dict[int, list[str]]:
+    by_slot: dict[int, list[str]] = defaultdict(list)
+    for s in g.predecessors(t):
+        by_slot[g.edges[s, t]["slot"]].append(s)
+    return by_slot
+
+
+def _needs_work(g: nx.DiGraph, t: str) -> bool:
+    """Whether some input slot of `t` has several pieces, or a piece that is not a whole output."""
+    slots = set()
+    for s in g.predecessors(t):
+        e, d = g.edges[s, t], g.nodes[s]
+        if e["slot"] in slots:
+            return True
+        if e["need"] != d["block"] and normal(e["need"], d["origin_shape"]) != normal(d["block"], d["origin_shape"]):
+            return True
+        slots.add(e["slot"])
+    return False
 
 
 def _fit(g: nx.DiGraph, s: str, t: str) -> str:

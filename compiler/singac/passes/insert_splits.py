@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import networkx as nx
 
+from ..graph import with_graph_attrs
 from ..layertypes import takes_grad
 
 
 def insert_splits(g: nx.DiGraph) -> nx.DiGraph:
     """Return a graph where only split, input and parser nodes have several consumers."""
+    todo = [n for n, d in g.nodes(data=True) if d["kind"] != "split" and takes_grad(d["type"])
+            and len(_forward_successors(g, n)) > 1]
+    if not todo:
+        return with_graph_attrs(g, split=True)
     g = g.copy()
     g.graph["split"] = True
-    for n in list(g.nodes):
-        outs = _forward_successors(g, n)
-        d = g.nodes[n]
-        if len(outs) > 1 and d["kind"] != "split" and takes_grad(d["type"]):
-            _split(g, n, outs)
+    for n in todo:
+        _split(g, n, _forward_successors(g, n))
     return g
 
 

@@ -8,6 +8,8 @@ partition_dim, partition_id, num_partitions, worker, block, origin_shape.
 """
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+
 import networkx as nx
 
 from ..blocks import Block, block_shape, intersect, ranges
@@ -21,14 +23,32 @@ def partition_layers(g: nx.DiGraph) -> nx.DiGraph:
         return g
     h = nx.DiGraph(**{**g.graph, "partitioned": True})
     parts = {layer: _partition(g, layer, h) for layer in g.nodes}
+    begins = {layer: _begins(h, names) for layer, names in parts.items()}
     for s, t, e in g.edges(data=True):
         for ti in parts[t]:
             need = _need(h.nodes[ti], g.nodes[s]["shape"])
-            for sj in parts[s]:
+            for sj in _overlapping(parts[s], begins[s], need):
                 block = intersect(need, h.nodes[sj]["block"], g.nodes[s]["shape"])
                 if block is not None:
                     h.add_edge(sj, ti, slot=e["slot"], need=block, recurrent=e.get("recurrent", False))
     return h
+
+
+def _begins(h: nx.DiGraph, parts: list[str]) -> tuple[int, list[int]]:
+    """(partition axis, sorted block starts) of a layer's partitions; (-1, []) when it is whole."""
+    axis = h.nodes[parts[0]]["partition_dim"]
+    if len(parts) == 1 or axis < 0:
+        return -1, []
+    return axis, [h.nodes[p]["block"][axis][0] for p in parts]
+
+
+def _overlapping(parts: list[str], begins: tuple[int, list[int]], need: Block) -> list[str]:
+    """The producer partitions whose blocks may overlap `need` (by bisection: blocks are sorted)."""
+    axis, starts = begins
+    if axis < 0 or axis not in need:
+        return parts
+    lo, hi = need[axis]
+    return parts[max(0, bisect_right(starts, lo) - 1):bisect_left(starts, hi)]
 
 
 def _partition(g: nx.DiGraph, layer: str, h: nx.DiGraph) -> list[str]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import networkx as nx
 
+from ..graph import with_graph_attrs
+
 from ..source import Source
 
 
 def place(g: nx.DiGraph) -> nx.DiGraph:
     """Return the graph with `topology` and `roles` graph attributes."""
-    g = g.copy()
     c = g.graph["job"].cluster
     src = g.graph["source"]
     _check_positive(c, src)
@@ -30,10 +31,8 @@ def place(g: nx.DiGraph) -> nx.DiGraph:
     _fill(roles, c.nworker_groups, c.nworkers_per_group, c.nworkers_per_procs, "workers", 0)
     _fill(roles, c.nserver_groups, c.nservers_per_group, c.nservers_per_procs, "servers",
           nwp if c.server_worker_separate else 0)
-    g.graph["topology"] = {"nworker_procs": nwp, "nserver_procs": nsp, "nprocs": nprocs,
-                           "framework": framework(c)}
-    g.graph["roles"] = roles
-    return g
+    topology = {"nworker_procs": nwp, "nserver_procs": nsp, "nprocs": nprocs, "framework": framework(c)}
+    return with_graph_attrs(g, topology=topology, roles=roles)
 
 
 def _check_positive(c, src: Source) -> None:

@@ -11,10 +11,11 @@ import math
 
 import networkx as nx
 
+from ..graph import with_graph_attrs
+
 
 def slice_params(g: nx.DiGraph) -> nx.DiGraph:
     """Return the graph with its param table's owner params sliced over servers."""
-    g = g.copy()
     cluster = g.graph["job"].cluster
     table = {k: dict(v) for k, v in g.graph["params"].items()}
     owners = [e for e in table.values() if e["owner"] == e["name"]]
@@ -27,8 +28,7 @@ def slice_params(g: nx.DiGraph) -> nx.DiGraph:
         e["slices"] = []
     for sid, ((pi, offset, size), server, group) in enumerate(zip(pieces, servers, groups)):
         owners[pi]["slices"].append((sid, offset, size, server, group))
-    g.graph["params"] = table
-    return g
+    return with_graph_attrs(g, params=table)
 
 
 def _cut(sizes: list[int], parts: int) -> list[tuple[int, int, int]]:
