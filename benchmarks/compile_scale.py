@@ -17,10 +17,10 @@ from singac.source import Source
 
 def job_text(layers: int, partitions: int, hybrid: bool) -> str:
     """A net of `layers` layers over `partitions` workers."""
-    out = [f'name: "scale" train_steps: 1 train_one_batch {{ alg: kBP }} updater {{ type: kSGD }}',
+    out = ['name: "scale" train_steps: 1 train_one_batch { alg: kBP } updater { type: kSGD }',
            f'cluster {{ nworkers_per_group: {partitions} workspace: "ws" }}',
-           'neuralnet { layer { name: "data" type: kShardData sharddata_conf { path: "absent" '
-           f'batchsize: {partitions * 4} shape: {partitions * 2} }} }}',
+           ('neuralnet { layer { name: "data" type: kShardData sharddata_conf { path: "absent" '
+            f'batchsize: {partitions * 4} shape: {partitions * 2} }} }}'),
            'layer { name: "label" type: kLabel srclayers: "data" }',
            'layer { name: "l0" type: kMnist srclayers: "data" }']
     for i in range(1, layers - 3):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import networkx as nx
 
 from ..graph import with_graph_attrs
-
 from ..source import Source
 
 
