@@ -50,10 +50,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_viz(sub) -> None:
-    try:  # TEMPORARY until the viz command lands
-        from .viz.cli import add_viz_command
-    except ImportError:
-        return
+    from .viz.cli import add_viz_command  # here, so that compile and show do not load the drawing code
     add_viz_command(sub)
 
 

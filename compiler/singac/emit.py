@@ -82,9 +82,13 @@ def _fill_node(node: plan_pb2.Node, g: nx.DiGraph, n: str) -> None:
 def _emit_params(plan: plan_pb2.PlanProto, graphs: dict[str, nx.DiGraph]) -> None:
     """One entry per declared param, train net's first; uses counted in the train net."""
     table: dict[str, dict] = {}
-    for g in graphs.values():
+    for phase, g in graphs.items():
         for name, e in g.graph["params"].items():
-            table.setdefault(name, e)
+            first = table.setdefault(name, e)
+            if first["shape"] != e["shape"]:
+                raise g.graph["source"].layer_error(
+                    e["layer"], f"param '{name}' has shape {list(e['shape'])} in the {phase} net but "
+                    f"{list(first['shape'])} in the train net (do the data layers' shapes differ?)")
     uses = _count_uses(graphs["train"])
     for pid, e in enumerate(table.values()):
         entry = plan.params.add(name=e["name"], layer=e["layer"], role=e["role"], shape=e["shape"],

@@ -115,3 +115,23 @@ def test_console_script_exit_code_and_single_line(tmp_path: Path) -> None:
     assert len(r.stderr.strip().splitlines()) == 1 and "cycle through layers" in r.stderr
     r = subprocess.run([singac, "compile"], check=False, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "usage" in r.stderr
+
+
+def test_shard_that_disagrees_with_the_conf_shape(tmp_path: Path, capsys) -> None:
+    from singa_proto import common_pb2
+    record = common_pb2.Record()
+    record.image.shape.extend([5, 5])
+    record.image.pixel = bytes(25)
+    value, key = record.SerializeToString(), b"00000"
+    shard = tmp_path / "shard"
+    shard.mkdir()
+    size = len(key).to_bytes(8, "little") + key + len(value).to_bytes(8, "little") + value
+    (shard / "shard.dat").write_bytes(size)
+    job = tmp_path / "job.pbtxt"
+    job.write_text(jobs.mlp(2, 0).replace('path: "absent"', f'path: "{shard}"'))
+    code, _, err = run_cli(["compile", str(job), "-o", str(tmp_path / "p")], capsys)
+    expect_one_line_error(code, err, job, r"layer 'data': shard .* holds records of shape \[5, 5\], but the "
+                          r"conf says `shape` \[6, 6\]")
+    job.write_text(jobs.mlp(2, 0).replace('path: "absent"', f'path: "{shard}"').replace(" shape: 6 shape: 6", ""))
+    code, out, err = run_cli(["compile", str(job), "-o", str(tmp_path / "p")], capsys)
+    assert code == 0, err

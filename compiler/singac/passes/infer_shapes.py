@@ -70,7 +70,15 @@ def _data(conf, ins: list[Shape]) -> Shape:
             raise ShapeError(f"shard '{dc.path}' not found and the conf gives no `shape` "
                              "(create it with `singart data`, or add `shape:` lines)")
         record = tuple(dc.shape)
+    elif dc.shape and _flat(record) != _flat(tuple(dc.shape)):
+        raise ShapeError(f"shard '{dc.path}' holds records of shape {list(record)}, but the conf says "
+                         f"`shape` {list(dc.shape)}")
     return (batch, *record)
+
+
+def _flat(shape: Shape) -> Shape:
+    """The shape without its 1-sized dims ([1, 28, 28] and [28, 28] hold the same records)."""
+    return tuple(x for x in shape if x != 1)
 
 
 def _label(conf, ins: list[Shape]) -> Shape:
