@@ -133,5 +133,5 @@ def test_shard_that_disagrees_with_the_conf_shape(tmp_path: Path, capsys) -> Non
     expect_one_line_error(code, err, job, r"layer 'data': shard .* holds records of shape \[5, 5\], but the "
                           r"conf says `shape` \[6, 6\]")
     job.write_text(jobs.mlp(2, 0).replace('path: "absent"', f'path: "{shard}"').replace(" shape: 6 shape: 6", ""))
-    code, out, err = run_cli(["compile", str(job), "-o", str(tmp_path / "p")], capsys)
+    code, _, err = run_cli(["compile", str(job), "-o", str(tmp_path / "p")], capsys)
     assert code == 0, err

@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from singa_proto import plan_pb2
 
 from . import jobs

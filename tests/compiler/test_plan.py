@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from google.protobuf import text_format
-
 from singa_proto import job_pb2, plan_pb2
 from singac import compile_file, read_plan
 from singac.cli import main
@@ -119,7 +118,7 @@ def test_help_commands() -> None:
 def test_examples_compile(path: Path, monkeypatch) -> None:
     monkeypatch.chdir(ROOT)
     plan = compile_file(str(path.relative_to(ROOT)))
-    assert [g.phase for g in plan.graphs][0] == job_pb2.kTrain
+    assert plan.graphs[0].phase == job_pb2.kTrain
     assert plan.params and plan.content_hash == content_hash(plan)
 
 
