@@ -13,6 +13,7 @@
 #include "cpu/gemm.h"
 #include "cpu/lrn.h"
 #include "cpu/pool.h"
+#include "cpu/update.h"
 #ifdef SINGA_WITH_CUDA
 #include "cuda/kernels.h"
 #endif
@@ -212,6 +213,29 @@ void register_cpu_only(py::module_& m) {
     py::gil_scoped_release nogil;
     cpu::lrn_backward(s, f32(x, "x").p, dyp, w, dxp);
   });
+  m.def("stanh_forward", [](py::array x, py::array y, float a, float b) {
+    F32 X = f32(x, "x");
+    float* yp = f32(y, "y", X.shape, true).p;
+    py::gil_scoped_release nogil;
+    cpu::stanh_forward(static_cast<int64_t>(x.size()), a, b, X.p, yp);
+  }, py::arg("x"), py::arg("y"), py::arg("a"), py::arg("b"), "y = a tanh(b x).");
+  m.def("stanh_backward", [](py::array y, py::array dy, py::array dx, float a, float b) {
+    F32 Y = f32(y, "y");
+    float* dyp = f32(dy, "dy", Y.shape).p;
+    float* dxp = f32(dx, "dx", Y.shape, true).p;
+    py::gil_scoped_release nogil;
+    cpu::stanh_backward(static_cast<int64_t>(y.size()), a, b, Y.p, dyp, dxp);
+  }, py::arg("y"), py::arg("dy"), py::arg("dx"), py::arg("a"), py::arg("b"), "dx of y = a tanh(b x), from y.");
+  m.def("sgd_update", [](py::array w, py::array g, py::object h, float lr, float wd, float momentum,
+                         float grad_scale) {
+    F32 W = f32(w, "w", true);
+    float* gp = f32(g, "g", W.shape).p;
+    float* hp = opt_f32(h, "h", W.shape, true);
+    if (momentum > 0.f && hp == nullptr) throw py::value_error("h: momentum needs a history array");
+    py::gil_scoped_release nogil;
+    cpu::sgd_update(static_cast<int64_t>(w.size()), W.p, gp, hp, lr, wd, momentum, grad_scale);
+  }, py::arg("w"), py::arg("g"), py::arg("h"), py::arg("lr"), py::arg("wd"), py::arg("momentum"),
+     py::arg("grad_scale") = 1.0f, "SGD with weight decay and momentum, in place, one pass.");
   m.def("set_num_threads", &cpu::set_num_threads, py::arg("n"),
         "Set the OpenMP threads of the calling thread's kernels.");
   m.def("get_num_threads", &cpu::get_num_threads, "The OpenMP threads the calling thread's kernels use.");

@@ -1,5 +1,7 @@
 #include "eltwise.h"
 
+#include <cstring>
+
 #include "common.h"
 
 namespace singa::cpu {
@@ -34,6 +36,12 @@ struct Softmax {
   dnnl::softmax_forward prim;
 };
 
+int64_t bits(float f) {
+  int32_t i;
+  std::memcpy(&i, &f, sizeof i);
+  return i;
+}
+
 dnnl::memory mem(const dnnl::memory::desc& md, const float* p) {
   return dnnl::memory(md, engine(), const_cast<float*>(p));
 }
@@ -60,6 +68,41 @@ void act_backward(Act a, int64_t n, const float* y, const float* dy, float* dx) 
       {{DNNL_ARG_DST, mem(e.pd.dst_desc(), y)},
        {DNNL_ARG_DIFF_DST, mem(e.pd.diff_dst_desc(), dy)},
        {DNNL_ARG_DIFF_SRC, mem(e.pd.diff_src_desc(), dx)}});
+}
+
+namespace {
+
+// An eltwise primitive of `alg` (alpha, beta) over n values, made once per thread and shape.
+Fwd& plain_eltwise(dnnl::algorithm alg, int64_t n, float alpha, float beta) {
+  return cached<Fwd>({100 + static_cast<int64_t>(alg), n, bits(alpha), bits(beta)}, [&] {
+    auto md = plain_md({n});
+    dnnl::eltwise_forward::primitive_desc pd(engine(), dnnl::prop_kind::forward_inference, alg, md, md, alpha,
+                                             beta, user_scratchpad_attr());
+    return Fwd{pd, dnnl::eltwise_forward(pd)};
+  });
+}
+
+void eltwise(Fwd& e, const float* x, float* y) {
+  run(e.prim, e.pd.scratchpad_desc(),
+      {{DNNL_ARG_SRC, mem(e.pd.src_desc(), x)}, {DNNL_ARG_DST, mem(e.pd.dst_desc(), y)}});
+}
+
+}  // namespace
+
+// SINGA's STanh, a * tanh(b * x): three jit eltwise passes (scale, tanh, scale), the last two in place
+// on y, which the layers keep in cache-sized buffers. (Post-ops would fuse them, but oneDNN runs an
+// eltwise with post-ops in its reference implementation.)
+void stanh_forward(int64_t n, float a, float b, const float* x, float* y) {
+  eltwise(plain_eltwise(dnnl::algorithm::eltwise_linear, n, b, 0.f), x, y);
+  eltwise(plain_eltwise(dnnl::algorithm::eltwise_tanh, n, 0.f, 0.f), y, y);
+  eltwise(plain_eltwise(dnnl::algorithm::eltwise_linear, n, a, 0.f), y, y);
+}
+
+// From y = a tanh(b x): dy/dx = a b (1 - tanh^2) = a b - (b / a) y^2, so backward needs only y.
+void stanh_backward(int64_t n, float a, float b, const float* y, const float* dy, float* dx) {
+  const float ab = a * b, ba = b / a;
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (ab - ba * y[i] * y[i]);
 }
 
 void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y) {
