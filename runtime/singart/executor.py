@@ -14,7 +14,7 @@ from singa_proto import job_pb2, plan_pb2
 
 from . import SingaError
 from .connection import Channels
-from .layers import Layer, LayerContext, make_layer
+from .layers import LAYERS, Layer, LayerContext, make_layer
 from .store import ParamStore
 
 
@@ -58,6 +58,26 @@ class Env:
                  seed: int, train: bool) -> None:
         self.nodes = {n.name: n for n in graph.nodes}
         self.store, self.channels, self.seed, self.train = store, channels, seed, train
+        self._needs: dict[str, bool] = {}
+
+    def needs_grad(self, name: str) -> bool:
+        """Whether backward must bring a gradient to node `name`'s output: some param lies upstream of
+        it through layers that pass gradients (an input layer's output, say, needs none)."""
+        if name not in self._needs:
+            self._needs[name] = True  # provisional, in case a cyclic pair (RBM) leads back here
+            self._needs[name] = self._upstream_params(self.nodes[name]) if name in self.nodes else True
+        return self._needs[name]
+
+    def _upstream_params(self, node: plan_pb2.Node) -> bool:
+        if node.kind == plan_pb2.kBridgeDstNode:
+            return self.needs_grad(node.peer)
+        if node.kind == plan_pb2.kCompute:
+            layer = LAYERS.get(layer_type(node.conf))
+            if layer is not None and not layer.has_grad:
+                return False
+            if node.params:
+                return True
+        return any(self.needs_grad(s) for s in node.srcs)
 
 
 class Step:
@@ -89,6 +109,8 @@ class ComputeStep(Step):
         except ValueError as err:  # layers reject a conf (or a shard) they cannot run with a ValueError
             msg = str(err)
             raise SingaError(msg if msg.startswith("layer ") else f"layer {node.origin or node.name}: {msg}") from None
+        if hasattr(self.layer, "needs_dx"):  # layers that can skip input gradients nobody uses
+            self.layer.needs_dx = [env.needs_grad(s) for s in node.srcs]
         self.refs = list(node.params)
         self.bufs = [env.store.block_buffer(r) for r in self.refs]
         self.grads = [env.store.grad_buffer(r) for r in self.refs] if env.train else []

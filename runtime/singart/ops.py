@@ -174,6 +174,27 @@ def activation_backward(kind: str, y: np.ndarray, dy: np.ndarray, out: np.ndarra
     return out
 
 
+def stanh(x: np.ndarray, a: float, b: float, out: np.ndarray | None = None) -> np.ndarray:
+    """y = a tanh(b x)."""
+    out = _out(out, x.shape)
+    _k.stanh_forward(x, out, a, b)
+    return out
+
+
+def stanh_backward(y: np.ndarray, dy: np.ndarray, a: float, b: float,
+                   out: np.ndarray | None = None) -> np.ndarray:
+    """dx of stanh, computed from its output y."""
+    out = _out(out, y.shape)
+    _k.stanh_backward(y, dy, out, a, b)
+    return out
+
+
+def sgd_update(w: np.ndarray, g: np.ndarray, h: np.ndarray | None, lr: float, wd: float, momentum: float,
+               grad_scale: float = 1.0) -> None:
+    """In place, one pass: g' = grad_scale g + wd w; with momentum h = m h - lr g', w += h; else w -= lr g'."""
+    _k.sgd_update(w, g, h, lr, wd, momentum, grad_scale)
+
+
 def softmax(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Row-wise softmax of a 2-D array."""
     out = _out(out, x.shape)

@@ -23,6 +23,9 @@ class NeuronLayer(Layer):
     def __init__(self, ctx: LayerContext) -> None:
         super().__init__(ctx)
         self._bufs: dict[str, np.ndarray] = {}
+        # per input, whether backward must return its gradient (the executor clears the flags of
+        # inputs no param lies behind, e.g. the data, so their gradients are never computed)
+        self.needs_dx: list[bool] = []
         roles = [p.role for p in ctx.node.params if p.role]
         self.roles = roles or list(self.param_roles[:len(ctx.node.params) or None])
 
@@ -32,6 +35,10 @@ class NeuronLayer(Layer):
         if b is None or b.shape != tuple(shape) or b.dtype != dtype:
             b = self._bufs[key] = np.empty(shape, dtype)
         return b
+
+    def wants_dx(self, i: int) -> bool:
+        """Whether backward must compute the gradient of input `i` (yes unless told otherwise)."""
+        return i >= len(self.needs_dx) or self.needs_dx[i]
 
     def param(self, values: list[np.ndarray], role: str) -> np.ndarray | None:
         """The value (or gradient buffer) of the param with `role`, None when the layer has none."""
@@ -85,6 +92,8 @@ class ConvolutionLayer(NeuronLayer):
         dy = _given(dy)
         ops.conv2d_backward_weights(self.x, dy, self.weight(grads), self.param(grads, "bias"),
                                     self.stride, self.pad)
+        if not self.wants_dx(0):
+            return [None]
         dx = ops.conv2d_backward_data(dy, self.w, self.x.shape, self.buf("dx", self.x.shape), self.stride,
                                       self.pad)
         return [dx.reshape(self.in_shape)]
@@ -165,18 +174,16 @@ class TanhLayer(ActivationLayer):
 
 
 class STanhLayer(NeuronLayer):
-    """kSTanh: 1.7159 tanh(2x/3), on the tanh kernel."""
+    """kSTanh: 1.7159 tanh(2x/3); backward runs from the output."""
 
     def forward(self, inputs: list[Any], params: list[np.ndarray], step: int) -> np.ndarray:
         x = inputs[0]
-        scaled = np.multiply(x, STANH_B, out=self.buf("scaled", x.shape))
-        self.t = ops.activation("tanh", scaled, self.buf("t", x.shape))
-        return np.multiply(self.t, STANH_A, out=self.buf("y", x.shape))
+        self.y = ops.stanh(x, STANH_A, STANH_B, self.buf("y", x.shape))
+        return self.y
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
         dy = _given(dy)
-        g = np.multiply(dy, STANH_A * STANH_B, out=self.buf("g", dy.shape))
-        return [ops.activation_backward("tanh", self.t, g, self.buf("dx", dy.shape))]
+        return [ops.stanh_backward(self.y, dy, STANH_A, STANH_B, self.buf("dx", dy.shape))]
 
 
 class DropoutLayer(NeuronLayer):
@@ -241,6 +248,8 @@ class InnerProductLayer(NeuronLayer):
         dy = _given(dy)
         ops.inner_product_backward_weights(self.x, dy, self.weight(grads), self.param(grads, "bias"),
                                            self.transpose)
+        if not self.wants_dx(0):
+            return [None]
         dx = ops.inner_product_backward_data(dy, self.w, self.buf("dx", self.x.shape), self.transpose)
         return [dx.reshape(self.in_shape)]
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import numpy as np
 from singa_proto import job_pb2
 
+from .. import ops
 from .lr import lr_schedule
 
 # slots of per-param history each rule keeps (all shaped like the param)
@@ -29,10 +30,10 @@ class Updater:
     def __init__(self, conf: job_pb2.UpdaterProto) -> None:
         self.conf = conf
         self.kind = job_pb2.UpdaterType.Name(conf.type)
-        if self.kind not in RULES:
+        if self.kind not in RULES and self.kind not in ONE_PASS:
             raise ValueError(f"updater: type {self.kind} is not supported in this build; "
-                             f"known: {', '.join(RULES)}")
-        self.rule = RULES[self.kind]
+                             f"known: {', '.join(SLOTS)}")
+        self.rule = RULES.get(self.kind)
         self.lr = lr_schedule(conf.learning_rate)
         self.slots: dict[str, dict[str, np.ndarray]] = {}
         self.counts: dict[str, int] = {}  # updates applied per param (Adam's bias correction)
@@ -41,20 +42,27 @@ class Updater:
     def update(self, step: int, name: str, value: np.ndarray, grad: np.ndarray,
                lr_scale: float = 1.0, wd_scale: float = 1.0, grad_scale: float = 1.0) -> None:
         """Update `value` (float32, in place) with `grad` (left untouched) at `step`."""
+        self.counts[name] = self.counts.get(name, 0) + 1
+        wd, lr = self.conf.weight_decay * wd_scale, self.lr(step) * lr_scale
+        if self.kind in ONE_PASS:  # the whole rule in one kernel pass: no scratch, no temporaries
+            ONE_PASS[self.kind](self, value, grad, self._slots(name, value), lr, wd, grad_scale)
+            return
+        assert self.rule is not None
         g, tmp = self._buffers(name, value)
         np.multiply(grad, grad_scale, out=g)
-        wd = self.conf.weight_decay * wd_scale
         if wd:
             np.multiply(value, wd, out=tmp)
             g += tmp
-        self.counts[name] = self.counts.get(name, 0) + 1
-        self.rule(self, value, g, tmp, self.slots[name], self.lr(step) * lr_scale, self.counts[name])
+        self.rule(self, value, g, tmp, self._slots(name, value), lr, self.counts[name])
+
+    def _slots(self, name: str, value: np.ndarray) -> dict[str, np.ndarray]:
+        if name not in self.slots:
+            self.slots[name] = {s: np.zeros_like(value) for s in SLOTS[self.kind]}
+        return self.slots[name]
 
     def _buffers(self, name: str, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if name not in self._scratch or self._scratch[name][0].shape != value.shape:
             self._scratch[name] = (np.empty_like(value), np.empty_like(value))
-            if name not in self.slots:
-                self.slots[name] = {s: np.zeros_like(value) for s in SLOTS[self.kind]}
         return self._scratch[name]
 
     def state(self) -> dict[str, np.ndarray]:
@@ -80,18 +88,10 @@ Rule = Callable[[Updater, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarr
                 None]
 
 
-def _sgd(u: Updater, w: np.ndarray, g: np.ndarray, tmp: np.ndarray, s: dict[str, np.ndarray],
-         lr: float, t: int) -> None:
+def _sgd_one_pass(u: Updater, w: np.ndarray, grad: np.ndarray, s: dict[str, np.ndarray], lr: float,
+                  wd: float, grad_scale: float) -> None:
     m = u.conf.momentum
-    if m > 0:  # h = m·h − lr·g; w += h
-        h = s["history"]
-        h *= m
-        np.multiply(g, lr, out=tmp)
-        h -= tmp
-        w += h
-    else:  # w −= lr·g
-        g *= lr
-        w -= g
+    ops.sgd_update(w, grad, s["history"] if m > 0 else None, lr, wd, m, grad_scale)
 
 
 def _nesterov(u: Updater, w: np.ndarray, g: np.ndarray, tmp: np.ndarray, s: dict[str, np.ndarray],
@@ -158,11 +158,16 @@ def _adam(u: Updater, w: np.ndarray, g: np.ndarray, tmp: np.ndarray, s: dict[str
 
 
 RULES: dict[str, Rule] = {
-    "kSGD": _sgd,
     "kNesterov": _nesterov,
     "kAdaGrad": _adagrad,
     "kRMSProp": _rmsprop,
     "kAdam": _adam,
+}
+
+OneShot = Callable[[Updater, np.ndarray, np.ndarray, dict[str, np.ndarray], float, float, float], None]
+# rules run by one fused kernel from the raw gradient: (updater, w, grad, slots, lr, wd, grad_scale)
+ONE_PASS: dict[str, OneShot] = {
+    "kSGD": _sgd_one_pass,
 }
 
 
