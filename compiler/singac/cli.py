@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from google.protobuf import text_format
 
+from . import debug
 from .compile import compile_file
 from .errors import SingaError
 from .planio import read_plan, write_plan
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
         print("singac: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # a compiler bug: still one line, with a way to see more
-        if os.environ.get("SINGAC_DEBUG"):
+        if debug.DEBUG:
             raise
         print(f"singac: internal error: {type(e).__name__}: {e} (set SINGAC_DEBUG=1 for a traceback)",
               file=sys.stderr)

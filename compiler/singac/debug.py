@@ -5,3 +5,6 @@ import os
 
 # SINGAC_CHECK=1 runs the graph checker after every pass (tests turn it on).
 CHECK = os.environ.get("SINGAC_CHECK", "") not in ("", "0")
+
+# SINGAC_DEBUG=1 lets an internal error end in its traceback instead of one line.
+DEBUG = os.environ.get("SINGAC_DEBUG", "") not in ("", "0")

@@ -9,7 +9,8 @@ from singa_proto import job_pb2, plan_pb2
 
 from .graph import execution_order
 
-FORMAT_VERSION = "1"
+# The current plan format: plan.proto declares it as the default of `format_version`.
+FORMAT_VERSION = plan_pb2.PlanProto.DESCRIPTOR.fields_by_name["format_version"].default_value
 NODE_KINDS = {
     "compute": plan_pb2.kCompute, "slice": plan_pb2.kSliceNode, "concat": plan_pb2.kConcatNode,
     "split": plan_pb2.kSplitNode, "bridge_src": plan_pb2.kBridgeSrcNode,

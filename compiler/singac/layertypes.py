@@ -38,3 +38,6 @@ def takes_grad(type_name: str) -> bool:
 def needs_own_columns(type_name: str) -> bool:
     """Whether a feature partition of this layer needs only its own input columns."""
     return type_name in ONE_TO_ONE
+
+# The conf field a feature partition divides, for error messages.
+FEATURE_FIELD = {"kInnerProduct": "num_output", "kConvolution": "num_filters", "kCConvolution": "num_filters"}

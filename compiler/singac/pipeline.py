@@ -35,7 +35,12 @@ def run_passes(g: nx.DiGraph, passes: tuple[Pass, ...] = PASSES, check: bool | N
     """Apply the passes in order; with checking on, verify the graph after each and name the pass."""
     check = debug.CHECK if check is None else check
     for p in passes:
-        g = p(g)
+        try:
+            g = p(g)
+        except SingaError:
+            raise
+        except Exception as e:  # a compiler bug: say which pass, keep the cause for SINGAC_DEBUG
+            raise RuntimeError(f"pass {p.__name__}: {type(e).__name__}: {e}") from e
         if check:
             try:
                 check_graph(g)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from google.protobuf.message import DecodeError
@@ -13,15 +12,18 @@ from .errors import SingaError
 
 
 def write_plan(plan: plan_pb2.PlanProto, path: str) -> None:
-    """Write the plan atomically (temp file, then rename), deterministically serialized."""
+    """Write the plan atomically (temp file, fsync, rename), deterministically serialized."""
     data = plan.SerializeToString(deterministic=True)
-    folder = Path(path).resolve().parent
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".plan-", dir=folder)
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "wb") as f:
             f.write(data)
-        os.replace(tmp, path)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
     except OSError as e:
+        tmp.unlink(missing_ok=True)
         raise SingaError(f"{path}: cannot write plan: {e.strerror or e}") from None
 
 
@@ -38,7 +40,7 @@ def read_plan(path: str) -> plan_pb2.PlanProto:
         raise SingaError(f"{path}: not a plan file (corrupt or truncated)") from None
     if not plan.content_hash or not plan.HasField("job"):
         raise SingaError(f"{path}: not a plan file (no job or content hash)")
-    if plan.format_version != FORMAT_VERSION:
+    if not plan.HasField("format_version") or plan.format_version != FORMAT_VERSION:
         raise SingaError(f"{path}: plan format {plan.format_version!r}, this singac reads {FORMAT_VERSION!r}")
     if content_hash(plan) != plan.content_hash:
         raise SingaError(f"{path}: content hash mismatch: the plan is corrupt or was edited")

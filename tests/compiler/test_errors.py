@@ -135,3 +135,29 @@ def test_shard_that_disagrees_with_the_conf_shape(tmp_path: Path, capsys) -> Non
     job.write_text(jobs.mlp(2, 0).replace('path: "absent"', f'path: "{shard}"').replace(" shape: 6 shape: 6", ""))
     code, _, err = run_cli(["compile", str(job), "-o", str(tmp_path / "p")], capsys)
     assert code == 0, err
+
+
+@pytest.mark.parametrize("version", [None, "0"])
+def test_show_rejects_another_plan_format(version, plan_file: Path, capsys) -> None:
+    from singa_proto import plan_pb2
+    from singac.emit import content_hash
+    plan = plan_pb2.PlanProto.FromString(plan_file.read_bytes())
+    if version is None:
+        plan.ClearField("format_version")
+    else:
+        plan.format_version = version
+    plan.content_hash = content_hash(plan)
+    plan_file.write_bytes(plan.SerializeToString())
+    code, _, err = run_cli(["show", str(plan_file)], capsys)
+    expect_one_line_error(code, err, plan_file, "plan format")
+
+
+def test_an_internal_error_names_its_pass() -> None:
+    from singac import pipeline
+
+    from .test_passes import graph_of
+
+    def broken(g):
+        raise KeyError("oops")
+    with pytest.raises(RuntimeError, match="pass broken: KeyError"):
+        pipeline.run_passes(graph_of(jobs.mlp(2, 0)), (pipeline.PASSES[0], broken))

@@ -13,7 +13,7 @@ from bisect import bisect_left, bisect_right
 import networkx as nx
 
 from ..blocks import Block, block_shape, intersect, ranges
-from ..layertypes import WHOLE_FEATURES, needs_own_columns
+from ..layertypes import FEATURE_FIELD, WHOLE_FEATURES, needs_own_columns
 from ..source import Source
 
 
@@ -109,13 +109,9 @@ def _cuts(g: nx.DiGraph, layer: str, dim: int, n: int) -> list[tuple[int, int]]:
                                             f"{n} rows/features to share among {n} workers")
     if dim == 1 and shape[1] % n:
         raise g.graph["source"].layer_error(
-            layer, f"{_feature_word(d['type'])} {shape[1]} does not divide evenly into {n} partitions")
+            layer, f"{FEATURE_FIELD.get(d['type'], 'feature size')} {shape[1]} does not divide evenly into "
+            f"{n} partitions")
     return ranges(shape[dim], n)
-
-
-def _feature_word(type_name: str) -> str:
-    return {"kInnerProduct": "num_output", "kConvolution": "num_filters",
-            "kCConvolution": "num_filters"}.get(type_name, "feature size")
 
 
 def _need(consumer: dict, src_shape: tuple[int, ...]) -> Block:
