@@ -123,10 +123,25 @@ class ComputeStep(Step):
         return self.layer.has_grad and (dy is not None or is_sink)
 
     def backward(self, dy: Any, step: int) -> list[Any]:
+        folded = self._offer_fold(step)
         dxs = self.layer.backward(contiguous(dy), self.grads)
-        for ref, g in zip(self.refs, self.grads):
-            self.env.store.add_grad(ref, g, step)
+        for i, (ref, g) in enumerate(zip(self.refs, self.grads)):
+            if i == folded:
+                self.env.store.folded(ref, step)
+            else:
+                self.env.store.add_grad(ref, g, step)
         return list(dxs)
+
+    def _offer_fold(self, step: int) -> int | None:
+        """Let a layer that can (inner product) write its weight's update inside the GEMM that makes its
+        gradient, when the store allows; the index of that param, or None."""
+        if not hasattr(self.layer, "weight_fold") or not self.env.train:
+            return None
+        roles = getattr(self.layer, "roles", [])
+        i = roles.index("weight") if "weight" in roles else None
+        fold = self.env.store.fold(self.refs[i], step) if i is not None and i < len(self.refs) else None
+        self.layer.weight_fold = fold
+        return i if fold is not None else None
 
 
 class SliceStep(Step):

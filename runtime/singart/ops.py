@@ -71,12 +71,12 @@ def inner_product_backward_data(dy: np.ndarray, w: np.ndarray, out: np.ndarray |
 
 
 def inner_product_backward_weights(x: np.ndarray, dy: np.ndarray, dw: np.ndarray, db: np.ndarray | None,
-                                   transpose: bool = False) -> None:
-    """dw = dy^T x (or x^T dy with `transpose`); db = column sums of dy. Overwrites dw and db."""
+                                   transpose: bool = False, alpha: float = 1.0, beta: float = 0.0) -> None:
+    """dw = alpha dy^T x + beta dw (x^T dy with `transpose`); db = column sums of dy. Overwrites db."""
     if transpose:
-        gemm(x, dy, dw, trans_a=True)
+        gemm(x, dy, dw, trans_a=True, alpha=alpha, beta=beta)
     else:
-        gemm(dy, x, dw, trans_a=True)
+        gemm(dy, x, dw, trans_a=True, alpha=alpha, beta=beta)
     if db is not None:
         np.sum(dy, axis=0, out=db)
 

@@ -19,6 +19,8 @@ from .params.updaters import Updater
 
 # Applies one update in place: (step, param name, value, grad) -> None.
 UpdateFn = Callable[[int, str, np.ndarray, np.ndarray], None]
+# This step's update of a param as w = beta w + alpha grad: (step, param name) -> (alpha, beta) or None.
+FoldFn = Callable[[int, str], "tuple[float, float] | None"]
 
 
 def owners(entries: Iterable[plan_pb2.ParamEntry]) -> dict[str, str]:
@@ -58,8 +60,10 @@ class ParamStore:
     """One group's view of the params: values (maybe shared), gradients, and when to update."""
 
     def __init__(self, plan: plan_pb2.PlanProto, values: dict[str, np.ndarray],
-                 train_graph: plan_pb2.PhaseGraph | None, update: UpdateFn | None) -> None:
+                 train_graph: plan_pb2.PhaseGraph | None, update: UpdateFn | None,
+                 fold: FoldFn | None = None) -> None:
         self.values = values
+        self._fold = fold
         self.versions = {name: 0 for name in values}
         self._owner = owners(plan.params)
         self._update = update
@@ -73,6 +77,7 @@ class ParamStore:
 
     def sibling(self, plan: plan_pb2.PlanProto, train_graph: plan_pb2.PhaseGraph) -> ParamStore:
         """Another worker group's store over the same values and update (in-memory Hogwild)."""
+        self._fold = None  # shared values are updated under the update's lock only, never folded
         return ParamStore(plan, self.values, train_graph, self._update)
 
     def owner(self, name: str) -> str:
@@ -112,6 +117,21 @@ class ParamStore:
         self._count.clear()
         for name in self._partial:
             self.grads[name].fill(0)
+
+    def fold(self, ref: plan_pb2.ParamRef, step: int) -> tuple[float, float] | None:
+        """(alpha, beta) when the node that is `ref`'s only user may write this step's update straight
+        into the value, as value = beta value + alpha grad (no gradient buffer, no update pass); it then
+        reports it with `folded`. None: write the gradient and `add_grad` it."""
+        name = self.owner(ref.param)
+        if self._fold is None or region(ref) is not None or self._uses[name] != 1:
+            return None
+        return self._fold(step, name)
+
+    def folded(self, ref: plan_pb2.ParamRef, step: int) -> None:
+        """The node applied the fold `fold` gave it: the param is updated for this step."""
+        name = self.owner(ref.param)
+        self._count[name] += 1
+        self.versions[name] = step + 1
 
     def add_grad(self, ref: plan_pb2.ParamRef, grad: np.ndarray, step: int) -> None:
         """Add one node's gradient of `ref`; the last share of the step triggers the update."""
@@ -155,6 +175,17 @@ def make_update(plan: plan_pb2.PlanProto, updater: Updater) -> UpdateFn:
     return update
 
 
+def make_fold(plan: plan_pb2.PlanProto, updater: Updater) -> FoldFn:
+    """The fold function of a job: its updater's fold with each param's lr_scale and wd_scale."""
+    scales = {e.name: (e.conf.lr_scale, e.conf.wd_scale) for e in plan.params}
+
+    def fold(step: int, name: str) -> tuple[float, float] | None:
+        lr_scale, wd_scale = scales.get(name, (1.0, 1.0))
+        return updater.fold(step, name, lr_scale=lr_scale, wd_scale=wd_scale)
+
+    return fold
+
+
 def build(plan: plan_pb2.PlanProto, train_graph: plan_pb2.PhaseGraph | None) -> tuple[ParamStore, Updater]:
     """Initial params, the job's updater, and group 0's store over them; a bad conf is a SingaError."""
     try:
@@ -165,4 +196,5 @@ def build(plan: plan_pb2.PlanProto, train_graph: plan_pb2.PhaseGraph | None) -> 
     except KeyError:
         kind = job_pb2.UpdaterType.Name(plan.job.updater.type)
         raise SingaError(f"updater: type {kind} is not supported by this runtime") from None
-    return ParamStore(plan, values, train_graph, make_update(plan, updater)), updater
+    store = ParamStore(plan, values, train_graph, make_update(plan, updater), make_fold(plan, updater))
+    return store, updater

@@ -232,6 +232,10 @@ class InnerProductLayer(NeuronLayer):
     def __init__(self, ctx: LayerContext) -> None:
         super().__init__(ctx)
         self.transpose = bool(ctx.conf.innerproduct_conf.transpose)
+        # (alpha, beta): this step's update of the weight is w = beta w + alpha dw, applied by the dw GEMM
+        # itself (the executor sets it when the updater and the plan allow; it saves a pass over w and
+        # the gradient buffer). The weight passed to forward is then the param's value itself.
+        self.weight_fold: tuple[float, float] | None = None
 
     def forward(self, inputs: list[Any], params: list[np.ndarray], step: int) -> np.ndarray:
         self.in_shape = inputs[0].shape
@@ -246,12 +250,17 @@ class InnerProductLayer(NeuronLayer):
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
         dy = _given(dy)
-        ops.inner_product_backward_weights(self.x, dy, self.weight(grads), self.param(grads, "bias"),
-                                           self.transpose)
-        if not self.wants_dx(0):
-            return [None]
-        dx = ops.inner_product_backward_data(dy, self.w, self.buf("dx", self.x.shape), self.transpose)
-        return [dx.reshape(self.in_shape)]
+        dx = None  # before the weights change, when their update is folded into the dw GEMM
+        if self.wants_dx(0):
+            dx = ops.inner_product_backward_data(dy, self.w, self.buf("dx", self.x.shape), self.transpose)
+        if self.weight_fold is None:
+            ops.inner_product_backward_weights(self.x, dy, self.weight(grads), self.param(grads, "bias"),
+                                               self.transpose)
+        else:
+            alpha, beta = self.weight_fold
+            ops.inner_product_backward_weights(self.x, dy, self.w, self.param(grads, "bias"), self.transpose,
+                                               alpha=alpha, beta=beta)
+        return [None if dx is None else dx.reshape(self.in_shape)]
 
 
 NEURON_LAYERS: dict[str, type[Layer]] = {

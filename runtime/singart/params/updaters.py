@@ -55,6 +55,17 @@ class Updater:
             g += tmp
         self.rule(self, value, g, tmp, self._slots(name, value), lr, self.counts[name])
 
+    def fold(self, step: int, name: str, lr_scale: float = 1.0, wd_scale: float = 1.0,
+             grad_scale: float = 1.0) -> tuple[float, float] | None:
+        """(alpha, beta) such that w = beta w + alpha grad is this step's update of `name`, for rules
+        that are linear in w and grad with no history (the caller then applies it, e.g. inside the
+        GEMM that makes grad); None for the others. A returned fold counts as an applied update."""
+        rule = FOLDS.get(self.kind)
+        coef = rule(self, self.lr(step) * lr_scale, self.conf.weight_decay * wd_scale, grad_scale) if rule else None
+        if coef is not None:
+            self.counts[name] = self.counts.get(name, 0) + 1
+        return coef
+
     def _slots(self, name: str, value: np.ndarray) -> dict[str, np.ndarray]:
         if name not in self.slots:
             self.slots[name] = {s: np.zeros_like(value) for s in SLOTS[self.kind]}
@@ -92,6 +103,11 @@ def _sgd_one_pass(u: Updater, w: np.ndarray, grad: np.ndarray, s: dict[str, np.n
                   wd: float, grad_scale: float) -> None:
     m = u.conf.momentum
     ops.sgd_update(w, grad, s["history"] if m > 0 else None, lr, wd, m, grad_scale)
+
+
+def _sgd_fold(u: Updater, lr: float, wd: float, grad_scale: float) -> tuple[float, float] | None:
+    # w -= lr (gs g + wd w)  is  w = (1 - lr wd) w - lr gs g; momentum keeps history, so it cannot fold
+    return None if u.conf.momentum > 0 else (-lr * grad_scale, 1.0 - lr * wd)
 
 
 def _nesterov(u: Updater, w: np.ndarray, g: np.ndarray, tmp: np.ndarray, s: dict[str, np.ndarray],
@@ -168,6 +184,12 @@ OneShot = Callable[[Updater, np.ndarray, np.ndarray, dict[str, np.ndarray], floa
 # rules run by one fused kernel from the raw gradient: (updater, w, grad, slots, lr, wd, grad_scale)
 ONE_PASS: dict[str, OneShot] = {
     "kSGD": _sgd_one_pass,
+}
+
+Fold = Callable[[Updater, float, float, float], "tuple[float, float] | None"]
+# rules whose update can be folded into the gradient's producer: (updater, lr, wd, grad_scale) -> coefs
+FOLDS: dict[str, Fold] = {
+    "kSGD": _sgd_fold,
 }
 
 

@@ -1,0 +1,95 @@
+"""The training step's shortcuts change nothing but speed: an SGD update folded into the weight-gradient
+GEMM equals the plain update, and input gradients that nothing uses are not computed."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import singac
+from singa_proto import job_pb2, plan_pb2
+from singart import store
+from singart.data.convert import write_image_shard
+from singart.executor import ComputeStep
+from singart.train import find_graph
+from singart.worker import WorkerGroup
+
+JOB = """name: "hot"
+train_steps: 1
+seed: 3
+train_one_batch { alg: kBP }
+updater { type: kSGD weight_decay: 0.01 learning_rate { type: kFixed base_lr: 0.05 } }
+cluster { nworkers_per_group: $n workspace: "$ws" }
+neuralnet {
+  layer { name: "data" type: kShardData sharddata_conf { path: "$shard" batchsize: 8 } }
+  layer { name: "mnist" type: kMnist srclayers: "data" mnist_conf { norm_a: 255 norm_b: 0.5 } }
+  layer { name: "label" type: kLabel srclayers: "data" }
+  layer { name: "fc1" type: kInnerProduct srclayers: "mnist" innerproduct_conf { num_output: 12 }
+    param { name: "w1" init { type: kUniform low: -0.3 high: 0.3 } lr_scale: 2 wd_scale: 3 }
+    param { name: "b1" init { type: kUniform low: -0.1 high: 0.1 } } }
+  layer { name: "act" type: kSTanh srclayers: "fc1" }
+  layer { name: "fc2" type: kInnerProduct srclayers: "act" innerproduct_conf { num_output: 4 transpose: true }
+    param { name: "w2" init { type: kUniform low: -0.3 high: 0.3 } }
+    param { name: "b2" init { type: kUniform low: -0.1 high: 0.1 } } }
+  layer { name: "loss" type: kSoftmaxLoss srclayers: "fc2" srclayers: "label" }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def shard(tmp_path_factory: pytest.TempPathFactory) -> str:
+    rng = np.random.default_rng(5)
+    folder = tmp_path_factory.mktemp("data") / "shard"
+    write_image_shard(str(folder), rng.integers(0, 256, (32, 5, 5), dtype=np.uint8), rng.integers(0, 4, 32),
+                      interval=1e9)
+    return str(folder)
+
+
+def compile_job(tmp_path: Path, shard: str, n: int = 1) -> plan_pb2.PlanProto:
+    src = tmp_path / f"job{n}.pbtxt"
+    src.write_text(JOB.replace("$n", str(n)).replace("$ws", str(tmp_path / "ws")).replace("$shard", shard))
+    return singac.compile_file(str(src))
+
+
+def train(plan: plan_pb2.PlanProto, steps: int, fold: bool) -> tuple[dict[str, np.ndarray], store.ParamStore]:
+    """Run `steps` steps of the train graph; the final params and the store."""
+    graph = find_graph(plan, job_pb2.kTrain)
+    params, updater = store.build(plan, graph)
+    if not fold:  # the same store, updating only from gradient buffers
+        params = store.ParamStore(plan, params.values, graph, store.make_update(plan, updater))
+    group = WorkerGroup(graph, params, plan.job.seed, train=True)
+    for step in range(steps):
+        group.run(step)
+    group.close()
+    return {k: v.copy() for k, v in params.values.items()}, params
+
+
+def test_folded_update_equals_the_update_from_the_gradient(tmp_path: Path, shard: str) -> None:
+    plan = compile_job(tmp_path, shard)
+    folded, fstore = train(plan, 5, fold=True)
+    plain, pstore = train(plan, 5, fold=False)
+    assert folded.keys() == plain.keys()
+    for name in plain:
+        np.testing.assert_allclose(folded[name], plain[name], rtol=1e-5, atol=1e-6, err_msg=name)
+    # the weights were updated by the fold (their gradient buffers never written), the biases were not
+    assert not fstore.grads["w1"].any() and not fstore.grads["w2"].any()
+    assert pstore.grads["w1"].any() and fstore.grads["b1"].any()
+    assert fstore.versions == pstore.versions == {name: 5 for name in plain}
+
+
+def test_no_fold_when_the_weight_has_several_users(tmp_path: Path, shard: str) -> None:
+    plan = compile_job(tmp_path, shard, n=2)  # batch partitioning: two replicas share each weight
+    _, params = train(plan, 2, fold=True)
+    assert params.grads["w1"].any()  # summed from the replicas' gradients, then updated
+
+
+def test_inputs_behind_no_param_get_no_gradient(tmp_path: Path, shard: str) -> None:
+    plan = compile_job(tmp_path, shard)
+    graph = find_graph(plan, job_pb2.kTrain)
+    params, _ = store.build(plan, graph)
+    group = WorkerGroup(graph, params, plan.job.seed, train=True)
+    group.run(0)
+    layers = {node.name: st.layer for node, st in group.executors[0].steps if isinstance(st, ComputeStep)}
+    assert layers["fc1"].needs_dx == [False]  # its input is the data
+    assert layers["fc2"].needs_dx == [True]
+    assert "dx" not in layers["fc1"]._bufs and "dx" in layers["fc2"]._bufs
