@@ -5,9 +5,7 @@ the previous file or the new one, never a partial one. Loading matches params by
 """
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -16,11 +14,11 @@ from google.protobuf.message import DecodeError
 from singa_proto import common_pb2, plan_pb2
 
 from . import SingaError
+from .fileio import remove_partial, write_atomic
 from .params.updaters import Updater
 from .store import ParamStore
 
 FILE_NAME = re.compile(r"^step(\d+)-worker(\d+)$")
-TEMP_PREFIX = ".partial-"
 UPDATER_SUFFIX = "updater"  # step<N>-updater: the updater's history, so a resumed run continues exactly
 
 
@@ -55,26 +53,6 @@ def varint(n: int) -> bytes:
         out.append(byte | (0x80 if n else 0))
         if not n:
             return bytes(out)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that readers see the old file or the whole new one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX + path.name + ".")
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp makes it private; a checkpoint is an ordinary file
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # the rename itself must reach the disk
-    finally:
-        os.close(dir_fd)
 
 
 def save(folder: Path, step: int, worker: int, values: dict[str, np.ndarray],
@@ -141,13 +119,6 @@ def latest(folder: Path) -> tuple[int, list[Path]] | None:
         return None
     step = max(found)
     return step, sorted(found[step], key=lambda p: int(FILE_NAME.match(p.name).group(2)))  # type: ignore[union-attr]
-
-
-def remove_partial(folder: Path) -> None:
-    """Delete temp files a killed writer left behind (they were never renamed into place)."""
-    if folder.is_dir():
-        for p in folder.glob(TEMP_PREFIX + "*"):
-            p.unlink(missing_ok=True)
 
 
 def param_workers(graph: plan_pb2.PhaseGraph | None, names: Iterable[str],

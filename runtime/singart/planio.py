@@ -8,6 +8,7 @@ from google.protobuf.message import DecodeError
 from singa_proto import plan_pb2
 
 from . import SingaError
+from .fileio import write_atomic
 
 
 def content_hash(plan: plan_pb2.PlanProto) -> str:
@@ -25,8 +26,11 @@ def seal(plan: plan_pb2.PlanProto) -> plan_pb2.PlanProto:
 
 
 def save_plan(plan: plan_pb2.PlanProto, path: str | Path) -> None:
-    """Write a sealed plan file."""
-    Path(path).write_bytes(seal(plan).SerializeToString(deterministic=True))
+    """Write a sealed plan file atomically (a crash leaves the old plan or the whole new one)."""
+    try:
+        write_atomic(path, seal(plan).SerializeToString(deterministic=True))
+    except OSError as err:
+        raise SingaError(f"{path}: cannot write plan: {err.strerror or err}") from None
 
 
 def load_plan(path: str | Path) -> plan_pb2.PlanProto:

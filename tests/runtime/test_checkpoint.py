@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from singa_proto import common_pb2
-from singart import SingaError, checkpoint
+from singart import SingaError, checkpoint, fileio
 
 
 def _params(seed: int) -> dict[str, np.ndarray]:
@@ -37,7 +37,7 @@ def test_failed_rename_keeps_the_last_good_file(tmp_path: Path, monkeypatch: pyt
     def broken_replace(src: str, dst: str) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(checkpoint.os, "replace", broken_replace)
+    monkeypatch.setattr(fileio.os, "replace", broken_replace)
     with pytest.raises(SingaError, match="step10-worker0: cannot write checkpoint"):
         checkpoint.save(tmp_path, 10, 0, _params(1), {})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["step10-worker0"]  # no temp file left
@@ -52,10 +52,10 @@ def test_writer_killed_midway_leaves_no_partial_checkpoint(tmp_path: Path) -> No
     script = textwrap.dedent(f"""
         import os, signal
         import numpy as np
-        from singart import checkpoint
+        from singart import checkpoint, fileio
         def die(fd):
             os.kill(os.getpid(), signal.SIGKILL)
-        checkpoint.os.fsync = die
+        fileio.os.fsync = die
         checkpoint.save(checkpoint.Path({str(tmp_path)!r}), 20, 0, {{"w1": np.ones((500, 500), np.float32)}}, {{}})
     """)
     proc = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True)

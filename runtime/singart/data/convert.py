@@ -12,6 +12,7 @@ from importlib import metadata
 
 import numpy as np
 
+from ..fileio import write_atomic
 from .records import image_record
 from .shard import DataShard, ShardError, kCreate
 
@@ -184,8 +185,8 @@ def write_mean_image(path: str, images: np.ndarray) -> np.ndarray:
     """Save the mean of uint8 images [N, C, H, W] as a SingleLabelImageRecord with float data."""
     mean = images.mean(axis=0, dtype=np.float64).astype(np.float32)
     record = image_record(mean.shape, 0, data=mean).image
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(record.SerializeToString())
-    os.replace(tmp, path)  # a reader never sees half a mean file
+    try:
+        write_atomic(path, record.SerializeToString())  # a reader never sees half a mean file
+    except OSError as err:
+        raise ShardError(f"{path}: cannot write the mean image: {err.strerror or err}") from None
     return mean

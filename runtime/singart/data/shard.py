@@ -1,18 +1,23 @@
 """SINGA's DataShard: one file `<folder>/shard.dat` of `[u64 keylen][key][u64 vallen][value]` tuples.
 
 Sizes are little-endian 8-byte integers (SINGA wrote `size_t`). Values are serialized `Record`s.
-A writer opens with kCreate (truncate) or kAppend (keep the complete tuples, drop a partially
-written last one); a reader walks the tuples with `next()` and starts over with `seek_to_first()`.
+A writer opens with kCreate (a new shard, written to a temp file and renamed over `shard.dat` only by
+`close()`, so a failed or killed writer leaves the previous shard intact) or kAppend (keep the complete
+tuples, drop a partially written last one); a reader walks the tuples with `next()` and starts over
+with `seek_to_first()`.
 """
 from __future__ import annotations
 
 import os
 import struct
+import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO, Self, cast
 
 from google.protobuf.message import DecodeError, Message
 from singa_proto import common_pb2
+
+from ..fileio import TEMP_PREFIX, commit, remove_partial
 
 SHARD_FILE = "shard.dat"
 kRead, kCreate, kAppend = "kRead", "kCreate", "kAppend"
@@ -38,6 +43,7 @@ class DataShard:
         self.folder, self.mode, self.path = folder, mode, shard_file(folder)
         self._keys: set[bytes] = set()
         self._index = 0  # tuples read so far (reader) - named in errors
+        self._tmp: str | None = None  # kCreate's temp file, renamed onto `path` by close()
         if mode == kRead:
             self._file = _open(self.path, "rb")
         else:
@@ -46,7 +52,7 @@ class DataShard:
 
     def _open_writer(self, mode: str) -> BinaryIO:
         if mode == kCreate or not os.path.exists(self.path):
-            return _open(self.path, "wb")
+            return self._open_temp()
         # kAppend: keep every complete tuple, cut off a partially written last one
         good = 0
         with _open(self.path, "rb") as f:
@@ -57,6 +63,15 @@ class DataShard:
         f.truncate(good)
         f.seek(good)
         return f
+
+    def _open_temp(self) -> BinaryIO:
+        remove_partial(self.folder, SHARD_FILE)  # what earlier killed writers left behind
+        try:
+            fd, self._tmp = tempfile.mkstemp(dir=self.folder, prefix=f"{TEMP_PREFIX}{SHARD_FILE}.")
+            os.fchmod(fd, 0o644)  # mkstemp makes it private; a shard is an ordinary file
+        except OSError as err:
+            raise ShardError(f"{self.path}: cannot create shard: {err.strerror}") from None
+        return cast(BinaryIO, os.fdopen(fd, "wb", buffering=_BUFFER))
 
     # --- writing -------------------------------------------------------------------------------
     def insert(self, key: str | bytes, record: Message | bytes) -> bool:
@@ -111,14 +126,36 @@ class DataShard:
             yield item
 
     def close(self) -> None:
-        """Flush (writers) and close the file."""
+        """Close the file; a writer's tuples are flushed to disk and (kCreate) renamed into place."""
+        if self._file.closed or self.mode == kRead:
+            self._file.close()
+            return
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            if self._tmp is not None:
+                commit(self._tmp, self.path)
+                self._tmp = None
+        except OSError as err:
+            self.abort()
+            raise ShardError(f"{self.path}: cannot write shard: {err.strerror or err}") from None
+
+    def abort(self) -> None:
+        """Close a writer without publishing: kCreate's new tuples are dropped, the old shard stays."""
         self._file.close()
+        if self._tmp is not None and os.path.exists(self._tmp):
+            os.unlink(self._tmp)
+        self._tmp = None
 
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is not None and self.mode != kRead:
+            self.abort()  # a failed conversion must not replace the previous good shard
+        else:
+            self.close()
 
     def _require_writer(self, what: str) -> None:
         if self.mode == kRead:

@@ -1,0 +1,49 @@
+"""Crash-safe file writes: a reader (or the next run) sees the old file or the whole new one, never a
+torn one, even if the writer is killed or the machine loses power."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+TEMP_PREFIX = ".partial-"  # what a killed writer leaves behind; `remove_partial` deletes it
+
+
+def write_atomic(path: str | Path, data: bytes) -> None:
+    """Write `data` to `path` through a temp file in the same folder, fsync, rename, fsync the folder."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX + path.name + ".")
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp makes it private; these are ordinary files
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    sync_folder(path.parent)
+
+
+def commit(tmp: str | Path, path: str | Path) -> None:
+    """Move a fully written (and fsynced) temp file onto `path` and make the rename durable."""
+    os.replace(tmp, path)
+    sync_folder(Path(path).parent)
+
+
+def sync_folder(folder: str | Path) -> None:
+    """fsync a folder, so that renames and unlinks in it reach the disk."""
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def remove_partial(folder: str | Path, name: str = "") -> None:
+    """Delete the temp files a killed writer left in `folder` (of `name` only, when given)."""
+    folder = Path(folder)
+    if folder.is_dir():
+        for p in folder.glob(TEMP_PREFIX + name + "*"):
+            p.unlink(missing_ok=True)
