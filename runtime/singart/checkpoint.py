@@ -1,7 +1,9 @@
 """Checkpoints: `<workspace>/checkpoint/step<N>-worker<W>`, a BlobProtos of params by name.
 
 Files are written atomically (a temp file in the same folder, fsync, rename), so a crash leaves either
-the previous file or the new one, never a partial one. Loading matches params by name; later files win.
+the previous file or the new one, never a partial one. A step is several files (one per worker, then
+the updater's history), so a manifest `step<N>-done` naming them is written last: a step without it is
+incomplete and `latest` passes over it. Loading matches params by name; later files win.
 """
 from __future__ import annotations
 
@@ -14,12 +16,13 @@ from google.protobuf.message import DecodeError
 from singa_proto import common_pb2, plan_pb2
 
 from . import SingaError
-from .fileio import remove_partial, write_atomic
+from .fileio import remove_partial, sync_folder, write_atomic
 from .params.updaters import Updater
 from .store import ParamStore
 
 FILE_NAME = re.compile(r"^step(\d+)-worker(\d+)$")
 UPDATER_SUFFIX = "updater"  # step<N>-updater: the updater's history, so a resumed run continues exactly
+DONE_NAME = re.compile(r"^step(\d+)-done$")  # step<N>-done: the manifest of a complete step
 
 
 def file_name(step: int, worker: int) -> str:
@@ -107,18 +110,52 @@ def load_into(paths: Iterable[str | Path], values: dict[str, np.ndarray],
     return loaded
 
 
-def latest(folder: Path) -> tuple[int, list[Path]] | None:
-    """The newest step with checkpoint files in `folder`, and its files (None when there are none)."""
-    found: dict[int, list[Path]] = {}
-    if folder.is_dir():
-        for p in folder.iterdir():
-            m = FILE_NAME.match(p.name)
-            if m:
-                found.setdefault(int(m.group(1)), []).append(p)
-    if not found:
+def done_path(folder: Path, step: int) -> Path:
+    """The manifest that marks `step` complete."""
+    return folder / f"step{step}-done"
+
+
+def mark_done(folder: Path, step: int, files: Iterable[Path]) -> Path:
+    """Write `step`'s manifest naming its files; written last, it makes the step visible to `latest`."""
+    path = done_path(folder, step)
+    try:
+        write_atomic(path, "".join(f"{p.name}\n" for p in files).encode())
+    except OSError as err:
+        raise SingaError(f"{path}: cannot write checkpoint: {err.strerror or err}") from None
+    return path
+
+
+def step_files(manifest: Path, step: int) -> list[Path] | None:
+    """The files `manifest` names, workers in order then the updater's history; None unless every one
+    exists and belongs to `step` (a damaged manifest or a missing file: the step is incomplete)."""
+    try:
+        names = manifest.read_text().split()
+    except (OSError, UnicodeDecodeError):
         return None
-    step = max(found)
-    return step, sorted(found[step], key=lambda p: int(FILE_NAME.match(p.name).group(2)))  # type: ignore[union-attr]
+    workers = {n: int(m.group(2)) for n in names if (m := FILE_NAME.match(n)) and int(m.group(1)) == step}
+    history = [n for n in names if n == f"step{step}-{UPDATER_SUFFIX}"]
+    files = [manifest.parent / n for n in [*sorted(workers, key=workers.__getitem__), *history]]
+    if not workers or len(files) != len(names) or not all(p.is_file() for p in files):
+        return None
+    return files
+
+
+def latest(folder: Path) -> tuple[int, list[Path]] | None:
+    """The newest complete step in `folder` and its files (None when there is none)."""
+    done = {int(m.group(1)): p for p in (folder.iterdir() if folder.is_dir() else ())
+            if (m := DONE_NAME.match(p.name))}
+    for step in sorted(done, reverse=True):
+        files = step_files(done[step], step)
+        if files is not None:
+            return step, files
+    return None
+
+
+def newest_written(folder: Path) -> int | None:
+    """The newest step with any worker file, complete or not."""
+    steps = [int(m.group(1)) for p in (folder.iterdir() if folder.is_dir() else ())
+             if (m := FILE_NAME.match(p.name))]
+    return max(steps, default=None)
 
 
 def param_workers(graph: plan_pb2.PhaseGraph | None, names: Iterable[str],
@@ -140,29 +177,37 @@ class Checkpoints:
         self.workers = param_workers(train_graph, store.values, store.owner)
 
     def save(self, step: int) -> None:
-        """Write every worker's file for `step`, plus the updater's history."""
+        """Write every worker's file for `step`, the updater's history, and last the step's manifest."""
+        done = done_path(self.folder, step)
+        if done.exists():  # a step saved before is rewritten: it is incomplete until the new manifest
+            done.unlink()
+            sync_folder(self.folder)
+        files = []
         for w in sorted(set(self.workers.values())):
             names = [n for n, wk in self.workers.items() if wk == w]
-            save(self.folder, step, w, {n: self.store.values[n] for n in names},
-                 {n: self.store.versions[n] for n in names})
-        state = self.updater.state()
+            files.append(save(self.folder, step, w, {n: self.store.values[n] for n in names},
+                              {n: self.store.versions[n] for n in names}))
         path = self.folder / f"step{step}-{UPDATER_SUFFIX}"
         try:
-            write_atomic(path, encode(state, {}))
+            write_atomic(path, encode(self.updater.state(), {}))
         except OSError as err:
             raise SingaError(f"{path}: cannot write checkpoint: {err.strerror or err}") from None
+        mark_done(self.folder, step, [*files, path])
 
     def resume(self) -> int | None:
-        """Load the newest step's files (and updater history); returns that step (None: nothing saved)."""
+        """Load the newest complete step's files (and updater history); returns that step (None: none)."""
         remove_partial(self.folder)
         found = latest(self.folder)
         if found is None:
             return None
         step, paths = found
-        load_into(paths, self.store.values, self.store.versions)
-        history = self.folder / f"step{step}-{UPDATER_SUFFIX}"
-        if history.exists():
-            self.updater.load_state({k: v for k, (v, _) in read(history).items()})
+        workers = [p for p in paths if FILE_NAME.match(p.name)]
+        load_into(workers, self.store.values, self.store.versions)
+        for history in (p for p in paths if p not in workers):
+            try:
+                self.updater.load_state({k: v for k, (v, _) in read(history).items()})
+            except ValueError as err:  # e.g. another updater type's history
+                raise SingaError(f"{history}: {err}") from None
         return step
 
     def warm_start(self, paths: Iterable[str], step: int, reset_version: bool) -> None:

@@ -12,7 +12,7 @@ from typing import TextIO
 from singa_proto import job_pb2, plan_pb2
 
 from . import SingaError, store
-from .checkpoint import Checkpoints
+from .checkpoint import Checkpoints, newest_written
 from .events import EventWriter
 from .progress import Progress
 from .worker import Background, WorkerGroup, kernel_threads, merge_metrics, set_kernel_threads
@@ -104,6 +104,11 @@ class Trainer:
         """The first step: the newest checkpoint's when resuming, else the job's (after a warm start)."""
         if resume:
             step = self.checkpoints.resume()
+            newest = newest_written(self.checkpoints.folder)
+            if newest is not None and (step is None or newest > step):
+                print(f"singart: checkpoint step {newest} is incomplete (no step{newest}-done); "
+                      f"{'resuming from step ' + str(step) if step is not None else 'none to resume'}",
+                      file=self.err)
             if step is not None:
                 return step, True
             print(f"singart: no checkpoint in {self.workspace / 'checkpoint'}; starting from step 0",

@@ -46,7 +46,7 @@ def test_failed_rename_keeps_the_last_good_file(tmp_path: Path, monkeypatch: pyt
 
 def test_writer_killed_midway_leaves_no_partial_checkpoint(tmp_path: Path) -> None:
     good = _params(0)
-    checkpoint.save(tmp_path, 10, 0, good, {})
+    checkpoint.mark_done(tmp_path, 10, [checkpoint.save(tmp_path, 10, 0, good, {})])
     # A real process writes step 20 and is killed (SIGKILL) after its data is written but
     # before the rename: the point where a non-atomic writer would have left a partial file.
     script = textwrap.dedent(f"""
@@ -65,13 +65,12 @@ def test_writer_killed_midway_leaves_no_partial_checkpoint(tmp_path: Path) -> No
     assert step == 10 and [f.name for f in files] == ["step10-worker0"]
     np.testing.assert_array_equal(checkpoint.read(files[0])["w1"][0], good["w1"])
     checkpoint.remove_partial(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["step10-worker0"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["step10-done", "step10-worker0"]
 
 
 def test_latest_picks_the_newest_step_and_all_its_workers(tmp_path: Path) -> None:
     for step in (0, 5, 12):
-        for w in (1, 0):
-            checkpoint.save(tmp_path, step, w, _params(step), {})
+        checkpoint.mark_done(tmp_path, step, [checkpoint.save(tmp_path, step, w, _params(step), {}) for w in (1, 0)])
     (tmp_path / "step99-notes.txt").write_text("not a checkpoint")
     step, files = checkpoint.latest(tmp_path)
     assert step == 12 and [f.name for f in files] == ["step12-worker0", "step12-worker1"]
@@ -105,3 +104,31 @@ def test_shape_mismatch_and_garbage_are_one_line_errors(tmp_path: Path) -> None:
 def test_files_are_readable_by_others(tmp_path: Path) -> None:
     path = checkpoint.save(tmp_path, 1, 0, _params(0), {})
     assert os.stat(path).st_mode & 0o044 == 0o044
+
+
+def _step(folder: Path, step: int, workers: int = 2, history: bool = True) -> list[Path]:
+    files = [checkpoint.save(folder, step, w, _params(step), {}) for w in range(workers)]
+    if history:
+        files.append(folder / f"step{step}-updater")
+        checkpoint.write_atomic(files[-1], checkpoint.encode({"w1/history": np.ones(2, np.float32)}, {}))
+    checkpoint.mark_done(folder, step, files)
+    return files
+
+
+def test_latest_passes_over_incomplete_steps(tmp_path: Path) -> None:
+    _step(tmp_path, 4)
+    _step(tmp_path, 8)
+    (tmp_path / "step8-updater").unlink()  # its manifest names a file that is gone
+    _step(tmp_path, 12)[1].unlink()  # a worker's file is gone
+    checkpoint.save(tmp_path, 16, 0, _params(16), {})  # written, but the step never finished
+    (tmp_path / "step20-done").write_bytes(b"\xff\xfe garbage")
+    _step(tmp_path, 24)
+    (tmp_path / "step24-done").write_text("step24-worker0\nstep4-worker1\n")  # another step's file
+    step, files = checkpoint.latest(tmp_path)
+    assert step == 4 and [f.name for f in files] == ["step4-worker0", "step4-worker1", "step4-updater"]
+    assert checkpoint.newest_written(tmp_path) == 24
+
+
+def test_a_step_without_its_manifest_is_not_resumed(tmp_path: Path) -> None:
+    checkpoint.save(tmp_path, 3, 0, _params(3), {})
+    assert checkpoint.latest(tmp_path) is None

@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
 import singac
 from singart import checkpoint
 from singart.data.convert import write_image_shard
+from singart.planio import save_plan
 from singart.train import run_plan
 
 # One shard of exactly one batch: every step sees the same records, so a resumed run must retrace
@@ -86,3 +90,39 @@ def test_checkpoint_path_warm_starts_params_by_name(tmp_path: Path) -> None:
     np.testing.assert_array_equal(got["w2"], 0.25)
     np.testing.assert_array_equal(got["b2"], -1.0)
     assert np.abs(got["w1"]).max() > 0  # the others keep their init
+
+
+def test_a_run_killed_inside_a_checkpoint_resumes_from_the_previous_step(tmp_path: Path) -> None:
+    straight = _run(tmp_path, str(tmp_path / "a"), steps=6)
+    ws = tmp_path / "b"
+    src = tmp_path / "job.pbtxt"
+    src.write_text(JOB.format(steps=3, freq=2, ws=ws, shard=_shard(tmp_path), extra=""))
+    plan = tmp_path / "job.plan"
+    save_plan(singac.compile_file(str(src)), plan)
+    # A real process writes the final step-3 checkpoint and is killed (SIGKILL) after the workers'
+    # files, before the updater's history: step 3 has param files but is incomplete.
+    script = textwrap.dedent(f"""
+        import io, os, signal
+        from singart import checkpoint
+        from singart.planio import load_plan
+        from singart.train import run_plan
+        write = checkpoint.write_atomic
+        def dying(path, data):
+            if path.name == "step3-updater":
+                os.kill(os.getpid(), signal.SIGKILL)
+            write(path, data)
+        checkpoint.write_atomic = dying
+        run_plan(load_plan({str(plan)!r}), out=io.StringIO(), err=io.StringIO())
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True)
+    assert proc.returncode == -9, proc.stderr.decode()
+    assert (ws / "checkpoint" / "step3-worker0").exists() and not (ws / "checkpoint" / "step3-done").exists()
+    src.write_text(JOB.format(steps=6, freq=2, ws=ws, shard=_shard(tmp_path), extra=""))
+    out, err = io.StringIO(), io.StringIO()
+    run_plan(singac.compile_file(str(src)), resume=True, out=out, err=err)
+    assert re.findall(r"Train @ step (\d+)", out.getvalue()) == ["2", "3", "4", "5"]
+    assert out.getvalue() == "".join(straight.splitlines(keepends=True)[2:])
+    a, b = _params(str(tmp_path / "a"), 6), _params(str(ws), 6)
+    for name in a:
+        np.testing.assert_allclose(b[name], a[name], rtol=1e-6, atol=1e-7)
+    assert "checkpoint step 3 is incomplete" in err.getvalue() and "resuming from step 2" in err.getvalue()
