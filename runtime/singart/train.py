@@ -6,8 +6,11 @@ Each step: validation if due, test if due, checkpoint if due, TrainOneBatch, dis
 from __future__ import annotations
 
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from singa_proto import job_pb2, plan_pb2
 
@@ -72,6 +75,55 @@ def find_graph(plan: plan_pb2.PlanProto, phase: int) -> plan_pb2.PhaseGraph | No
     return next((g for g in plan.graphs if g.phase == phase), None)
 
 
+class Gate:
+    """Lets the main thread hold the background groups between two of their steps (while it writes a
+    checkpoint, so that no update is half applied and the updater's history does not change under it)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._held = False
+        self._running = 0
+
+    @contextmanager
+    def step(self) -> Iterator[None]:
+        """Around one background step: waits while the gate is held."""
+        with self._cond:
+            self._cond.wait_for(lambda: not self._held)
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._running -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Wait for the running background steps to finish and keep new ones from starting."""
+        with self._cond:
+            self._held = True
+            self._cond.wait_for(lambda: self._running == 0)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._held = False
+                self._cond.notify_all()
+
+
+class GatedGroup(WorkerGroup):
+    """A background worker group whose steps pass through a `Gate`."""
+
+    def __init__(self, gate: Gate, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gate = gate
+
+    def run(self, step: int) -> None:
+        """One step, once the gate lets it start."""
+        with self.gate.step():
+            super().run(step)
+
+
 class Trainer:
     """Runs a plan's job: the train group, the evaluation nets, checkpoints, logs and event files."""
 
@@ -91,8 +143,9 @@ class Trainer:
         ngroups = max(1, self.job.cluster.nworker_groups)
         self.train = WorkerGroup(graph, self.store, self.job.seed, train=True, ngroups=ngroups)
         # groups 1.. of the process share group 0's params; other seeds give them other batches
-        self.others = [Background(WorkerGroup(graph, self.store.sibling(plan, graph), self.job.seed + g,
-                                              train=True, ngroups=ngroups),
+        self.gate = Gate()
+        self.others = [Background(GatedGroup(self.gate, graph, self.store.sibling(plan, graph),
+                                             self.job.seed + g, train=True, ngroups=ngroups),
                                   self.start, self.job.train_steps, kernel_threads(ngroups))
                        for g in range(1, ngroups)]
         self.evals = {what: self._eval_group(what) for what in EVALS}
@@ -145,7 +198,8 @@ class Trainer:
                 if due(self.job, what, step) and self.evals[what] is not None:
                     self.evaluate(what, step)
             if due(self.job, "checkpoint", step) and not (self.resumed and step == start):
-                self.checkpoints.save(step)
+                with self.gate.hold():  # the other groups pause between steps: no torn checkpoint
+                    self.checkpoints.save(step)
             self.train.run(step)
             for other in self.others:
                 other.check()
