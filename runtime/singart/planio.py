@@ -10,6 +10,9 @@ from singa_proto import plan_pb2
 from . import SingaError
 from .fileio import write_atomic
 
+# The plan format this runtime reads: plan.proto declares the current one as the field's default.
+FORMAT_VERSION = plan_pb2.PlanProto.DESCRIPTOR.fields_by_name["format_version"].default_value
+
 
 def content_hash(plan: plan_pb2.PlanProto) -> str:
     """SHA-256 of the plan serialized deterministically with `content_hash` cleared."""
@@ -46,6 +49,10 @@ def load_plan(path: str | Path) -> plan_pb2.PlanProto:
         raise SingaError(f"{path}: not a plan file (truncated or corrupt)") from None
     if not plan.content_hash or not plan.HasField("job"):
         raise SingaError(f"{path}: not a plan file (no job or content hash); compile one with singac")
+    if not plan.HasField("format_version") or plan.format_version != FORMAT_VERSION:
+        got = repr(plan.format_version) if plan.HasField("format_version") else "unset"
+        raise SingaError(f"{path}: plan format version {got}, this singart reads {FORMAT_VERSION!r}; "
+                         "recompile it with a matching singac")
     if content_hash(plan) != plan.content_hash:
         raise SingaError(f"{path}: content hash mismatch; the plan was modified or truncated, recompile it")
     return plan

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import singac
 from singart.data.convert import write_image_shard
-from singart.planio import save_plan
+from singart.planio import FORMAT_VERSION, load_plan, save_plan
 
 JOB = """name: "cli-mlp"
 train_steps: 4
@@ -134,3 +134,18 @@ def test_unwritable_workspace(tmp_path: Path, job: dict[str, str]) -> None:
 def test_hosts_waits_for_the_distributed_runtime(tmp_path: Path, job: dict[str, str]) -> None:
     _one_line_error(singart("run", str(_plan(tmp_path, job)), "--hosts", "hosts.txt"),
                     "--hosts", "distributed runtime")
+
+
+@pytest.mark.parametrize("version", ["0", "2", None])
+def test_plan_of_another_format_version_is_refused(tmp_path: Path, job: dict[str, str],
+                                                   version: str | None) -> None:
+    path = _plan(tmp_path, job)
+    plan = load_plan(path)
+    if version is None:
+        plan.ClearField("format_version")
+    else:
+        plan.format_version = version
+    save_plan(plan, path)  # sealed again: only the version is wrong
+    _one_line_error(singart("run", str(path)), str(path), f"'{FORMAT_VERSION}'",
+                    "unset" if version is None else f"'{version}'")
+    assert not Path(job["ws"]).exists()
