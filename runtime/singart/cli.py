@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 
 from . import SingaError
 
-# Errors the user can cause (a bad plan, shard, checkpoint or workspace): one line, exit code 2.
-USER_ERRORS: tuple[type[BaseException], ...] = (SingaError, OSError)
+# Errors the user can cause (a bad plan, shard, checkpoint or workspace, or data a layer refuses, such as
+# labels out of range): one line, exit code 2.
+USER_ERRORS: tuple[type[BaseException], ...] = (SingaError, OSError, ValueError)
+EXIT_USER, EXIT_INTERNAL, EXIT_INTERRUPTED = 2, 70, 130  # 70: EX_SOFTWARE, a bug of singart's
+DEBUG_ENV = "SINGART_DEBUG"  # set to 1 to see the traceback behind an error line
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -48,11 +53,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except USER_ERRORS as err:
-        print(f"singart: error: {one_line(err)}", file=sys.stderr)
-        return 2
+        return fail(f"error: {one_line(err)}", EXIT_USER)
     except KeyboardInterrupt:
         print("singart: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as err:  # noqa: BLE001 -- anything else is a bug: still one line, not a traceback
+        return fail(f"internal error: {type(err).__name__}: {one_line(err)} "
+                    f"(set {DEBUG_ENV}=1 for the traceback)", EXIT_INTERNAL)
+
+
+def fail(message: str, code: int) -> int:
+    """Print `singart: <message>` (after the traceback when debugging) and return the exit code."""
+    if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+        traceback.print_exc()
+    print(f"singart: {message}", file=sys.stderr)
+    return code
 
 
 def one_line(err: BaseException) -> str:

@@ -1,6 +1,7 @@
 """The `singart` command line as a real process: a good run, and one-line errors (exit 2) on bad input."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -149,3 +150,35 @@ def test_plan_of_another_format_version_is_refused(tmp_path: Path, job: dict[str
     _one_line_error(singart("run", str(path)), str(path), f"'{FORMAT_VERSION}'",
                     "unset" if version is None else f"'{version}'")
     assert not Path(job["ws"]).exists()
+
+
+def test_labels_out_of_range_are_a_one_line_error(tmp_path: Path, job: dict[str, str]) -> None:
+    rng = np.random.default_rng(5)
+    shutil.rmtree(job["train"])
+    write_image_shard(job["train"], rng.integers(0, 256, (16, 6, 6), dtype=np.uint8), np.full(16, 9),
+                      interval=1e9)  # a 4-class net on labels 9
+    proc = singart("run", str(_plan(tmp_path, job)))
+    _one_line_error(proc, "loss", "labels must lie in [0, 4)")
+    assert proc.stderr.startswith("singart: error: ")
+
+
+UNEXPECTED = """
+import sys
+from singart import cli, train
+def broken(plan, resume=False):
+    raise RuntimeError("a bug\\nover two lines")
+train.run_plan = broken
+sys.exit(cli.main(["run", sys.argv[1]]))
+"""
+
+
+@pytest.mark.parametrize("debug", ["", "1"])
+def test_unexpected_errors_exit_70_with_a_hint(tmp_path: Path, job: dict[str, str], debug: str) -> None:
+    env = {**os.environ, "SINGART_DEBUG": debug}
+    proc = subprocess.run([sys.executable, "-c", UNEXPECTED, str(_plan(tmp_path, job))], check=False,
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 70, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last == "singart: internal error: RuntimeError: a bug over two lines (set SINGART_DEBUG=1 for the traceback)"
+    assert ("Traceback" in proc.stderr) == bool(debug)
+    assert len(proc.stderr.strip().splitlines()) == 1 or debug
