@@ -236,6 +236,12 @@ void register_cpu_only(py::module_& m) {
     cpu::sgd_update(static_cast<int64_t>(w.size()), W.p, gp, hp, lr, wd, momentum, grad_scale);
   }, py::arg("w"), py::arg("g"), py::arg("h"), py::arg("lr"), py::arg("wd"), py::arg("momentum"),
      py::arg("grad_scale") = 1.0f, "SGD with weight decay and momentum, in place, one pass.");
+  m.def("axpby", [](float alpha, py::array x, float beta, py::array y) {
+    F32 Y = f32(y, "y", true);
+    float* xp = f32(x, "x", Y.shape).p;
+    py::gil_scoped_release nogil;
+    cpu::axpby(static_cast<int64_t>(y.size()), alpha, xp, beta, Y.p);
+  }, py::arg("alpha"), py::arg("x"), py::arg("beta"), py::arg("y"), "y = beta y + alpha x, in place.");
   m.def("set_num_threads", &cpu::set_num_threads, py::arg("n"),
         "Set the OpenMP threads of the calling thread's kernels.");
   m.def("get_num_threads", &cpu::get_num_threads, "The OpenMP threads the calling thread's kernels use.");

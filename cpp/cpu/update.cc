@@ -16,4 +16,9 @@ void sgd_update(int64_t n, float* w, const float* g, float* h, float lr, float w
   }
 }
 
+void axpby(int64_t n, float alpha, const float* x, float beta, float* y) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) y[i] = beta * y[i] + alpha * x[i];
+}
+
 }  // namespace singa::cpu

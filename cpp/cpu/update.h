@@ -11,4 +11,7 @@ namespace singa::cpu {
 void sgd_update(int64_t n, float* w, const float* g, float* h, float lr, float wd, float momentum,
                 float grad_scale);
 
+// y = beta y + alpha x, in place.
+void axpby(int64_t n, float alpha, const float* x, float beta, float* y);
+
 }  // namespace singa::cpu
