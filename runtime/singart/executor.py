@@ -123,25 +123,40 @@ class ComputeStep(Step):
         return self.layer.has_grad and (dy is not None or is_sink)
 
     def backward(self, dy: Any, step: int) -> list[Any]:
-        folded = self._offer_fold(step)
+        offer = self._offer_fold(step)
         dxs = self.layer.backward(contiguous(dy), self.grads)
         for i, (ref, g) in enumerate(zip(self.refs, self.grads)):
-            if i == folded:
+            if offer is not None and offer.taken and i == offer.index:
                 self.env.store.folded(ref, step)
             else:
                 self.env.store.add_grad(ref, g, step)
         return list(dxs)
 
-    def _offer_fold(self, step: int) -> int | None:
-        """Let a layer that can (inner product) write its weight's update inside the GEMM that makes its
-        gradient, when the store allows; the index of that param, or None."""
+    def _offer_fold(self, step: int) -> FoldOffer | None:
+        """Offer a layer that can (inner product) to write its weight's update inside the GEMM that
+        makes its gradient; the store decides when the layer takes it up."""
         if not hasattr(self.layer, "weight_fold") or not self.env.train:
             return None
         roles = getattr(self.layer, "roles", [])
-        i = roles.index("weight") if "weight" in roles else None
-        fold = self.env.store.fold(self.refs[i], step) if i is not None and i < len(self.refs) else None
-        self.layer.weight_fold = fold
-        return i if fold is not None else None
+        i = roles.index("weight") if "weight" in roles else len(self.refs)
+        offer = FoldOffer(self.env.store, self.refs[i], i, step) if i < len(self.refs) else None
+        self.layer.weight_fold = offer
+        return offer
+
+
+class FoldOffer:
+    """A layer's chance to apply this step's update of its weight as w = beta w + alpha dw inside the
+    GEMM that makes dw. The layer calls it once it no longer needs the old weight (after its dx)."""
+
+    def __init__(self, store: ParamStore, ref: plan_pb2.ParamRef, index: int, step: int) -> None:
+        self.store, self.ref, self.index, self.step = store, ref, index, step
+        self.taken = False
+
+    def __call__(self) -> tuple[float, float] | None:
+        """(alpha, beta) to apply, or None: write the gradient as usual."""
+        coef = self.store.fold(self.ref, self.step)
+        self.taken = coef is not None
+        return coef
 
 
 class SliceStep(Step):

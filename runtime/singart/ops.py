@@ -195,6 +195,11 @@ def sgd_update(w: np.ndarray, g: np.ndarray, h: np.ndarray | None, lr: float, wd
     _k.sgd_update(w, g, h, lr, wd, momentum, grad_scale)
 
 
+def axpby(alpha: float, x: np.ndarray, beta: float, y: np.ndarray) -> None:
+    """y = beta y + alpha x, in place, one pass."""
+    _k.axpby(alpha, x, beta, y)
+
+
 def softmax(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Row-wise softmax of a 2-D array."""
     out = _out(out, x.shape)

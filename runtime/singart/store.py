@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 from singa_proto import job_pb2, plan_pb2
 
-from . import SingaError
+from . import SingaError, ops
 from .params.init import init_param
 from .params.updaters import Updater
 
@@ -74,6 +74,7 @@ class ParamStore:
         self._locks = {name: threading.Lock() for name in self._uses}
         self._count: Counter[str] = Counter()
         self._direct: set[int] = set()
+        self._first: dict[str, np.ndarray] = {}  # a node's own gradient buffer, while it is the only one
 
     def sibling(self, plan: plan_pb2.PlanProto, train_graph: plan_pb2.PhaseGraph) -> ParamStore:
         """Another worker group's store over the same values and update (in-memory Hogwild)."""
@@ -115,17 +116,27 @@ class ParamStore:
     def begin_step(self) -> None:
         """Reset the share counters; zero the gradients that are summed from blocks."""
         self._count.clear()
+        self._first.clear()
         for name in self._partial:
             self.grads[name].fill(0)
 
     def fold(self, ref: plan_pb2.ParamRef, step: int) -> tuple[float, float] | None:
-        """(alpha, beta) when the node that is `ref`'s only user may write this step's update straight
-        into the value, as value = beta value + alpha grad (no gradient buffer, no update pass); it then
-        reports it with `folded`. None: write the gradient and `add_grad` it."""
+        """(alpha, beta) when the node calling it, as `ref`'s last user this step, may write the step's
+        update straight into the value as value = beta value + alpha grad (no gradient buffer, no update
+        pass); it then reports it with `folded`. Gradients the other users added are applied here first.
+        None: write the gradient and `add_grad` it. Call it after the node's own use of the value."""
         name = self.owner(ref.param)
-        if self._fold is None or region(ref) is not None or self._uses[name] != 1:
+        if self._fold is None or region(ref) is not None or name in self._partial:
             return None
-        return self._fold(step, name)
+        with self._locks[name]:
+            if self._count[name] != self._uses[name] - 1:
+                return None  # other users are still to come: this one adds its gradient
+            coef = self._fold(step, name)
+            if coef is None or self._count[name] == 0:
+                return coef
+            alpha, beta = coef
+            ops.axpby(alpha, self._summed(name), beta, self.values[name])
+            return alpha, 1.0
 
     def folded(self, ref: plan_pb2.ParamRef, step: int) -> None:
         """The node applied the fold `fold` gave it: the param is updated for this step."""
@@ -138,15 +149,27 @@ class ParamStore:
         name, idx = self.owner(ref.param), region(ref)
         with self._locks[name]:
             if id(grad) not in self._direct:
-                target = self.grads[name] if idx is None else self.grads[name][idx]
-                if self._count[name] == 0 and name not in self._partial:
-                    np.copyto(target, grad)
-                else:
-                    np.add(target, grad, out=target)
+                self._accumulate(name, idx, grad)
             self._count[name] += 1
             done = self._count[name] == self._uses[name]
         if done:
             self._apply(name, step)
+
+    def _accumulate(self, name: str, idx: tuple[slice, ...] | None, grad: np.ndarray) -> None:
+        # the first whole gradient is taken by reference (its node rewrites it only next step), so
+        # a two-user sum costs one pass, not a copy and then an add
+        if name in self._partial:
+            target = self.grads[name][idx] if idx is not None else self.grads[name]
+            np.add(target, grad, out=target)
+        elif self._count[name] == 0:
+            self._first[name] = grad
+        else:
+            np.add(self._summed(name), grad, out=self.grads[name])
+            self._first.pop(name, None)
+
+    def _summed(self, name: str) -> np.ndarray:
+        """The sum of the gradients added so far this step."""
+        return self._first.get(name, self.grads[name])
 
     def finish_step(self, step: int) -> None:
         """Update the params some (not all) of whose users produced a gradient this step."""
@@ -156,7 +179,7 @@ class ParamStore:
 
     def _apply(self, name: str, step: int) -> None:
         if self._update is not None:
-            self._update(step, name, self.values[name], self.grads[name])
+            self._update(step, name, self.values[name], self._summed(name))
         self.versions[name] = step + 1
 
 

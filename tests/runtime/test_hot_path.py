@@ -77,10 +77,31 @@ def test_folded_update_equals_the_update_from_the_gradient(tmp_path: Path, shard
     assert fstore.versions == pstore.versions == {name: 5 for name in plain}
 
 
-def test_no_fold_when_the_weight_has_several_users(tmp_path: Path, shard: str) -> None:
+def test_replicas_fold_as_they_would_update(tmp_path: Path, shard: str) -> None:
     plan = compile_job(tmp_path, shard, n=2)  # batch partitioning: two replicas share each weight
-    _, params = train(plan, 2, fold=True)
-    assert params.grads["w1"].any()  # summed from the replicas' gradients, then updated
+    folded, _ = train(plan, 5, fold=True)
+    plain, _ = train(plan, 5, fold=False)
+    for name in plain:
+        np.testing.assert_allclose(folded[name], plain[name], rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def test_only_the_last_user_folds_after_applying_the_others_gradients(tmp_path: Path, shard: str) -> None:
+    plan = compile_job(tmp_path, shard, n=2)
+    graph = find_graph(plan, job_pb2.kTrain)
+    params, _ = store.build(plan, graph)
+    refs = [r for n in graph.nodes for r in n.params if r.param == "w1"]
+    assert len(refs) == 2
+    w0 = params.values["w1"].copy()
+    params.begin_step()
+    assert params.fold(refs[0], 0) is None  # the other replica has not added its gradient yet
+    g = np.full_like(w0, 2.0)
+    params.add_grad(refs[0], g, 0)
+    alpha, beta = params.fold(refs[1], 0)  # the last user: the first gradient is applied now
+    lr, wd = 0.05 * 2, 0.01 * 3  # base_lr * lr_scale, weight_decay * wd_scale
+    assert (alpha, beta) == (pytest.approx(-lr), 1.0)
+    np.testing.assert_allclose(params.values["w1"], (1 - lr * wd) * w0 - lr * g, rtol=1e-6)
+    params.folded(refs[1], 0)
+    assert params.versions["w1"] == 1
 
 
 def test_inputs_behind_no_param_get_no_gradient(tmp_path: Path, shard: str) -> None:

@@ -5,6 +5,7 @@ partitioning the executor hands a layer its param blocks, so a layer only ever u
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -232,10 +233,10 @@ class InnerProductLayer(NeuronLayer):
     def __init__(self, ctx: LayerContext) -> None:
         super().__init__(ctx)
         self.transpose = bool(ctx.conf.innerproduct_conf.transpose)
-        # (alpha, beta): this step's update of the weight is w = beta w + alpha dw, applied by the dw GEMM
-        # itself (the executor sets it when the updater and the plan allow; it saves a pass over w and
-        # the gradient buffer). The weight passed to forward is then the param's value itself.
-        self.weight_fold: tuple[float, float] | None = None
+        # set by the executor when training: called after dx, it may give (alpha, beta) to apply the
+        # weight's update as w = beta w + alpha dw inside the dw GEMM (saving a pass over w and the
+        # gradient buffer); the weight passed to forward is then the param's value itself
+        self.weight_fold: Callable[[], tuple[float, float] | None] | None = None
 
     def forward(self, inputs: list[Any], params: list[np.ndarray], step: int) -> np.ndarray:
         self.in_shape = inputs[0].shape
@@ -253,13 +254,13 @@ class InnerProductLayer(NeuronLayer):
         dx = None  # before the weights change, when their update is folded into the dw GEMM
         if self.wants_dx(0):
             dx = ops.inner_product_backward_data(dy, self.w, self.buf("dx", self.x.shape), self.transpose)
-        if self.weight_fold is None:
+        fold = self.weight_fold() if self.weight_fold is not None else None
+        if fold is None:
             ops.inner_product_backward_weights(self.x, dy, self.weight(grads), self.param(grads, "bias"),
                                                self.transpose)
         else:
-            alpha, beta = self.weight_fold
             ops.inner_product_backward_weights(self.x, dy, self.w, self.param(grads, "bias"), self.transpose,
-                                               alpha=alpha, beta=beta)
+                                               alpha=fold[0], beta=fold[1])
         return [None if dx is None else dx.reshape(self.in_shape)]
 
 
