@@ -22,9 +22,19 @@ def write_plan(plan: plan_pb2.PlanProto, path: str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
+        _sync_folder(target.resolve().parent)
     except OSError as e:
         tmp.unlink(missing_ok=True)
         raise SingaError(f"{path}: cannot write plan: {e.strerror or e}") from None
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def read_plan(path: str) -> plan_pb2.PlanProto:
