@@ -211,6 +211,8 @@ def main() -> None:
     if args.child:
         child(args)
         return
+    # other work on the machine skews two-thread timings most (a descheduled thread stalls its team)
+    print(f"load average at start: {os.getloadavg()[0]:.2f}")
     print(f"{'net':8} {'batch':>5} {'thr':>3} {'singart ms':>10} {'torch ms':>9} {'ratio':>6}")
     for t in args.threads:
         for r in run_child(args, t, 1):
@@ -219,6 +221,7 @@ def main() -> None:
     print(f"\n{'net':8} {'1 worker, 1 core ms':>20} {'2 workers, 2 cores ms':>22} {'speedup':>8}")
     for r in run_child(args, 1, 2):
         print(f"{r['net']:8} {r['ours']:20.1f} {r['ours2']:22.1f} {r['ours'] / r['ours2']:8.2f}")
+    print(f"\nload average at end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from singa_proto import job_pb2, plan_pb2
 
 from . import SingaError
 from .connection import Channels
+from .folding import FoldOffer, ReplicaShare
 from .layers import LAYERS, Layer, LayerContext, make_layer
 from .store import ParamStore
 
@@ -111,6 +112,7 @@ class ComputeStep(Step):
             raise SingaError(msg if msg.startswith("layer ") else f"layer {node.origin or node.name}: {msg}") from None
         if hasattr(self.layer, "needs_dx"):  # layers that can skip input gradients nobody uses
             self.layer.needs_dx = [env.needs_grad(s) for s in node.srcs]
+        self.share: tuple[ReplicaShare, int] | None = None  # set by the group for replicated weights
         self.refs = list(node.params)
         self.bufs = [env.store.block_buffer(r) for r in self.refs]
         self.grads = [env.store.grad_buffer(r) for r in self.refs] if env.train else []
@@ -134,29 +136,21 @@ class ComputeStep(Step):
 
     def _offer_fold(self, step: int) -> FoldOffer | None:
         """Offer a layer that can (inner product) to write its weight's update inside the GEMM that
-        makes its gradient; the store decides when the layer takes it up."""
-        if not hasattr(self.layer, "weight_fold") or not self.env.train:
+        makes its gradient; the store (or the weight's replicas, `share`) decide when it is taken."""
+        i = self.fold_index()
+        if i is None:
             return None
-        roles = getattr(self.layer, "roles", [])
-        i = roles.index("weight") if "weight" in roles else len(self.refs)
-        offer = FoldOffer(self.env.store, self.refs[i], i, step) if i < len(self.refs) else None
+        offer = FoldOffer(self.env.store, self.refs[i], i, step, self.share)
         self.layer.weight_fold = offer
         return offer
 
-
-class FoldOffer:
-    """A layer's chance to apply this step's update of its weight as w = beta w + alpha dw inside the
-    GEMM that makes dw. The layer calls it once it no longer needs the old weight (after its dx)."""
-
-    def __init__(self, store: ParamStore, ref: plan_pb2.ParamRef, index: int, step: int) -> None:
-        self.store, self.ref, self.index, self.step = store, ref, index, step
-        self.taken = False
-
-    def __call__(self) -> tuple[float, float] | None:
-        """(alpha, beta) to apply, or None: write the gradient as usual."""
-        coef = self.store.fold(self.ref, self.step)
-        self.taken = coef is not None
-        return coef
+    def fold_index(self) -> int | None:
+        """The index of the weight among the params when the layer can fold its update, else None."""
+        roles = getattr(self.layer, "roles", [])
+        if not hasattr(self.layer, "weight_fold") or not self.env.train or "weight" not in roles:
+            return None
+        i = roles.index("weight")
+        return i if i < len(self.refs) else None
 
 
 class SliceStep(Step):

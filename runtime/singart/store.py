@@ -138,10 +138,21 @@ class ParamStore:
             ops.axpby(alpha, self._summed(name), beta, self.values[name])
             return alpha, 1.0
 
+    def foldable_whole(self, ref: plan_pb2.ParamRef, users: int) -> bool:
+        """Whether `ref` is a whole param with exactly `users` users that updates may fold into."""
+        name = self.owner(ref.param)
+        return (self._fold is not None and region(ref) is None and name not in self._partial
+                and self._uses[name] == users)
+
+    def fold_all(self, ref: plan_pb2.ParamRef, step: int) -> tuple[float, float] | None:
+        """This step's (alpha, beta) for users that fold all their gradients together (one call a step)."""
+        return self._fold(step, self.owner(ref.param)) if self._fold is not None else None
+
     def folded(self, ref: plan_pb2.ParamRef, step: int) -> None:
         """The node applied the fold `fold` gave it: the param is updated for this step."""
         name = self.owner(ref.param)
-        self._count[name] += 1
+        with self._locks[name]:
+            self._count[name] += 1
         self.versions[name] = step + 1
 
     def add_grad(self, ref: plan_pb2.ParamRef, grad: np.ndarray, step: int) -> None:
@@ -219,5 +230,6 @@ def build(plan: plan_pb2.PlanProto, train_graph: plan_pb2.PhaseGraph | None) -> 
     except KeyError:
         kind = job_pb2.UpdaterType.Name(plan.job.updater.type)
         raise SingaError(f"updater: type {kind} is not supported by this runtime") from None
-    store = ParamStore(plan, values, train_graph, make_update(plan, updater), make_fold(plan, updater))
+    fold = make_fold(plan, updater) if updater.foldable() else None
+    store = ParamStore(plan, values, train_graph, make_update(plan, updater), fold)
     return store, updater

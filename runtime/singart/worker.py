@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from singa_proto import plan_pb2
 
 from .connection import Aborted, Channels
-from .executor import Executor
+from .executor import ComputeStep, Executor
+from .folding import ReplicaShare, replica_shares
 from .store import ParamStore
 
 
@@ -44,9 +45,22 @@ class WorkerGroup:
         self.channels = Channels()
         workers = sorted({n.worker for n in graph.nodes})
         self.executors = [Executor(graph, w, store, self.channels, seed, train) for w in workers]
+        self.shares = self._share_replicas() if train else []
         n = len(self.executors)
         self.pool = (ThreadPoolExecutor(n, thread_name_prefix="worker", initializer=set_kernel_threads,
                                         initargs=(kernel_threads(n * ngroups),)) if n > 1 else None)
+
+    def _share_replicas(self) -> list[ReplicaShare]:
+        """Let the replicas of each weight in this group's workers fold their updates together."""
+        users = [[(st.refs[i], st) for _, st in ex.steps if isinstance(st, ComputeStep)
+                  and (i := st.fold_index()) is not None and not getattr(st.layer, "transpose", False)]
+                 for ex in self.executors]
+        found = replica_shares(self.store, users)
+        for ex in self.executors:
+            for _, st in ex.steps:
+                if id(st) in found:
+                    st.share = found[id(st)]
+        return list({id(share): share for share, _ in found.values()}.values())
 
     def run(self, step: int) -> None:
         """One step: forward (and, when training, backward and the updates) on every worker."""
@@ -76,7 +90,9 @@ class WorkerGroup:
         try:
             self._one(ex, step)
         except BaseException:
-            self.channels.abort()  # wake the workers waiting on this one's bridges
+            self.channels.abort()  # wake the workers waiting on this one's bridges or replicas
+            for share in self.shares:
+                share.abort()
             raise
 
     def metrics(self) -> dict[str, tuple[float, int]]:

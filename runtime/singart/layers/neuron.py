@@ -233,10 +233,10 @@ class InnerProductLayer(NeuronLayer):
     def __init__(self, ctx: LayerContext) -> None:
         super().__init__(ctx)
         self.transpose = bool(ctx.conf.innerproduct_conf.transpose)
-        # set by the executor when training: called after dx, it may give (alpha, beta) to apply the
+        # set by the executor when training: called with (dy, x) after dx, it may give a Fold: apply the
         # weight's update as w = beta w + alpha dw inside the dw GEMM (saving a pass over w and the
         # gradient buffer); the weight passed to forward is then the param's value itself
-        self.weight_fold: Callable[[], tuple[float, float] | None] | None = None
+        self.weight_fold: Callable[[np.ndarray, np.ndarray], Any] | None = None
 
     def forward(self, inputs: list[Any], params: list[np.ndarray], step: int) -> np.ndarray:
         self.in_shape = inputs[0].shape
@@ -254,13 +254,16 @@ class InnerProductLayer(NeuronLayer):
         dx = None  # before the weights change, when their update is folded into the dw GEMM
         if self.wants_dx(0):
             dx = ops.inner_product_backward_data(dy, self.w, self.buf("dx", self.x.shape), self.transpose)
-        fold = self.weight_fold() if self.weight_fold is not None else None
+        fold = self.weight_fold(dy, self.x) if self.weight_fold is not None else None
         if fold is None:
             ops.inner_product_backward_weights(self.x, dy, self.weight(grads), self.param(grads, "bias"),
                                                self.transpose)
-        else:
-            ops.inner_product_backward_weights(self.x, dy, self.w, self.param(grads, "bias"), self.transpose,
-                                               alpha=fold[0], beta=fold[1])
+        else:  # this step's update, straight into (rows of) the weight
+            ops.inner_product_backward_weights(fold.x, fold.dy, self.w[fold.rows], None, self.transpose,
+                                               alpha=fold.alpha, beta=fold.beta)
+            db = self.param(grads, "bias")
+            if db is not None:
+                np.sum(dy, axis=0, out=db)
         return [None if dx is None else dx.reshape(self.in_shape)]
 
 

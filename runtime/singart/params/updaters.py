@@ -66,6 +66,11 @@ class Updater:
             self.counts[name] = self.counts.get(name, 0) + 1
         return coef
 
+    def foldable(self) -> bool:
+        """Whether `fold` gives coefficients for this updater's rule (it does for every step or none)."""
+        rule = FOLDS.get(self.kind)
+        return rule is not None and rule(self, 1.0, 0.0, 1.0) is not None
+
     def _slots(self, name: str, value: np.ndarray) -> dict[str, np.ndarray]:
         if name not in self.slots:
             self.slots[name] = {s: np.zeros_like(value) for s in SLOTS[self.kind]}
