@@ -52,10 +52,16 @@ dnnl::memory::desc any(const dims& d) {
 
 // oneDNN sizes the output as (H - k + pad_l + pad_r) / s + 1 in integer arithmetic, which is SINGA's
 // floor size with symmetric padding; a last partial window is simply not used. Layouts are left to
-// oneDNN (format `any`); Staged converts from and to the caller's plain arrays.
+// oneDNN (format `any`) or channels-last; Staged converts from and to the caller's plain arrays.
 ConvDescs descs(const ConvShape& s, bool bias) {
-  return {any({s.n, s.c, s.h, s.w}), any({s.oc, s.c, s.k, s.k}),
-          bias ? plain_md({s.oc}) : dnnl::memory::desc(), any({s.n, s.oc, s.oh(), s.ow()}),
+  // oneDNN's blocked layouts pad channels to blocks of 16: with filters that do not fill their blocks
+  // (LeNet's 20 and 50) channels-last wastes nothing and runs ~1.5x faster; otherwise blocked is faster
+  auto act = [&](const dims& d) {
+    return s.oc % 16 ? dnnl::memory::desc(d, dnnl::memory::data_type::f32, dnnl::memory::format_tag::nhwc)
+                     : any(d);
+  };
+  return {act({s.n, s.c, s.h, s.w}), any({s.oc, s.c, s.k, s.k}),
+          bias ? plain_md({s.oc}) : dnnl::memory::desc(), act({s.n, s.oc, s.oh(), s.ow()}),
           {s.stride, s.stride}, {s.pad, s.pad}, {s.pad, s.pad}};
 }
 
