@@ -191,7 +191,8 @@ def child(args: argparse.Namespace) -> None:
 def run_child(args: argparse.Namespace, threads: int, workers: int) -> list[dict]:
     cmd = [sys.executable, __file__, "--child", "--threads", str(threads), "--workers", str(workers),
            "--steps", str(args.steps), "--warmup", str(args.warmup), "--nets", *args.nets]
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    # both frameworks share the process's one libgomp: give it singart's default wait policy up front
+    env = {"OMP_WAIT_POLICY": "PASSIVE", **os.environ, "OMP_NUM_THREADS": str(threads)}
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if done.returncode:
         sys.exit(f"step_vs_torch: the {threads}-thread run failed:\n{done.stderr}")
@@ -212,7 +213,8 @@ def main() -> None:
         child(args)
         return
     # other work on the machine skews two-thread timings most (a descheduled thread stalls its team)
-    print(f"load average at start: {os.getloadavg()[0]:.2f}")
+    print(f"load average at start: {os.getloadavg()[0]:.2f}; "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'PASSIVE')}")
     print(f"{'net':8} {'batch':>5} {'thr':>3} {'singart ms':>10} {'torch ms':>9} {'ratio':>6}")
     for t in args.threads:
         for r in run_child(args, t, 1):

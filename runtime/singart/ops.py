@@ -5,9 +5,17 @@ Shapes are checked here or in the binding; a mismatch raises ValueError naming t
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
-from ._native import kernels as _k
+# OpenMP threads that finish their share of a kernel sleep instead of spinning (libgomp reads this when
+# the import below loads it): on a shared machine a spinning team stalls whenever one of its cores is
+# busy elsewhere (LeNet at 2 threads next to another job: 290 -> 23 ms a step). OMP_WAIT_POLICY=ACTIVE
+# in the environment restores spinning.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from ._native import kernels as _k  # after the OpenMP setting above
 
 # The binding's activation numbers, keyed by the names the layers use.
 ACTIVATIONS = {"relu": 0, "tanh": 1, "sigmoid": 2}
