@@ -7,7 +7,7 @@ node's output has several consumers their gradients are summed before its backwa
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from singa_proto import job_pb2, plan_pb2
@@ -141,7 +141,7 @@ class ComputeStep(Step):
         if i is None:
             return None
         offer = FoldOffer(self.env.store, self.refs[i], i, step, self.share)
-        self.layer.weight_fold = offer
+        cast(Any, self.layer).weight_fold = offer
         return offer
 
     def fold_index(self) -> int | None:

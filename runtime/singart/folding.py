@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from singa_proto import plan_pb2
@@ -91,15 +92,16 @@ class FoldOffer:
         return fold
 
 
-def replica_shares(store: ParamStore, users: list[list[tuple[plan_pb2.ParamRef, object]]]) -> dict[int, tuple]:
+def replica_shares(store: ParamStore, users: list[list[tuple[plan_pb2.ParamRef, Any]]],
+                   ) -> dict[int, tuple[ReplicaShare, int]]:
     """Shares for the weights every worker of a group uses exactly once, whole, in a layer that folds.
 
     `users[w]` lists worker w's (weight ref, step) pairs; returns {id(step): (share, worker index)}."""
-    by_param: dict[str, list[tuple[int, plan_pb2.ParamRef, object]]] = {}
+    by_param: dict[str, list[tuple[int, plan_pb2.ParamRef, Any]]] = {}
     for w, pairs in enumerate(users):
         for ref, step in pairs:
             by_param.setdefault(store.owner(ref.param), []).append((w, ref, step))
-    out: dict[int, tuple] = {}
+    out: dict[int, tuple[ReplicaShare, int]] = {}
     n = len(users)
     for entries in by_param.values():
         workers = {w for w, _, _ in entries}

@@ -58,7 +58,7 @@ class WorkerGroup:
         found = replica_shares(self.store, users)
         for ex in self.executors:
             for _, st in ex.steps:
-                if id(st) in found:
+                if isinstance(st, ComputeStep) and id(st) in found:
                     st.share = found[id(st)]
         return list({id(share): share for share, _ in found.values()}.values())
 
@@ -110,7 +110,8 @@ class Background:
     land in the shared params asynchronously (SINGA's in-memory Hogwild / Downpour)."""
 
     def __init__(self, group: WorkerGroup, start: int, end: int, threads: int) -> None:
-        self.group, self.error = group, None
+        self.group = group
+        self.error: BaseException | None = None
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._loop, args=(start, end, threads), daemon=True)
 

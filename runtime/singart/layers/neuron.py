@@ -15,7 +15,7 @@ from ..params.seeds import make_rng
 from .base import Layer, LayerContext
 from .loss import LOSS_LAYERS
 
-STANH_A, STANH_B = np.float32(1.7159), np.float32(2.0 / 3.0)
+STANH_A, STANH_B = 1.7159, 2.0 / 3.0
 
 
 class NeuronLayer(Layer):
