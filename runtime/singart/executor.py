@@ -136,11 +136,11 @@ class ComputeStep(Step):
 
     def _offer_fold(self, step: int) -> FoldOffer | None:
         """Offer a layer that can (inner product) to write its weight's update inside the GEMM that
-        makes its gradient; the store (or the weight's replicas, `share`) decide when it is taken."""
+        makes its gradient; the store (or the weight's replicas, `share`) decides when it is taken."""
         i = self.fold_index()
         if i is None:
             return None
-        offer = FoldOffer(self.env.store, self.refs[i], i, step, self.share)
+        offer = FoldOffer(self.env.store, self.refs[i], i, step)
         cast(Any, self.layer).weight_fold = offer
         return offer
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from singa_proto import plan_pb2
 
+from . import ops
 from .connection import Aborted
 from .store import ParamStore
 
@@ -32,64 +33,120 @@ class Fold:
 
 
 class ReplicaShare:
-    """The replicas of one weight across a group's workers, meeting once per step to fold together."""
+    """The replicas of one inner product's weight across a group's workers (batch partitioning), which
+    compute its products together: replica i owns block i of the output features (rows of w) and, over
+    the whole batch, computes those output columns, its part of every dx, and the fold of its rows of
+    dw. Each replica reads and writes only its rows of w, so no one waits for an old weight, every
+    weight row is streamed from memory once per product, and the GEMMs see the whole batch."""
 
     def __init__(self, store: ParamStore, ref: plan_pb2.ParamRef, n: int) -> None:
         self.store, self.ref, self.n = store, ref, n
-        self.posts: list[tuple[np.ndarray, np.ndarray]] = [(np.empty(0), np.empty(0))] * n
+        empty = np.empty((0, 0), np.float32)
+        self.xs, self.ys, self.dys, self.parts = ([empty] * n for _ in range(4))
         self.coef: tuple[float, float] | None = None
         self.step = 0
-        self.barrier = threading.Barrier(n, action=self._decide)
+        self.barrier = threading.Barrier(n)
+        self.decide = threading.Barrier(n, action=self._decide)
         self._bufs: list[dict[str, np.ndarray]] = [{} for _ in range(n)]
 
-    def _decide(self) -> None:  # run by one thread once every replica has posted
+    def _decide(self) -> None:  # run by one thread once every replica has posted its dy
         self.coef = self.store.fold_all(self.ref, self.step)
 
-    def join(self, i: int, dy: np.ndarray, x: np.ndarray, step: int) -> Fold | None:
-        """Replica `i` posts its dy and x (its dx done) and waits for the others; the fold of its rows."""
-        self.posts[i], self.step = (dy, x), step
+    def _wait(self, barrier: threading.Barrier) -> None:
         try:
-            self.barrier.wait()
+            barrier.wait()
         except threading.BrokenBarrierError:
             raise Aborted("another worker of the group failed") from None
-        if self.coef is None:
-            return None
-        m = dy.shape[1]
-        rows = slice(i * m // self.n, (i + 1) * m // self.n)
-        dys = [p[0][:, rows] for p in self.posts]
-        xs = [p[1] for p in self.posts]
-        return Fold(rows, self._join(i, "dy", dys), self._join(i, "x", xs), *self.coef)
 
-    def _join(self, i: int, key: str, parts: list[np.ndarray]) -> np.ndarray:
-        """The parts stacked by rows into replica i's buffer kept across steps."""
-        shape = (sum(p.shape[0] for p in parts), parts[0].shape[1])
+    def block(self, i: int, m: int) -> slice:
+        """Replica i's output features (rows of w) of m."""
+        return slice(i * m // self.n, (i + 1) * m // self.n)
+
+    def batch_rows(self, i: int) -> slice:
+        """Replica i's rows in the whole batch."""
+        begin = sum(x.shape[0] for x in self.xs[:i])
+        return slice(begin, begin + self.xs[i].shape[0])
+
+    def forward(self, i: int, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, y: np.ndarray) -> np.ndarray:
+        """y = x w^T + b for replica i's rows, its columns computed by each replica."""
+        self.xs[i], self.ys[i] = x, y
+        self._wait(self.barrier)
+        cols = self.block(i, w.shape[0])
+        x_all = self._stack(i, "x", self.xs)  # kept for backward: the inputs do not change till then
+        out = self._buf(i, "y", (x_all.shape[0], cols.stop - cols.start))
+        ops.inner_product(x_all, w[cols], None if b is None else b[cols], out)
+        for j, yj in enumerate(self.ys):
+            yj[:, cols] = out[self.batch_rows(j)]
+        self._wait(self.barrier)  # every replica's y is whole
+        return y
+
+    def backward(self, i: int, dy: np.ndarray, w: np.ndarray, dx: np.ndarray | None, step: int) -> bool:
+        """Replica i's dx (when given) and its rows of this step's weight update, folded into w. False
+        (nothing done) when the update cannot be folded this step: then each replica does its own."""
+        self.dys[i], self.step = dy, step
+        self._wait(self.decide)
+        if self.coef is None:
+            return False
+        rows = self.block(i, w.shape[0])
+        dyc = self._stack(i, "dy", [d[:, rows] for d in self.dys])  # the whole batch's dy of my rows
+        if dx is not None:  # my rows' share of every replica's dx, while they still hold the old w
+            self.parts[i] = ops.gemm(dyc, w[rows], self._buf(i, "part", (dyc.shape[0], w.shape[1])))
+        alpha, beta = self.coef
+        ops.gemm(dyc, self._bufs[i]["x"], w[rows], trans_a=True, alpha=alpha, beta=beta)
+        if dx is not None:
+            self._wait(self.barrier)  # every part is done
+            mine = self.batch_rows(i)
+            np.copyto(dx, self.parts[0][mine])
+            for part in self.parts[1:]:
+                dx += part[mine]
+        return True
+
+    def _buf(self, i: int, key: str, shape: tuple[int, ...]) -> np.ndarray:
         buf = self._bufs[i].get(key)
         if buf is None or buf.shape != shape:
             buf = self._bufs[i][key] = np.empty(shape, np.float32)
-        return np.concatenate(parts, out=buf)
+        return buf
+
+    def _stack(self, i: int, key: str, parts: list[np.ndarray]) -> np.ndarray:
+        """The parts stacked by rows into replica i's buffer kept across steps."""
+        shape = (sum(p.shape[0] for p in parts), parts[0].shape[1])
+        return np.concatenate(parts, out=self._buf(i, key, shape))
 
     def abort(self) -> None:
         """Wake the replicas waiting here (a worker failed)."""
         self.barrier.abort()
+        self.decide.abort()
+
+
+class Replica:
+    """A layer's handle on its weight's ReplicaShare, as replica `index`."""
+
+    def __init__(self, share: ReplicaShare, index: int) -> None:
+        self.share, self.index = share, index
+
+    def forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, y: np.ndarray) -> np.ndarray:
+        """y = x w^T + b, computed with the other replicas."""
+        return self.share.forward(self.index, x, w, b, y)
+
+    def backward(self, dy: np.ndarray, w: np.ndarray, dx: np.ndarray | None, offer: FoldOffer) -> bool:
+        """dx and the folded weight update, computed with the other replicas; False: do it alone."""
+        done = self.share.backward(self.index, dy, w, dx, offer.step)
+        offer.taken = done
+        return done
 
 
 class FoldOffer:
     """One step's offer to a layer: called with its dy and input once its dx is done."""
 
-    def __init__(self, store: ParamStore, ref: plan_pb2.ParamRef, index: int, step: int,
-                 share: tuple[ReplicaShare, int] | None) -> None:
-        self.store, self.ref, self.index, self.step, self.share = store, ref, index, step, share
+    def __init__(self, store: ParamStore, ref: plan_pb2.ParamRef, index: int, step: int) -> None:
+        self.store, self.ref, self.index, self.step = store, ref, index, step
         self.taken = False
 
     def __call__(self, dy: np.ndarray, x: np.ndarray) -> Fold | None:
         """The fold to apply, or None: write the gradient as usual."""
-        if self.share is not None:
-            fold = self.share[0].join(self.share[1], dy, x, self.step)
-        else:
-            coef = self.store.fold(self.ref, self.step)
-            fold = None if coef is None else Fold(slice(None), dy, x, *coef)
-        self.taken = fold is not None
-        return fold
+        coef = self.store.fold(self.ref, self.step)
+        self.taken = coef is not None
+        return None if coef is None else Fold(slice(None), dy, x, *coef)
 
 
 def replica_shares(store: ParamStore, users: list[list[tuple[plan_pb2.ParamRef, Any]]],

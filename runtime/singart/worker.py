@@ -8,12 +8,13 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, cast
 
 from singa_proto import plan_pb2
 
 from .connection import Aborted, Channels
 from .executor import ComputeStep, Executor
-from .folding import ReplicaShare, replica_shares
+from .folding import Replica, ReplicaShare, replica_shares
 from .store import ParamStore
 
 
@@ -60,6 +61,7 @@ class WorkerGroup:
             for _, st in ex.steps:
                 if isinstance(st, ComputeStep) and id(st) in found:
                     st.share = found[id(st)]
+                    cast(Any, st.layer).replicas = Replica(*st.share)
         return list({id(share): share for share, _ in found.values()}.values())
 
     def run(self, step: int) -> None:

@@ -237,6 +237,9 @@ class InnerProductLayer(NeuronLayer):
         # weight's update as w = beta w + alpha dw inside the dw GEMM (saving a pass over w and the
         # gradient buffer); the weight passed to forward is then the param's value itself
         self.weight_fold: Callable[[np.ndarray, np.ndarray], Any] | None = None
+        # set by the worker group when every worker holds a replica of this layer: its products are then
+        # computed together with the others (see folding.ReplicaShare)
+        self.replicas: Any = None
 
     def forward(self, inputs: list[Any], params: list[np.ndarray], step: int) -> np.ndarray:
         self.in_shape = inputs[0].shape
@@ -247,10 +250,18 @@ class InnerProductLayer(NeuronLayer):
             raise ValueError(f"layer {self.ctx.node.name}: input has {self.x.shape[1]} features, "
                              f"weight {self.w.shape} expects {vdim}")
         hdim = self.w.shape[1] if self.transpose else self.w.shape[0]
-        return ops.inner_product(self.x, self.w, b, self.buf("y", (self.x.shape[0], hdim)), self.transpose)
+        y = self.buf("y", (self.x.shape[0], hdim))
+        if self.replicas is not None:
+            return self.replicas.forward(self.x, self.w, b, y)
+        return ops.inner_product(self.x, self.w, b, y, self.transpose)
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
         dy = _given(dy)
+        if self.replicas is not None and self.weight_fold is not None:
+            dx = self.buf("dx", self.x.shape) if self.wants_dx(0) else None
+            if self.replicas.backward(dy, self.w, dx, self.weight_fold):
+                self._bias_grad(dy, grads)
+                return [None if dx is None else dx.reshape(self.in_shape)]
         dx = None  # before the weights change, when their update is folded into the dw GEMM
         if self.wants_dx(0):
             dx = ops.inner_product_backward_data(dy, self.w, self.buf("dx", self.x.shape), self.transpose)
@@ -261,10 +272,13 @@ class InnerProductLayer(NeuronLayer):
         else:  # this step's update, straight into (rows of) the weight
             ops.inner_product_backward_weights(fold.x, fold.dy, self.w[fold.rows], None, self.transpose,
                                                alpha=fold.alpha, beta=fold.beta)
-            db = self.param(grads, "bias")
-            if db is not None:
-                np.sum(dy, axis=0, out=db)
+            self._bias_grad(dy, grads)
         return [None if dx is None else dx.reshape(self.in_shape)]
+
+    def _bias_grad(self, dy: np.ndarray, grads: list[np.ndarray]) -> None:
+        db = self.param(grads, "bias")
+        if db is not None:
+            np.sum(dy, axis=0, out=db)
 
 
 NEURON_LAYERS: dict[str, type[Layer]] = {
