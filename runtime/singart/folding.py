@@ -81,20 +81,23 @@ class ReplicaShare:
         return y
 
     def backward(self, i: int, dy: np.ndarray, w: np.ndarray, dx: np.ndarray | None, step: int) -> bool:
-        """Replica i's dx (when given) and its rows of this step's weight update, folded into w. False
-        (nothing done) when the update cannot be folded this step: then each replica does its own."""
+        """Replica i's dx (when given) and its rows of this step's weight update: folded into w, or
+        from its rows of the gradient (the updater's row update, else one replica updates it whole)."""
         self.dys[i], self.step = dy, step
         self._wait(self.decide)
-        if self.coef is None:
-            return False
         rows = self.block(i, w.shape[0])
         dyc = self._stack(i, "dy", [d[:, rows] for d in self.dys])  # the whole batch's dy of my rows
         if dx is not None:  # my rows' share of every replica's dx, while they still hold the old w
             self.parts[i] = ops.gemm(dyc, w[rows], self._buf(i, "part", (dyc.shape[0], w.shape[1])))
-        alpha, beta = self.coef
-        ops.gemm(dyc, self._bufs[i]["x"], w[rows], trans_a=True, alpha=alpha, beta=beta)
+        if self.coef is not None:  # the update folded into my rows of w
+            ops.gemm(dyc, self._bufs[i]["x"], w[rows], trans_a=True, alpha=self.coef[0], beta=self.coef[1])
+        else:  # my rows of the gradient, then (everyone's dx parts done) my rows' update
+            ops.gemm(dyc, self._bufs[i]["x"], self.store.gradient_rows(self.ref, rows), trans_a=True)
+        if dx is not None or self.coef is None:
+            self._wait(self.barrier)  # every part and every gradient row is done
+        if self.coef is None and not self.store.update_rows(self.ref, step, rows, first=i == 0) and i == 0:
+            self.store.update_whole(self.ref, step)
         if dx is not None:
-            self._wait(self.barrier)  # every part is done
             mine = self.batch_rows(i)
             np.copyto(dx, self.parts[0][mine])
             for part in self.parts[1:]:
@@ -162,7 +165,7 @@ def replica_shares(store: ParamStore, users: list[list[tuple[plan_pb2.ParamRef, 
     n = len(users)
     for entries in by_param.values():
         workers = {w for w, _, _ in entries}
-        if n < 2 or len(entries) != n or len(workers) != n or not store.foldable_whole(entries[0][1], n):
+        if n < 2 or len(entries) != n or len(workers) != n or not store.shareable(entries[0][1], n):
             continue
         share = ReplicaShare(store, entries[0][1], n)
         for w, _, step in entries:

@@ -21,6 +21,8 @@ from .params.updaters import Updater
 UpdateFn = Callable[[int, str, np.ndarray, np.ndarray], None]
 # This step's update of a param as w = beta w + alpha grad: (step, param name) -> (alpha, beta) or None.
 FoldFn = Callable[[int, str], "tuple[float, float] | None"]
+# Updates rows of a param: (step, name, value, grad, rows, first) -> done (False: whole params only).
+RowsFn = Callable[[int, str, np.ndarray, np.ndarray, slice, bool], bool]
 
 
 def owners(entries: Iterable[plan_pb2.ParamEntry]) -> dict[str, str]:
@@ -61,9 +63,9 @@ class ParamStore:
 
     def __init__(self, plan: plan_pb2.PlanProto, values: dict[str, np.ndarray],
                  train_graph: plan_pb2.PhaseGraph | None, update: UpdateFn | None,
-                 fold: FoldFn | None = None) -> None:
+                 fold: FoldFn | None = None, rows_update: RowsFn | None = None) -> None:
         self.values = values
-        self._fold = fold
+        self._fold, self._rows_update = fold, rows_update
         self.versions = {name: 0 for name in values}
         self._owner = owners(plan.params)
         self._update = update
@@ -78,7 +80,8 @@ class ParamStore:
 
     def sibling(self, plan: plan_pb2.PlanProto, train_graph: plan_pb2.PhaseGraph) -> ParamStore:
         """Another worker group's store over the same values and update (in-memory Hogwild)."""
-        self._fold = None  # shared values are updated under the update's lock only, never folded
+        # shared values are updated under the update's lock only: never folded, never by rows
+        self._fold = self._rows_update = None
         return ParamStore(plan, self.values, train_graph, self._update)
 
     def owner(self, name: str) -> str:
@@ -138,15 +141,30 @@ class ParamStore:
             ops.axpby(alpha, self._summed(name), beta, self.values[name])
             return alpha, 1.0
 
-    def foldable_whole(self, ref: plan_pb2.ParamRef, users: int) -> bool:
-        """Whether `ref` is a whole param with exactly `users` users that updates may fold into."""
+    def shareable(self, ref: plan_pb2.ParamRef, users: int) -> bool:
+        """Whether `ref` is a whole param with exactly `users` users (replicas may share its work)."""
         name = self.owner(ref.param)
-        return (self._fold is not None and region(ref) is None and name not in self._partial
-                and self._uses[name] == users)
+        return region(ref) is None and name not in self._partial and self._uses[name] == users
 
     def fold_all(self, ref: plan_pb2.ParamRef, step: int) -> tuple[float, float] | None:
         """This step's (alpha, beta) for users that fold all their gradients together (one call a step)."""
         return self._fold(step, self.owner(ref.param)) if self._fold is not None else None
+
+    def gradient_rows(self, ref: plan_pb2.ParamRef, rows: slice) -> np.ndarray:
+        """Rows of `ref`'s gradient buffer, for users that write its whole gradient together."""
+        return self.grads[self.owner(ref.param)][rows]
+
+    def update_rows(self, ref: plan_pb2.ParamRef, step: int, rows: slice, first: bool) -> bool:
+        """Apply this step's update to rows `rows` from the gradient buffer; False when the updater
+        can only update whole params (call `update_whole` once instead)."""
+        name = self.owner(ref.param)
+        if self._rows_update is None:
+            return False
+        return self._rows_update(step, name, self.values[name], self.grads[name], rows, first)
+
+    def update_whole(self, ref: plan_pb2.ParamRef, step: int) -> None:
+        """Apply this step's update from the gradient buffer, its users having written it whole."""
+        self._apply(self.owner(ref.param), step)
 
     def folded(self, ref: plan_pb2.ParamRef, step: int) -> None:
         """The node applied the fold `fold` gave it: the param is updated for this step."""
@@ -220,6 +238,18 @@ def make_fold(plan: plan_pb2.PlanProto, updater: Updater) -> FoldFn:
     return fold
 
 
+def make_rows_update(plan: plan_pb2.PlanProto, updater: Updater) -> RowsFn:
+    """The row update function of a job: its updater's row update with each param's scales."""
+    scales = {e.name: (e.conf.lr_scale, e.conf.wd_scale) for e in plan.params}
+
+    def rows_update(step: int, name: str, value: np.ndarray, grad: np.ndarray, rows: slice,
+                    first: bool) -> bool:
+        lr_scale, wd_scale = scales.get(name, (1.0, 1.0))
+        return updater.update_rows(step, name, value, grad, rows, lr_scale, wd_scale, first)
+
+    return rows_update
+
+
 def build(plan: plan_pb2.PlanProto, train_graph: plan_pb2.PhaseGraph | None) -> tuple[ParamStore, Updater]:
     """Initial params, the job's updater, and group 0's store over them; a bad conf is a SingaError."""
     try:
@@ -231,5 +261,6 @@ def build(plan: plan_pb2.PlanProto, train_graph: plan_pb2.PhaseGraph | None) -> 
         kind = job_pb2.UpdaterType.Name(plan.job.updater.type)
         raise SingaError(f"updater: type {kind} is not supported by this runtime") from None
     fold = make_fold(plan, updater) if updater.foldable() else None
-    store = ParamStore(plan, values, train_graph, make_update(plan, updater), fold)
+    store = ParamStore(plan, values, train_graph, make_update(plan, updater), fold,
+                       make_rows_update(plan, updater))
     return store, updater

@@ -6,6 +6,7 @@ is first multiplied by grad_scale, then wd·w is added, then the rule runs.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -38,6 +39,7 @@ class Updater:
         self.slots: dict[str, dict[str, np.ndarray]] = {}
         self.counts: dict[str, int] = {}  # updates applied per param (Adam's bias correction)
         self._scratch: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._lock = threading.Lock()
 
     def update(self, step: int, name: str, value: np.ndarray, grad: np.ndarray,
                lr_scale: float = 1.0, wd_scale: float = 1.0, grad_scale: float = 1.0) -> None:
@@ -54,6 +56,22 @@ class Updater:
             np.multiply(value, wd, out=tmp)
             g += tmp
         self.rule(self, value, g, tmp, self._slots(name, value), lr, self.counts[name])
+
+    def update_rows(self, step: int, name: str, value: np.ndarray, grad: np.ndarray, rows: slice,
+                    lr_scale: float = 1.0, wd_scale: float = 1.0, first: bool = True) -> bool:
+        """Update rows `rows` of `value` from those of `grad`, for rules that run element by element in
+        one pass (several threads may update disjoint rows at once; the one with `first` counts the
+        step's update). False, doing nothing, for the other rules: update the whole param instead."""
+        rule = ONE_PASS.get(self.kind)
+        if rule is None:
+            return False
+        with self._lock:  # the slots are made once, whichever thread comes first
+            slots = self._slots(name, value)
+            if first:
+                self.counts[name] = self.counts.get(name, 0) + 1
+        wd, lr = self.conf.weight_decay * wd_scale, self.lr(step) * lr_scale
+        rule(self, value[rows], grad[rows], {k: v[rows] for k, v in slots.items()}, lr, wd, 1.0)
+        return True
 
     def fold(self, step: int, name: str, lr_scale: float = 1.0, wd_scale: float = 1.0,
              grad_scale: float = 1.0) -> tuple[float, float] | None:
