@@ -7,6 +7,8 @@ node's output has several consumers their gradients are summed before its backwa
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
 import numpy as np
@@ -98,6 +100,17 @@ class Step:
         return dy is not None
 
 
+@contextmanager
+def layer_errors(node: plan_pb2.Node) -> Iterator[None]:
+    """Turn a layer's ValueError (a conf, shard or batch it cannot run with) into a one-line SingaError
+    naming the user's layer."""
+    try:
+        yield
+    except ValueError as err:
+        msg = str(err)
+        raise SingaError(msg if msg.startswith("layer ") else f"layer {node.origin or node.name}: {msg}") from None
+
+
 class ComputeStep(Step):
     """A user layer (or one partition of it), with its param blocks."""
 
@@ -105,11 +118,8 @@ class ComputeStep(Step):
         super().__init__(node, env)
         in_shapes = tuple(tuple(int(d) for d in env.nodes[s].shape) for s in node.srcs)
         ctx = LayerContext(node=node, in_shapes=in_shapes, seed=env.seed, train=env.train)
-        try:
+        with layer_errors(node):
             self.layer: Layer = make_layer(layer_type(node.conf), ctx)
-        except ValueError as err:  # layers reject a conf (or a shard) they cannot run with a ValueError
-            msg = str(err)
-            raise SingaError(msg if msg.startswith("layer ") else f"layer {node.origin or node.name}: {msg}") from None
         if hasattr(self.layer, "needs_dx"):  # layers that can skip input gradients nobody uses
             self.layer.needs_dx = [env.needs_grad(s) for s in node.srcs]
         self.share: tuple[ReplicaShare, int] | None = None  # set by the group for replicated weights
@@ -119,14 +129,16 @@ class ComputeStep(Step):
 
     def forward(self, inputs: list[Any], step: int) -> Any:
         params = [self.env.store.fetch(r, b) for r, b in zip(self.refs, self.bufs)]
-        return self.layer.forward([contiguous(x) for x in inputs], params, step)
+        with layer_errors(self.node):
+            return self.layer.forward([contiguous(x) for x in inputs], params, step)
 
     def wants_backward(self, dy: Any, is_sink: bool) -> bool:
         return self.layer.has_grad and (dy is not None or is_sink)
 
     def backward(self, dy: Any, step: int) -> list[Any]:
         offer = self._offer_fold(step)
-        dxs = self.layer.backward(contiguous(dy), self.grads)
+        with layer_errors(self.node):
+            dxs = self.layer.backward(contiguous(dy), self.grads)
         for i, (ref, g) in enumerate(zip(self.refs, self.grads)):
             if offer is not None and offer.taken and i == offer.index:
                 self.env.store.folded(ref, step)

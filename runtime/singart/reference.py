@@ -179,9 +179,10 @@ def topk_correct(x: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
 
 def euclidean_loss(pred: np.ndarray, target: np.ndarray,
                    full_batch: int) -> tuple[np.ndarray, np.ndarray]:
-    """(per-row 0.5 * sum of squared differences, gradient (pred - target) / full_batch)."""
+    """(per-row sum of squared differences, gradient (pred - target) / full_batch), as SINGA v0.1
+    reports and computes them (its gradient leaves out the factor 2 of the squared error)."""
     d = pred - target
-    return 0.5 * (d * d).reshape(len(d), -1).sum(axis=1), d / full_batch
+    return (d * d).reshape(len(d), -1).sum(axis=1), d / full_batch
 
 
 def dropout_mask(shape: tuple[int, ...], ratio: float, rng: np.random.Generator) -> np.ndarray:

@@ -158,7 +158,7 @@ def test_labels_out_of_range_are_a_one_line_error(tmp_path: Path, job: dict[str,
     write_image_shard(job["train"], rng.integers(0, 256, (16, 6, 6), dtype=np.uint8), np.full(16, 9),
                       interval=1e9)  # a 4-class net on labels 9
     proc = singart("run", str(_plan(tmp_path, job)))
-    _one_line_error(proc, "loss", "labels must lie in [0, 4)")
+    _one_line_error(proc, "loss", "label 9 is not one of the 4 classes")
     assert proc.stderr.startswith("singart: error: ")
 
 

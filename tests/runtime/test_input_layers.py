@@ -63,6 +63,17 @@ def test_partitions_read_exactly_the_rows_of_one_reader(shard):
         np.testing.assert_array_equal(one.labels, two.labels)
 
 
+def test_a_reader_started_at_a_later_step_reads_on_where_a_run_from_zero_would(shard):
+    path, _ = shard
+    first = _data(path, batch=4, skip=7)
+    straight = [first.forward([], [], s).images for s in range(5)]
+    resumed = _data(path, batch=4, skip=7)  # as after `singart run --resume` at step 3
+    for s in (3, 4):
+        np.testing.assert_array_equal(resumed.forward([], [], s).images, straight[s])
+    tester = _data(path, batch=4, skip=0, train=False)  # test readers start at the shard's head
+    np.testing.assert_array_equal(tester.forward([], [], 3).images, shard[1][:4])
+
+
 def test_random_skip_comes_from_seed_and_layer_name(shard):
     path, _ = shard
     firsts = {int(_data(path, batch=1, skip=N).forward([], [], 0).images[0, 0, 0]) // 10

@@ -47,7 +47,7 @@ def test_softmax_loss_batch_partitions_sum_to_the_whole() -> None:
 
 def test_softmax_loss_refuses_labels_out_of_range() -> None:
     layer = make_layer("kSoftmaxLoss", origin_shape=(2, 3))
-    with pytest.raises(ValueError, match="labels must lie in"):
+    with pytest.raises(ValueError, match="label 3 is not one of the 3 classes"):
         layer.forward([np.zeros((2, 3), np.float32), np.array([0, 3], np.int32)], [], 0)
 
 

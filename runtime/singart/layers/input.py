@@ -58,6 +58,8 @@ class ShardDataLayer(InputLayer):
             # every partition of this layer draws the same skip, so together they read one stream
             skip = int(make_rng(self.ctx.seed, self.name).integers(1 << 62))
             self.position = skip % self.random_skip if self.random_skip > 0 else 0
+            if self.ctx.train:  # a run resumed at `step` reads on from where the first run was then
+                self.position = (self.position + step * self.batchsize) % len(self.shard)
         batch = self.shard.take(self.position + self.begin, self.end - self.begin)
         self.position = (self.position + self.batchsize) % len(self.shard)
         return batch

@@ -60,9 +60,12 @@ class SoftmaxLossLayer(LossLayer):
         x, labels = inputs[0], np.asarray(inputs[1]).reshape(-1).astype(np.int64)
         self.in_shape = x.shape
         x2 = x.reshape(x.shape[0], -1)
-        if len(labels) != len(x2) or labels.min(initial=0) < 0 or labels.max(initial=0) >= x2.shape[1]:
-            raise ValueError(f"layer {self.ctx.node.name}: {len(labels)} labels for {len(x2)} rows of "
-                             f"{x2.shape[1]} classes (labels must lie in [0, {x2.shape[1]}))")
+        if len(labels) != len(x2):
+            raise ValueError(f"layer {self.ctx.node.origin}: {len(labels)} labels for {len(x2)} rows")
+        bad = labels[(labels < 0) | (labels >= x2.shape[1])]
+        if len(bad):
+            raise ValueError(f"layer {self.ctx.node.origin}: label {bad[0]} is not one of the "
+                             f"{x2.shape[1]} classes (0..{x2.shape[1] - 1})")
         self.labels, rows = labels, np.arange(len(labels))
         self.p = ops.softmax(x2, self.buf("p", x2.shape))
         picked = self.p[rows, labels]
@@ -89,7 +92,7 @@ class EuclideanLossLayer(LossLayer):
                              "differ in size")
         self.diff = np.subtract(pred, target.reshape(pred.shape), out=self.buf("diff", pred.shape))
         sq = (self.diff * self.diff).reshape(len(pred), -1).sum(axis=1)
-        self.record(len(pred), loss=0.5 * sq)
+        self.record(len(pred), loss=sq)  # SINGA reports the summed squared error per row
         return pred
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
