@@ -24,9 +24,18 @@ def set_kernel_threads(n: int) -> None:
 
     ops.set_num_threads(n)
 
+def available_cores() -> int:
+    """The cores this process may use: OMP_NUM_THREADS when set, else the CPUs it is allowed to run on
+    (its affinity mask, which taskset, cgroups' cpusets and Slurm narrow; os.cpu_count() ignores it)."""
+    limit = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if limit.isdigit() and int(limit) > 0:
+        return int(limit)
+    return len(os.sched_getaffinity(0))
+
+
 def kernel_threads(nworkers: int) -> int:
-    """The cores each worker's kernels may use."""
-    return max(1, (os.cpu_count() or 1) // nworkers)
+    """The cores each of `nworkers` workers' kernels may use."""
+    return max(1, available_cores() // nworkers)
 
 def merge_metrics(parts: list[dict[str, tuple[float, int]]]) -> dict[str, tuple[float, int]]:
     """Sum {name: (sum, count)} metrics over workers (or steps)."""
