@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import networkx as nx
+from singa_spec import SPECS
+from singa_spec.names import NODE_KINDS
 
 from .blocks import block_shape, normal
 from .graph import forward_view
-from .layertypes import KNOWN_TYPES
-
-KINDS = frozenset({"compute", "slice", "concat", "split", "bridge_src", "bridge_dst"})
 
 
 class CheckError(AssertionError):
@@ -26,9 +25,9 @@ def check_graph(g: nx.DiGraph) -> None:
 
 
 def _check_node(g: nx.DiGraph, n: str, d: dict) -> None:
-    if d.get("kind") not in KINDS:
+    if d.get("kind") not in NODE_KINDS:
         raise CheckError(f"{n}: unknown kind {d.get('kind')!r}")
-    if d["kind"] == "compute" and d.get("type") not in KNOWN_TYPES:
+    if d["kind"] == "compute" and d.get("type") not in SPECS:
         raise CheckError(f"{n}: unknown layer type {d.get('type')!r}")
     slots = sorted(e["slot"] for _, _, e in g.in_edges(n, data=True))
     if g.graph.get("sliced") and slots != list(range(len(slots))):

@@ -5,11 +5,11 @@ import argparse
 import sys
 
 from google.protobuf import text_format
+from singa_spec import SingaError
+from singa_spec.plans import read_plan, write_plan
 
 from . import debug
 from .compile import compile_file
-from .errors import SingaError
-from .planio import read_plan, write_plan
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,21 +2,12 @@
 topology, the rank -> role table, and the content hash."""
 from __future__ import annotations
 
-import hashlib
-
 import networkx as nx
 from singa_proto import job_pb2, plan_pb2
+from singa_spec.names import NODE_KINDS, PHASES
+from singa_spec.plans import FORMAT_VERSION, seal
 
 from .graph import execution_order
-
-# The current plan format: plan.proto declares it as the default of `format_version`.
-FORMAT_VERSION = plan_pb2.PlanProto.DESCRIPTOR.fields_by_name["format_version"].default_value
-NODE_KINDS = {
-    "compute": plan_pb2.kCompute, "slice": plan_pb2.kSliceNode, "concat": plan_pb2.kConcatNode,
-    "split": plan_pb2.kSplitNode, "bridge_src": plan_pb2.kBridgeSrcNode,
-    "bridge_dst": plan_pb2.kBridgeDstNode,
-}
-PHASE_ENUMS = {"train": job_pb2.kTrain, "validation": job_pb2.kVal, "test": job_pb2.kTest}
 
 
 def emit_plan(job: job_pb2.JobProto, source: str, graphs: dict[str, nx.DiGraph]) -> plan_pb2.PlanProto:
@@ -36,20 +27,11 @@ def emit_plan(job: job_pb2.JobProto, source: str, graphs: dict[str, nx.DiGraph])
         r = plan.roles.add(rank=role["rank"])
         r.workers.extend(plan_pb2.ProcessRole.Executor(group=g, id=i) for g, i in role["workers"])
         r.servers.extend(plan_pb2.ProcessRole.Executor(group=g, id=i) for g, i in role["servers"])
-    plan.content_hash = content_hash(plan)
-    return plan
-
-
-def content_hash(plan: plan_pb2.PlanProto) -> str:
-    """SHA-256 of the plan serialized deterministically with `content_hash` empty."""
-    copy = plan_pb2.PlanProto()
-    copy.CopyFrom(plan)
-    copy.ClearField("content_hash")
-    return hashlib.sha256(copy.SerializeToString(deterministic=True)).hexdigest()
+    return seal(plan)
 
 
 def _phase_graph(phase: str, g: nx.DiGraph) -> plan_pb2.PhaseGraph:
-    pg = plan_pb2.PhaseGraph(phase=PHASE_ENUMS[phase], num_partitions=g.graph["num_partitions"])
+    pg = plan_pb2.PhaseGraph(phase=PHASES[phase], num_partitions=g.graph["num_partitions"])
     for n in execution_order(g):
         _fill_node(pg.nodes.add(), g, n)
     return pg

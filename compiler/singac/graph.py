@@ -5,16 +5,13 @@ import heapq
 
 import networkx as nx
 from singa_proto import job_pb2
+from singa_spec import SPECS, layer_type, spec_of
+from singa_spec.names import PHASES
 
-from .layertypes import COMPILER_ONLY, RBM_PAIR
 from .source import Source
 
-PHASES = {"train": job_pb2.kTrain, "validation": job_pb2.kVal, "test": job_pb2.kTest}
-
-
-def type_name(layer: job_pb2.LayerProto) -> str:
-    """The layer's type as users write it (`kInnerProduct`)."""
-    return job_pb2.LayerType.Name(layer.type)
+# Connection layers the passes insert; a job cannot declare them (it may declare kSplit and kConcate).
+COMPILER_ONLY = frozenset({"kSlice", "kBridgeSrc", "kBridgeDst"})
 
 
 def build_graph(job: job_pb2.JobProto, phase: str, source: Source, num_partitions: int) -> nx.DiGraph:
@@ -34,13 +31,19 @@ def _add_layer(g: nx.DiGraph, layer: job_pb2.LayerProto, order: int, source: Sou
     name = layer.name
     if name in g:
         raise source.layer_error(name, f"declared twice in the {g.graph['phase']} net")
-    kind = type_name(layer)
-    if kind == "kUserLayer":
-        what = f"user layer type '{layer.user_type}'" if layer.user_type else "no `type`"
-        raise source.layer_error(name, f"{what}: user layers are not supported yet; use a built-in type")
+    kind = layer_type(layer)
     if kind in COMPILER_ONLY:
         raise source.layer_error(name, f"{kind} layers are inserted by the compiler, not declared")
+    if kind not in SPECS:
+        raise source.layer_error(name, f"{_kind_text(layer)} is not a registered layer kind; "
+                                 f"known: {', '.join(sorted(SPECS))}")
     g.add_node(name, kind="compute", type=kind, conf=layer, origin=name, order=order)
+
+
+def _kind_text(layer: job_pb2.LayerProto) -> str:
+    if layer.type != job_pb2.kUserLayer:
+        return f"type {job_pb2.LayerType.Name(layer.type)}"
+    return f"user layer type '{layer.user_type}'" if layer.user_type else "a kUserLayer without `user_type`"
 
 
 def _add_sources(g: nx.DiGraph, job: job_pb2.JobProto, layer: job_pb2.LayerProto, phase: str,
@@ -58,8 +61,9 @@ def _add_sources(g: nx.DiGraph, job: job_pb2.JobProto, layer: job_pb2.LayerProto
 def _mark_rbm_pairs(g: nx.DiGraph) -> None:
     """In an RBM pair (two layers naming each other), the hidden -> visible edge is the recurrent one."""
     for u, v in list(g.edges):
-        if g.has_edge(v, u) and g.nodes[u]["type"] in RBM_PAIR and g.nodes[v]["type"] in RBM_PAIR:
-            back = (u, v) if g.nodes[v]["type"] == "kRBMVis" else (v, u)
+        pu, pv = spec_of(g.nodes[u]["type"]).pair, spec_of(g.nodes[v]["type"]).pair
+        if g.has_edge(v, u) and pu and pv:
+            back = (u, v) if pv == "visible" else (v, u)
             g.edges[back]["recurrent"] = True
 
 

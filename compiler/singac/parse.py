@@ -28,11 +28,6 @@ def read_text(path: str) -> str:
         raise SingaError(f"{path}: not a UTF-8 text job file (bad byte at offset {e.start})") from None
 
 
-def parse_job(path: str) -> job_pb2.JobProto:
-    """Parse and check the job file at `path`."""
-    return parse_job_text(read_text(path), path)
-
-
 def parse_job_text(text: str, source: str) -> job_pb2.JobProto:
     """Parse job text; errors carry `source:line:column`, as protobuf reports them."""
     if not text.strip():

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 from google.protobuf.message import DecodeError
 from singa_proto import common_pb2, plan_pb2
+from singa_spec.files import remove_partial, sync_folder, write_atomic
 
 from . import SingaError
-from .fileio import remove_partial, sync_folder, write_atomic
 from .params.updaters import Updater
 from .store import ParamStore
 

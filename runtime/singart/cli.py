@@ -16,14 +16,15 @@ DEBUG_ENV = "SINGART_DEBUG"  # set to 1 to see the traceback behind an error lin
 
 
 def _run(args: argparse.Namespace) -> int:
+    from singa_spec.plans import read_plan
+
     from .data.shard import ShardError
-    from .planio import load_plan
     from .train import run_plan
 
     if args.hosts:
         raise SingaError(f"--hosts {args.hosts}: multi-process runs come with the distributed runtime; "
                          "run without --hosts to train in this process")
-    plan = load_plan(args.plan)
+    plan = read_plan(args.plan)
     try:
         run_plan(plan, resume=args.resume)
     except ShardError as err:  # the data layers' one-line errors name the layer and the shard

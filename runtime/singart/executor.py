@@ -9,23 +9,17 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
-from singa_proto import job_pb2, plan_pb2
+from singa_proto import plan_pb2
+from singa_spec import SingaError, layer_type, spec_of
+from singa_spec.names import NODE_KIND_NAMES
 
-from . import SingaError
 from .connection import Channels
-from .folding import FoldOffer, ReplicaShare
-from .layers import LAYERS, Layer, LayerContext, make_layer
+from .folding import weight_fold
+from .layers import Layer, LayerContext, make_layer
 from .store import ParamStore
-
-
-def layer_type(conf: job_pb2.LayerProto) -> str:
-    """The layer type name as users write it (`user_type` for user layers)."""
-    if conf.type == job_pb2.kUserLayer:
-        return conf.user_type
-    return job_pb2.LayerType.Name(conf.type)
 
 
 def cut_index(r: plan_pb2.Range) -> tuple[slice, ...]:
@@ -75,8 +69,7 @@ class Env:
         if node.kind == plan_pb2.kBridgeDstNode:
             return self.needs_grad(node.peer)
         if node.kind == plan_pb2.kCompute:
-            layer = LAYERS.get(layer_type(node.conf))
-            if layer is not None and not layer.has_grad:
+            if not spec_of(layer_type(node.conf)).grad:
                 return False
             if node.params:
                 return True
@@ -118,14 +111,15 @@ class ComputeStep(Step):
         super().__init__(node, env)
         in_shapes = tuple(tuple(int(d) for d in env.nodes[s].shape) for s in node.srcs)
         ctx = LayerContext(node=node, in_shapes=in_shapes, seed=env.seed, train=env.train)
+        kind = layer_type(node.conf)
         with layer_errors(node):
-            self.layer: Layer = make_layer(layer_type(node.conf), ctx)
-        if hasattr(self.layer, "needs_dx"):  # layers that can skip input gradients nobody uses
-            self.layer.needs_dx = [env.needs_grad(s) for s in node.srcs]
-        self.share: tuple[ReplicaShare, int] | None = None  # set by the group for replicated weights
+            self.spec = spec_of(kind)
+            self.layer: Layer = make_layer(kind, ctx)
+        self.layer.needs_dx = [env.needs_grad(s) for s in node.srcs]  # skip gradients nobody uses
         self.refs = list(node.params)
         self.bufs = [env.store.block_buffer(r) for r in self.refs]
         self.grads = [env.store.grad_buffer(r) for r in self.refs] if env.train else []
+        self.fold = weight_fold(self.layer, self.refs, env.store) if env.train else None
 
     def forward(self, inputs: list[Any], step: int) -> Any:
         params = [self.env.store.fetch(r, b) for r, b in zip(self.refs, self.bufs)]
@@ -133,36 +127,19 @@ class ComputeStep(Step):
             return self.layer.forward([contiguous(x) for x in inputs], params, step)
 
     def wants_backward(self, dy: Any, is_sink: bool) -> bool:
-        return self.layer.has_grad and (dy is not None or is_sink)
+        return self.spec.grad and (dy is not None or is_sink)
 
     def backward(self, dy: Any, step: int) -> list[Any]:
-        offer = self._offer_fold(step)
+        if self.fold is not None:
+            self.fold.offer(step)
         with layer_errors(self.node):
             dxs = self.layer.backward(contiguous(dy), self.grads)
         for i, (ref, g) in enumerate(zip(self.refs, self.grads)):
-            if offer is not None and offer.taken and i == offer.index:
+            if self.fold is not None and self.fold.took(i):
                 self.env.store.folded(ref, step)
             else:
                 self.env.store.add_grad(ref, g, step)
         return list(dxs)
-
-    def _offer_fold(self, step: int) -> FoldOffer | None:
-        """Offer a layer that can (inner product) to write its weight's update inside the GEMM that
-        makes its gradient; the store (or the weight's replicas, `share`) decides when it is taken."""
-        i = self.fold_index()
-        if i is None:
-            return None
-        offer = FoldOffer(self.env.store, self.refs[i], i, step)
-        cast(Any, self.layer).weight_fold = offer
-        return offer
-
-    def fold_index(self) -> int | None:
-        """The index of the weight among the params when the layer can fold its update, else None."""
-        roles = getattr(self.layer, "roles", [])
-        if not hasattr(self.layer, "weight_fold") or not self.env.train or "weight" not in roles:
-            return None
-        i = roles.index("weight")
-        return i if i < len(self.refs) else None
 
 
 class SliceStep(Step):
@@ -323,7 +300,8 @@ class Executor:
 def check_node(node: plan_pb2.Node, env: Env, worker: int) -> None:
     """A node's kind must be known and its srcs on its own worker (other workers only across a bridge)."""
     if node.kind not in STEPS:
-        raise SingaError(f"plan node {node.name}: unknown node kind {node.kind}")
+        raise SingaError(f"plan node {node.name}: unknown node kind {node.kind}; known: "
+                         f"{', '.join(NODE_KIND_NAMES.values())}")
     if node.kind == plan_pb2.kBridgeDstNode:
         return
     for s in node.srcs:

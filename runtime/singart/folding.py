@@ -1,17 +1,22 @@
-"""Weight updates folded into the GEMM that makes the weight's gradient.
+"""The training step's two shortcuts for layers whose weight gradient is one GEMM (inner products),
+and the one protocol (FoldingLayer) a layer implements to take part; nothing else in the runtime
+knows of them.
 
-With an update rule that is linear in the weight and its gradient (plain SGD), this step's update is
-w = beta w + alpha dw, and the inner product's dw GEMM can write it straight into w: no gradient
-buffer, no update pass. A layer is offered the fold once it no longer needs the old weight (after its
-dx). Replicas of one layer in the workers of a group (batch partitioning) fold together: once every
-replica has its dx, each computes the rows of dw it owns over the whole batch and folds them in, so
-every row of w is written once, with no partial gradients to sum.
+Fold: with an update rule that is linear in the weight and its gradient (plain SGD), this step's update
+is w = beta w + alpha dw, and the dw GEMM can write it straight into w: no gradient buffer, no update
+pass. A layer is offered the fold once it no longer needs the old weight (after its dx); the store
+decides whether the offer stands (the param's last user this step takes it).
+
+Replica sharing: replicas of one layer in the workers of a group (batch partitioning) compute their
+products together. Replica i owns block i of the output features (rows of w) and computes, over the
+whole batch, those columns of every replica's y, its rows' share of every dx, and its rows of dw
+(folded into w, or followed by its rows' update), so every row of w is streamed once per product and
+nothing is summed.
 """
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from typing import Any
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from singa_proto import plan_pb2
@@ -21,15 +26,21 @@ from .connection import Aborted
 from .store import ParamStore
 
 
-@dataclass(frozen=True)
-class Fold:
-    """Write w[rows] = beta w[rows] + alpha dy^T x (the layer's own dy and x, or the whole batch's)."""
+@runtime_checkable
+class FoldingLayer(Protocol):
+    """What a layer offers to the shortcuts (the inner product implements it).
 
-    rows: slice
-    dy: np.ndarray
-    x: np.ndarray
-    alpha: float
-    beta: float
+    Its weight gradient is one GEMM, dw = dy^T x (x^T dy when `transpose`). During a training step
+    `fold` holds the step's FoldOffer: after computing its dx the layer asks `fold.coefficients()`,
+    and on (alpha, beta) it writes w = beta w + alpha dw with that GEMM instead of the gradient. When
+    every worker of its group holds a replica of the layer, `replica` is set, and the layer computes
+    its products through `replica.forward` and `replica.backward` instead of alone.
+    """
+
+    roles: list[str]
+    transpose: bool
+    fold: FoldOffer | None
+    replica: Replica | None
 
 
 class ReplicaShare:
@@ -139,35 +150,60 @@ class Replica:
 
 
 class FoldOffer:
-    """One step's offer to a layer: called with its dy and input once its dx is done."""
+    """One step's offer to a layer to fold its weight's update (asked once its dx is done)."""
 
-    def __init__(self, store: ParamStore, ref: plan_pb2.ParamRef, index: int, step: int) -> None:
-        self.store, self.ref, self.index, self.step = store, ref, index, step
+    def __init__(self, store: ParamStore, ref: plan_pb2.ParamRef, step: int) -> None:
+        self.store, self.ref, self.step = store, ref, step
         self.taken = False
 
-    def __call__(self, dy: np.ndarray, x: np.ndarray) -> Fold | None:
-        """The fold to apply, or None: write the gradient as usual."""
+    def coefficients(self) -> tuple[float, float] | None:
+        """(alpha, beta): write w = beta w + alpha dw now; None: write the gradient as usual."""
         coef = self.store.fold(self.ref, self.step)
         self.taken = coef is not None
-        return None if coef is None else Fold(slice(None), dy, x, *coef)
+        return coef
 
 
-def replica_shares(store: ParamStore, users: list[list[tuple[plan_pb2.ParamRef, Any]]],
-                   ) -> dict[int, tuple[ReplicaShare, int]]:
-    """Shares for the weights every worker of a group uses exactly once, whole, in a layer that folds.
+class WeightFold:
+    """A compute node's weight whose update its layer may fold: the executor offers it every step and
+    asks afterwards whether the offer was taken (then the update is done, with no gradient to add)."""
 
-    `users[w]` lists worker w's (weight ref, step) pairs; returns {id(step): (share, worker index)}."""
-    by_param: dict[str, list[tuple[int, plan_pb2.ParamRef, Any]]] = {}
-    for w, pairs in enumerate(users):
-        for ref, step in pairs:
-            by_param.setdefault(store.owner(ref.param), []).append((w, ref, step))
-    out: dict[int, tuple[ReplicaShare, int]] = {}
-    n = len(users)
+    def __init__(self, layer: FoldingLayer, store: ParamStore, ref: plan_pb2.ParamRef, index: int) -> None:
+        self.layer, self.store, self.ref, self.index = layer, store, ref, index
+
+    def offer(self, step: int) -> None:
+        """Hand the layer this step's offer (before its backward)."""
+        self.layer.fold = FoldOffer(self.store, self.ref, step)
+
+    def took(self, index: int) -> bool:
+        """Whether param `index` of the node was updated by this step's fold."""
+        offer = self.layer.fold
+        return index == self.index and offer is not None and offer.taken
+
+
+def weight_fold(layer: object, refs: list[plan_pb2.ParamRef], store: ParamStore) -> WeightFold | None:
+    """The node's WeightFold when its layer implements FoldingLayer and has a weight, else None."""
+    if not isinstance(layer, FoldingLayer) or "weight" not in layer.roles:
+        return None
+    i = layer.roles.index("weight")
+    return WeightFold(layer, store, refs[i], i) if i < len(refs) else None
+
+
+def share_replicas(store: ParamStore, folds: list[list[WeightFold]]) -> list[ReplicaShare]:
+    """Let the replicas of each weight that every worker of a group uses exactly once, whole, in a
+    layer that is not transposed, compute together; `folds[w]` are worker w's WeightFolds. Sets each
+    such layer's `replica`; returns the shares (to abort them when a worker fails)."""
+    by_param: dict[str, list[tuple[int, WeightFold]]] = {}
+    for w, worker_folds in enumerate(folds):
+        for fold in worker_folds:
+            if not fold.layer.transpose:
+                by_param.setdefault(store.owner(fold.ref.param), []).append((w, fold))
+    n, shares = len(folds), []
     for entries in by_param.values():
-        workers = {w for w, _, _ in entries}
-        if n < 2 or len(entries) != n or len(workers) != n or not store.shareable(entries[0][1], n):
+        workers = {w for w, _ in entries}
+        if n < 2 or len(entries) != n or len(workers) != n or not store.shareable(entries[0][1].ref, n):
             continue
-        share = ReplicaShare(store, entries[0][1], n)
-        for w, _, step in entries:
-            out[id(step)] = (share, w)
-    return out
+        share = ReplicaShare(store, entries[0][1].ref, n)
+        for w, fold in entries:
+            fold.layer.replica = Replica(share, w)
+        shares.append(share)
+    return shares

@@ -8,13 +8,12 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, cast
 
 from singa_proto import plan_pb2
 
 from .connection import Aborted, Channels
 from .executor import ComputeStep, Executor
-from .folding import Replica, ReplicaShare, replica_shares
+from .folding import ReplicaShare, share_replicas
 from .store import ParamStore
 
 
@@ -61,17 +60,10 @@ class WorkerGroup:
                                         initargs=(kernel_threads(n * ngroups),)) if n > 1 else None)
 
     def _share_replicas(self) -> list[ReplicaShare]:
-        """Let the replicas of each weight in this group's workers fold their updates together."""
-        users = [[(st.refs[i], st) for _, st in ex.steps if isinstance(st, ComputeStep)
-                  and (i := st.fold_index()) is not None and not getattr(st.layer, "transpose", False)]
+        """Let the replicas of each weight in this group's workers compute together (folding.py)."""
+        folds = [[st.fold for _, st in ex.steps if isinstance(st, ComputeStep) and st.fold is not None]
                  for ex in self.executors]
-        found = replica_shares(self.store, users)
-        for ex in self.executors:
-            for _, st in ex.steps:
-                if isinstance(st, ComputeStep) and id(st) in found:
-                    st.share = found[id(st)]
-                    cast(Any, st.layer).replicas = Replica(*st.share)
-        return list({id(share): share for share, _ in found.values()}.values())
+        return share_replicas(self.store, folds)
 
     def run(self, step: int) -> None:
         """One step: forward (and, when training, backward and the updates) on every worker."""

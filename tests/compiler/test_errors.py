@@ -140,7 +140,7 @@ def test_shard_that_disagrees_with_the_conf_shape(tmp_path: Path, capsys) -> Non
 @pytest.mark.parametrize("version", [None, "0"])
 def test_show_rejects_another_plan_format(version, plan_file: Path, capsys) -> None:
     from singa_proto import plan_pb2
-    from singac.emit import content_hash
+    from singa_spec.plans import content_hash
     plan = plan_pb2.PlanProto.FromString(plan_file.read_bytes())
     if version is None:
         plan.ClearField("format_version")

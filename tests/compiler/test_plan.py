@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from google.protobuf import text_format
 from singa_proto import job_pb2, plan_pb2
+from singa_spec.plans import content_hash
 from singac import compile_file, read_plan
 from singac.cli import main
-from singac.emit import content_hash
 
 from . import jobs
 from .conftest import compile_text

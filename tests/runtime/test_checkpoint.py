@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from singa_proto import common_pb2
-from singart import SingaError, checkpoint, fileio
+from singa_spec import files as fileio
+from singart import SingaError, checkpoint
 
 
 def _params(seed: int) -> dict[str, np.ndarray]:
@@ -52,7 +53,8 @@ def test_writer_killed_midway_leaves_no_partial_checkpoint(tmp_path: Path) -> No
     script = textwrap.dedent(f"""
         import os, signal
         import numpy as np
-        from singart import checkpoint, fileio
+        from singa_spec import files as fileio
+        from singart import checkpoint
         def die(fd):
             os.kill(os.getpid(), signal.SIGKILL)
         fileio.os.fsync = die

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import singac
+from singa_spec.plans import seal, write_plan
 from singart import checkpoint
 from singart.data.convert import write_image_shard
-from singart.planio import save_plan
 from singart.train import run_plan
 
 # One shard of exactly one batch: every step sees the same records, so a resumed run must retrace
@@ -98,13 +98,13 @@ def test_a_run_killed_inside_a_checkpoint_resumes_from_the_previous_step(tmp_pat
     src = tmp_path / "job.pbtxt"
     src.write_text(JOB.format(steps=3, freq=2, ws=ws, shard=_shard(tmp_path), extra=""))
     plan = tmp_path / "job.plan"
-    save_plan(singac.compile_file(str(src)), plan)
+    write_plan(seal(singac.compile_file(str(src))), plan)
     # A real process writes the final step-3 checkpoint and is killed (SIGKILL) after the workers'
     # files, before the updater's history: step 3 has param files but is incomplete.
     script = textwrap.dedent(f"""
         import io, os, signal
         from singart import checkpoint
-        from singart.planio import load_plan
+        from singa_spec.plans import read_plan
         from singart.train import run_plan
         write = checkpoint.write_atomic
         def dying(path, data):
@@ -112,7 +112,7 @@ def test_a_run_killed_inside_a_checkpoint_resumes_from_the_previous_step(tmp_pat
                 os.kill(os.getpid(), signal.SIGKILL)
             write(path, data)
         checkpoint.write_atomic = dying
-        run_plan(load_plan({str(plan)!r}), out=io.StringIO(), err=io.StringIO())
+        run_plan(read_plan({str(plan)!r}), out=io.StringIO(), err=io.StringIO())
     """)
     proc = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True)
     assert proc.returncode == -9, proc.stderr.decode()

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import singac
+from singa_spec.plans import FORMAT_VERSION, read_plan, seal, write_plan
 from singart.data.convert import write_image_shard
-from singart.planio import FORMAT_VERSION, load_plan, save_plan
 
 JOB = """name: "cli-mlp"
 train_steps: 4
@@ -52,7 +52,7 @@ def _plan(tmp_path: Path, fields: dict[str, str], name: str = "job") -> Path:
     src = tmp_path / f"{name}.pbtxt"
     src.write_text(JOB.format(**fields))
     path = tmp_path / f"{name}.plan"
-    save_plan(singac.compile_file(str(src)), path)
+    write_plan(seal(singac.compile_file(str(src))), path)
     return path
 
 
@@ -141,12 +141,12 @@ def test_hosts_waits_for_the_distributed_runtime(tmp_path: Path, job: dict[str, 
 def test_plan_of_another_format_version_is_refused(tmp_path: Path, job: dict[str, str],
                                                    version: str | None) -> None:
     path = _plan(tmp_path, job)
-    plan = load_plan(path)
+    plan = read_plan(path)
     if version is None:
         plan.ClearField("format_version")
     else:
         plan.format_version = version
-    save_plan(plan, path)  # sealed again: only the version is wrong
+    write_plan(seal(plan), path)  # sealed again: only the version is wrong
     _one_line_error(singart("run", str(path)), str(path), f"'{FORMAT_VERSION}'",
                     "unset" if version is None else f"'{version}'")
     assert not Path(job["ws"]).exists()

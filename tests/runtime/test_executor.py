@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import singac
 from singa_proto import plan_pb2
+from singa_spec.plans import read_plan, seal, write_plan
 from singart import SingaError
 from singart.connection import Aborted, Channels
 from singart.data.convert import write_image_shard
 from singart.executor import Env, GradSums, SliceStep
-from singart.planio import load_plan, save_plan
 from singart.train import Trainer
 
 JOB = """name: "executor"
@@ -135,9 +135,9 @@ def test_a_source_on_another_worker_needs_a_bridge(plan: plan_pb2.PlanProto, tmp
     bridged = next(n for n in graph.nodes if n.kind == plan_pb2.kBridgeDstNode)
     consumer = next(n for n in graph.nodes if bridged.name in n.srcs)
     consumer.srcs[list(consumer.srcs).index(bridged.name)] = bridged.peer  # skip the bridge pair
-    save_plan(plan, tmp_path / "bad.plan")
+    write_plan(seal(plan), tmp_path / "bad.plan")
     with pytest.raises(SingaError, match="without a bridge"):
-        Trainer(load_plan(tmp_path / "bad.plan"), out=io.StringIO(), err=io.StringIO())
+        Trainer(read_plan(tmp_path / "bad.plan"), out=io.StringIO(), err=io.StringIO())
 
 
 def test_worker_groups_in_one_process_share_params(plan: plan_pb2.PlanProto) -> None:

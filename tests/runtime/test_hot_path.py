@@ -95,8 +95,8 @@ def test_replicas_in_a_group_share_the_fold_of_their_weights(tmp_path: Path, sha
     graph = find_graph(plan, job_pb2.kTrain)
     params, _ = store.build(plan, graph)
     group = WorkerGroup(graph, params, plan.job.seed, train=True)
-    shared = {st.refs[0].param: st.share for ex in group.executors for _, st in ex.steps
-              if isinstance(st, ComputeStep) and st.share is not None}
+    shared = {st.refs[0].param: st.layer.replica for ex in group.executors for _, st in ex.steps
+              if isinstance(st, ComputeStep) and getattr(st.layer, "replica", None) is not None}
     assert set(shared) == {"w1", "w3"}  # fc2 is transposed: its replicas fold one after the other
     group.run(0)
     group.close()
@@ -140,13 +140,14 @@ def test_a_replica_failing_before_meeting_the_others_stops_the_group(tmp_path: P
     graph = find_graph(plan, job_pb2.kTrain)
     params, _ = store.build(plan, graph)
     group = WorkerGroup(graph, params, plan.job.seed, train=True)
-    failing = next(st for _, st in group.executors[1].steps if isinstance(st, ComputeStep) and st.share)
+    failing = next(st for _, st in group.executors[1].steps
+                   if isinstance(st, ComputeStep) and getattr(st.layer, "replica", None) is not None)
 
     class Broken:  # stands in for the failing replica's handle: it fails before meeting the others
         def forward(self, *args: object) -> None:
             raise RuntimeError("replica failed")
 
-    failing.layer.replicas = Broken()
+    failing.layer.replica = Broken()
     errors: list[BaseException] = []
 
     def run() -> None:

@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 from google.protobuf import text_format
 from singa_proto import common_pb2, job_pb2, plan_pb2
+from singa_spec import spec_of
 from singart.data.convert import write_image_shard, write_mean_image
 from singart.data.records import RecordBatch, load_shard
 from singart.data.shard import ShardError
-from singart.layers import LAYERS, LayerContext, make_layer
+from singart.layers import IMPLEMENTATIONS, LayerContext, make_layer
 from singart.params.seeds import stable_hash
 
 N, SEED = 10, 5
@@ -49,7 +50,7 @@ def test_batches_wrap_around_at_the_end(shard):
     order = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
     np.testing.assert_array_equal(np.concatenate([b.images for b in seen]), images[order])
     assert seen[2].labels.dtype == np.int32 and seen[2].labels.tolist() == [1, 2, 0, 1]
-    assert layer.has_grad is False and layer.backward(None, []) == []
+    assert not spec_of("kShardData").grad and layer.backward(None, []) == []
 
 
 def test_partitions_read_exactly_the_rows_of_one_reader(shard):
@@ -179,7 +180,7 @@ def test_rgb_bad_mean_file_names_layer_and_file(tmp_path, rgb):
 
 
 def test_registry_holds_every_input_type():
-    assert {"kShardData", "kLMDBData", "kLabel", "kMnist", "kRGBImage"} <= set(LAYERS)
+    assert {"kShardData", "kLMDBData", "kLabel", "kMnist", "kRGBImage"} <= set(IMPLEMENTATIONS)
 
 
 def _caffe_blob(mean: np.ndarray) -> bytes:

@@ -6,7 +6,8 @@ import pytest
 from google.protobuf import text_format
 from singa_proto import plan_pb2
 from singart import reference as ref
-from singart.layers import LAYERS, LayerContext
+from singart.layers import LayerContext
+from singart.layers import make_layer as build
 
 RTOL, ATOL = 2e-4, 2e-5
 
@@ -20,7 +21,7 @@ def make_layer(type_name: str, conf: str = "", roles: tuple[str, ...] = (), orig
         node.params.add(role=role, param=f"{name}/{role}")
     for axis, begin, end in block:
         node.block.add(axis=axis, begin=begin, end=end)
-    return LAYERS[type_name](LayerContext(node=node, in_shapes=(), seed=11, train=train))
+    return build(type_name, LayerContext(node=node, in_shapes=(), seed=11, train=train))
 
 
 def rand(rng: np.random.Generator, *shape: int) -> np.ndarray:

@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import singac
-from singart import SingaError, fileio
+from singa_spec import files as fileio
+from singa_spec.plans import read_plan, seal, write_plan
+from singart import SingaError
 from singart.data.convert import write_image_shard, write_mean_image
 from singart.data.records import decode_shard, image_record, read_mean_image
 from singart.data.shard import DataShard, kCreate, shard_file
-from singart.planio import load_plan, save_plan
 
 
 def _images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -110,11 +111,11 @@ def test_failed_plan_write_keeps_the_previous_plan(tmp_path: Path, monkeypatch: 
     src.write_text(JOB)
     plan = singac.compile_file(str(src))
     path = tmp_path / "job.plan"
-    save_plan(plan, path)
+    write_plan(seal(plan), path)
     before = path.read_bytes()
     plan.job.train_steps = 99
     monkeypatch.setattr(fileio.os, "replace", _broken_replace)
     with pytest.raises(SingaError, match="job.plan: cannot write plan: No space left on device"):
-        save_plan(plan, path)
-    assert path.read_bytes() == before and load_plan(path).job.train_steps == 1
+        write_plan(seal(plan), path)
+    assert path.read_bytes() == before and read_plan(path).job.train_steps == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["job.pbtxt", "job.plan"]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import networkx as nx
 from singa_proto import job_pb2
+from singa_spec import spec_of
 
 from ..graph import forward_view
-from ..params import PARAM_RULES, feature_axis
 
 
 def assign_params(g: nx.DiGraph) -> nx.DiGraph:
@@ -36,7 +36,7 @@ def _declare(g: nx.DiGraph) -> dict[str, dict]:
     fwd = forward_view(g)
     seen: set[str] = set()
     for n, d in sorted(g.nodes(data=True), key=lambda x: (x[1]["order"], x[0])):
-        if d["kind"] != "compute" or d["origin"] in seen or d["type"] not in PARAM_RULES:
+        if d["kind"] != "compute" or d["origin"] in seen:
             continue
         seen.add(d["origin"])
         srcs = sorted(fwd.predecessors(n), key=lambda s: g.edges[s, n]["slot"])
@@ -47,7 +47,7 @@ def _declare(g: nx.DiGraph) -> dict[str, dict]:
 
 def _declare_layer(g: nx.DiGraph, d: dict, in_shape: tuple[int, ...], table: dict[str, dict]) -> None:
     source, conf = g.graph["source"], d["conf"]
-    roles = PARAM_RULES[d["type"]](conf, in_shape, d["origin_shape"])
+    roles = spec_of(d["type"]).params(conf, in_shape)
     declared = list(conf.param)
     if len(declared) > len(roles):
         raise source.layer_error(d["origin"], f"declares {len(declared)} params but a {d['type']} has "
@@ -88,6 +88,6 @@ def _use(d: dict, entry: dict) -> tuple[str, str, tuple[int, int, int] | None]:
     """(role, owner param, (axis, begin, end) or None) for one node's use of one param."""
     if d["partition_dim"] != 1 or 1 not in d["block"]:
         return (entry["role"], entry["owner"], None)
-    axis = feature_axis(d["type"], entry["role"], d["conf"])
+    axis = spec_of(d["type"]).feature_axis(d["conf"], entry["role"])
     lo, hi = d["block"][1]
     return (entry["role"], entry["owner"], (axis, lo, hi))

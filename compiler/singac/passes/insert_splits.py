@@ -6,14 +6,14 @@ parser layers take no gradient, so they feed several consumers directly (SINGA's
 from __future__ import annotations
 
 import networkx as nx
+from singa_spec import spec_of
 
 from ..graph import with_graph_attrs
-from ..layertypes import takes_grad
 
 
 def insert_splits(g: nx.DiGraph) -> nx.DiGraph:
     """Return a graph where only split, input and parser nodes have several consumers."""
-    todo = [n for n, d in g.nodes(data=True) if d["kind"] != "split" and takes_grad(d["type"])
+    todo = [n for n, d in g.nodes(data=True) if d["kind"] != "split" and spec_of(d["type"]).grad
             and len(_forward_successors(g, n)) > 1]
     if not todo:
         return with_graph_attrs(g, split=True)

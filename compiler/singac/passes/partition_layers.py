@@ -11,9 +11,10 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 
 import networkx as nx
+from singa_spec import spec_of
+from singa_spec.layers import FEATURES, ONE_TO_ONE
 
 from ..blocks import Block, block_shape, intersect, ranges
-from ..layertypes import FEATURE_FIELD, WHOLE_FEATURES, needs_own_columns
 from ..source import Source
 
 
@@ -81,7 +82,7 @@ def _resolve(g: nx.DiGraph, layer: str, n: int) -> tuple[int, int]:
     dim = conf.partition_dim if explicit else g.graph["job"].neuralnet.partition_dim
     if dim not in (-1, 0, 1):
         raise source.layer_error(layer, f"partition_dim must be -1, 0 or 1, got {dim}")
-    if dim == 1 and d["type"] in WHOLE_FEATURES:
+    if dim == FEATURES and not spec_of(d["type"]).features:
         if explicit:
             raise source.layer_error(layer, f"a {d['type']} layer cannot be partitioned on features "
                                      "(partition_dim 1); use 0 or -1")
@@ -109,7 +110,7 @@ def _cuts(g: nx.DiGraph, layer: str, dim: int, n: int) -> list[tuple[int, int]]:
                                             f"{n} rows/features to share among {n} workers")
     if dim == 1 and shape[1] % n:
         raise g.graph["source"].layer_error(
-            layer, f"{FEATURE_FIELD.get(d['type'], 'feature size')} {shape[1]} does not divide evenly into "
+            layer, f"{spec_of(d['type']).feature_field} {shape[1]} does not divide evenly into "
             f"{n} partitions")
     return ranges(shape[dim], n)
 
@@ -117,6 +118,6 @@ def _cuts(g: nx.DiGraph, layer: str, dim: int, n: int) -> list[tuple[int, int]]:
 def _need(consumer: dict, src_shape: tuple[int, ...]) -> Block:
     """The block of its source's output that one consumer partition needs."""
     dim, block = consumer["partition_dim"], consumer["block"]
-    if dim == 0 or (dim == 1 and needs_own_columns(consumer["type"])):
+    if dim == 0 or (dim == FEATURES and spec_of(consumer["type"]).connection == ONE_TO_ONE):
         return {a: r for a, r in block.items() if a < len(src_shape)}
     return {}

@@ -38,7 +38,8 @@ class Canvas:
     def add(self, text: str) -> None:
         self.parts.append(text)
 
-    def rect(self, x: float, y: float, w: float, h: float, **kw: object) -> None:
+    def rect(self, x: float, y: float, w: float | str, h: float | str, **kw: object) -> None:
+        """A rectangle; width and height may be lengths such as "100%"."""
         self.add(f"<rect{attrs(x=x, y=y, width=w, height=h, **kw)}/>")
 
     def polygon(self, points: list[Point], **kw: object) -> None:

@@ -41,8 +41,9 @@ def run_viz(args: argparse.Namespace) -> int:
 
 def load_plan(path: str) -> plan_pb2.PlanProto:
     """A plan read from `path`, or compiled from it when it is a job file."""
+    from singa_spec.plans import read_plan
+
     from ..compile import compile_file
-    from ..planio import read_plan
 
     return compile_file(path) if Path(path).suffix.lower() in JOB_SUFFIXES else read_plan(path)
 

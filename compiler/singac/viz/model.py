@@ -5,22 +5,10 @@ import math
 from dataclasses import dataclass, field
 
 from singa_proto import job_pb2, plan_pb2
-
-from ..errors import SingaError
+from singa_spec import SingaError, layer_type
+from singa_spec.names import NODE_KIND_NAMES, PHASES
 
 BYTES_PER_ELEMENT = 4  # every tensor is float32
-
-# The names users type for `--phase`, and the plan's Phase values they stand for.
-PHASES = {"train": job_pb2.kTrain, "val": job_pb2.kVal, "test": job_pb2.kTest}
-
-KIND_NAMES = {
-    plan_pb2.kCompute: "compute",
-    plan_pb2.kSliceNode: "slice",
-    plan_pb2.kConcatNode: "concat",
-    plan_pb2.kSplitNode: "split",
-    plan_pb2.kBridgeSrcNode: "bridge_src",
-    plan_pb2.kBridgeDstNode: "bridge_dst",
-}
 
 # Algorithms whose train step also sends every activation's gradient back over the same wire.
 BACKWARD_ALGS = (job_pb2.kBP, job_pb2.kBPTT)
@@ -121,15 +109,13 @@ def build_view(plan: plan_pb2.PlanProto, phase: str = "train") -> View:
 
 def to_vnode(node: plan_pb2.Node, num_partitions: int) -> VNode:
     """A drawn node from a plan node."""
-    kind = KIND_NAMES.get(node.kind, "compute")
-    layer_type = job_pb2.LayerType.Name(node.conf.type) if kind == "compute" and node.HasField("conf") else kind
-    if node.conf.type == job_pb2.kUserLayer and node.conf.user_type:
-        layer_type = node.conf.user_type
+    kind = NODE_KIND_NAMES.get(node.kind, "compute")
+    kind_type = layer_type(node.conf) if kind == "compute" and node.HasField("conf") else kind
     whole = kind == "compute" and num_partitions > 1 and max(node.num_partitions, 1) == 1
     return VNode(
         name=node.name,
         kind=kind,
-        type=layer_type,
+        type=kind_type,
         origin=node.origin or node.name,
         shape=tuple(node.shape),
         workers=(node.worker,),

@@ -11,8 +11,8 @@ import time
 from importlib import metadata
 
 import numpy as np
+from singa_spec.files import write_atomic
 
-from ..fileio import write_atomic
 from .records import image_record
 from .shard import DataShard, ShardError, kCreate
 

@@ -16,8 +16,7 @@ from typing import BinaryIO, Self, cast
 
 from google.protobuf.message import DecodeError, Message
 from singa_proto import common_pb2
-
-from ..fileio import TEMP_PREFIX, commit, remove_partial
+from singa_spec.files import TEMP_PREFIX, commit, remove_partial
 
 SHARD_FILE = "shard.dat"
 kRead, kCreate, kAppend = "kRead", "kCreate", "kAppend"

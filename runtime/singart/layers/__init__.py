@@ -1,19 +1,12 @@
-"""The layer registry: layer type name (as users write it) -> layer class."""
+"""The runtime's layers: one implementation per layer kind, under the name of the kind's spec.
+
+Built-in kinds register with `@implements(...)` exactly as a plugin's layer would; the kind's spec
+(singa_spec) says what the compiler and the executor need to know of it.
+"""
 from __future__ import annotations
 
+from . import input, loss, neuron  # noqa: F401 -- the built-in kinds register themselves
 from .base import Layer, LayerContext
-from .input import INPUT_LAYERS
-from .neuron import NEURON_LAYERS
+from .registry import IMPLEMENTATIONS, implements, make_layer, register_layer
 
-LAYERS: dict[str, type[Layer]] = {**INPUT_LAYERS, **NEURON_LAYERS}
-
-
-def make_layer(type_name: str, ctx: LayerContext) -> Layer:
-    """Build the layer for one plan node; an unknown type names the known ones."""
-    if type_name not in LAYERS:
-        raise ValueError(f"layer {ctx.node.name!r}: no runtime layer for type {type_name}; "
-                         f"known: {', '.join(sorted(LAYERS))}")
-    return LAYERS[type_name](ctx)
-
-
-__all__ = ["LAYERS", "Layer", "LayerContext", "make_layer"]
+__all__ = ["IMPLEMENTATIONS", "Layer", "LayerContext", "implements", "make_layer", "register_layer"]

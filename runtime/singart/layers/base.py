@@ -22,12 +22,16 @@ class LayerContext:
         return self.node.conf
 
     @property
-    def rows(self) -> tuple[int, int]:
-        """The rows [begin, end) of the origin layer's full batch that this node holds."""
+    def name(self) -> str:
+        """The user's name of the layer (a partition's node is named `<layer>@NN`)."""
+        return self.node.origin or self.node.name
+
+    def rows(self, full: int) -> tuple[int, int]:
+        """The rows [begin, end) of the origin layer's batch this node holds (all `full` when whole)."""
         for r in self.node.block:
             if r.axis == 0:
-                return r.begin, r.end
-        return 0, int(self.node.origin_shape[0]) if self.node.origin_shape else int(self.node.shape[0])
+                return int(r.begin), int(r.end)
+        return 0, full
 
     @property
     def full_batch(self) -> int:
@@ -36,19 +40,24 @@ class LayerContext:
 
 
 class Layer:
-    """A layer of one node. Subclasses set `param_roles` and implement forward/backward.
+    """A layer of one plan node; each kind implements forward and backward.
 
     forward(inputs, params, step) -> output. `inputs` are the source nodes' outputs in `node.srcs`
     order; `params` the values of `node.params`, in that order (possibly blocks of larger params).
     backward(dy, grads) -> one gradient per input (None where an input takes no gradient). It writes
     (overwrites) each param's gradient into `grads`, aligned with `params`. dy is None for loss layers.
+    Whether a kind passes gradients at all is its spec's `grad` (input layers' backward never runs).
+    Buffers are kept across steps (fresh pages are slow); a layer only ever uses the arrays it gets, so
+    it runs unchanged on a feature partition's param blocks.
     """
-
-    param_roles: tuple[str, ...] = ()
-    has_grad: bool = True
 
     def __init__(self, ctx: LayerContext) -> None:
         self.ctx = ctx
+        self.roles = [p.role for p in ctx.node.params]
+        # per input, whether backward must return its gradient: the executor clears the flags of inputs
+        # no param lies behind (e.g. the data), so their gradients are never computed
+        self.needs_dx: list[bool] = [True] * len(ctx.node.srcs)
+        self._bufs: dict[str, np.ndarray] = {}
 
     def forward(self, inputs: list[Any], params: list[np.ndarray], step: int) -> Any:
         raise NotImplementedError
@@ -59,3 +68,25 @@ class Layer:
     def metrics(self) -> dict[str, tuple[float, int]]:
         """Loss layers: {name: (sum, count)} accumulated since the last call; then reset."""
         return {}
+
+    def buf(self, key: str, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+        """A buffer kept across steps; made anew only when the shape changes."""
+        b = self._bufs.get(key)
+        if b is None or b.shape != tuple(shape) or b.dtype != dtype:
+            b = self._bufs[key] = np.empty(shape, dtype)
+        return b
+
+    def wants_dx(self, i: int) -> bool:
+        """Whether backward must compute the gradient of input `i`."""
+        return i >= len(self.needs_dx) or self.needs_dx[i]
+
+    def param(self, values: list[np.ndarray], role: str) -> np.ndarray | None:
+        """The value (or gradient buffer) of the param with `role`, None when the layer has none."""
+        return values[self.roles.index(role)] if role in self.roles and values else None
+
+    def weight(self, values: list[np.ndarray]) -> np.ndarray:
+        """The weight (or its gradient buffer), which the layers that have params always have."""
+        w = self.param(values, "weight")
+        if w is None:
+            raise ValueError(f"layer {self.ctx.name}: no weight param")
+        return w

@@ -14,39 +14,27 @@ from ..data.records import RecordBatch, ShardArrays, load_shard, read_mean_image
 from ..data.shard import ShardError
 from ..params.seeds import make_rng
 from .base import Layer, LayerContext
-
-
-def _origin(ctx: LayerContext) -> str:
-    return ctx.node.origin or ctx.node.name
-
-
-def _rows(ctx: LayerContext, full: int) -> tuple[int, int]:
-    """The rows [begin, end) of the full batch this node holds (all of them when unpartitioned)."""
-    for r in ctx.node.block:
-        if r.axis == 0:
-            return int(r.begin), int(r.end)
-    return 0, full
+from .registry import implements
 
 
 class InputLayer(Layer):
-    """Input layers take no gradient."""
-
-    has_grad = False
+    """Input layers take no gradient (their specs say so: their backward never runs)."""
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
         return []
 
 
+@implements("kShardData")
 class ShardDataLayer(InputLayer):
     """kShardData: `batchsize` records per call from a DataShard, wrapping at its end."""
 
     def __init__(self, ctx: LayerContext) -> None:
         super().__init__(ctx)
-        conf, self.name = ctx.conf.sharddata_conf, _origin(ctx)
+        conf, self.name = ctx.conf.sharddata_conf, ctx.name
         if conf.batchsize <= 0:
             raise ValueError(f"layer {self.name!r}: sharddata_conf.batchsize must be positive")
         self.batchsize = int(conf.batchsize)
-        self.begin, self.end = _rows(ctx, self.batchsize)
+        self.begin, self.end = ctx.rows(self.batchsize)
         self.shard = _open_shard(self.name, conf.path)
         _check_record_shape(ctx, self.name, self.shard)
         self.position: int | None = None  # the full batch's first record; set on the first call
@@ -81,15 +69,17 @@ def _check_record_shape(ctx: LayerContext, layer: str, shard: ShardArrays) -> No
                          f"{list(shard.record_shape)}, the plan says {planned}")
 
 
+@implements("kLMDBData")
 class LMDBDataLayer(InputLayer):
     """kLMDBData: not available here; say so when the layer is built."""
 
     def __init__(self, ctx: LayerContext) -> None:
         super().__init__(ctx)
-        raise ValueError(f"layer {_origin(ctx)!r}: kLMDBData is not supported in this build; "
+        raise ValueError(f"layer {ctx.name!r}: kLMDBData is not supported in this build; "
                          "convert the data to a record shard (singart data) and use kShardData")
 
 
+@implements("kLabel")
 class LabelLayer(InputLayer):
     """kLabel: the records' labels as int32 [B]."""
 
@@ -97,6 +87,7 @@ class LabelLayer(InputLayer):
         return np.ascontiguousarray(_batch(inputs, self.ctx).labels, dtype=np.int32)
 
 
+@implements("kMnist")
 class MnistLayer(InputLayer):
     """kMnist: pixels as float32 x / norm_a - norm_b; 2-D records become [B, 1, s, s]."""
 
@@ -109,12 +100,13 @@ class MnistLayer(InputLayer):
         return out[:, None] if out.ndim == 3 else out
 
 
+@implements("kRGBImage")
 class RGBImageLayer(InputLayer):
     """kRGBImage: subtract the mean image, crop (random when training) and mirror, then scale."""
 
     def __init__(self, ctx: LayerContext) -> None:
         super().__init__(ctx)
-        self.name, conf = _origin(ctx), ctx.conf.rgbimage_conf
+        self.name, conf = ctx.name, ctx.conf.rgbimage_conf
         self.crop, self.mirror, self.scale = int(conf.cropsize), bool(conf.mirror), conf.scale
         self.mean = self._load_mean(conf.meanfile) if conf.meanfile else None
 
@@ -155,7 +147,7 @@ class RGBImageLayer(InputLayer):
 
     def _draw(self, step: int, n: int, hspan: int, wspan: int) -> tuple[np.ndarray, ...]:
         """Crop offsets and mirror flags for this node's n rows, drawn for the whole batch."""
-        begin, end = _rows(self.ctx, n)
+        begin, end = self.ctx.rows(n)
         if end - begin != n:
             raise ValueError(f"layer {self.name!r}: got {n} rows, the plan gives it {end - begin}")
         if not self.ctx.train:  # centre crop, no mirror outside training
@@ -171,15 +163,7 @@ class RGBImageLayer(InputLayer):
 
 def _batch(inputs: list[Any], ctx: LayerContext) -> RecordBatch:
     if len(inputs) != 1 or not isinstance(inputs[0], RecordBatch):
-        raise ValueError(f"layer {_origin(ctx)!r}: a parser layer needs exactly one data layer as "
+        raise ValueError(f"layer {ctx.name!r}: a parser layer needs exactly one data layer as "
                          "its source")
     return inputs[0]
 
-
-INPUT_LAYERS: dict[str, type[Layer]] = {
-    "kShardData": ShardDataLayer,
-    "kLMDBData": LMDBDataLayer,
-    "kLabel": LabelLayer,
-    "kMnist": MnistLayer,
-    "kRGBImage": RGBImageLayer,
-}

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import ops
 from .base import Layer, LayerContext
+from .registry import implements
 
 
 class LossLayer(Layer):
@@ -22,14 +23,6 @@ class LossLayer(Layer):
         super().__init__(ctx)
         self._sums = dict.fromkeys(self.metric_names, 0.0)
         self._rows = 0
-        self._bufs: dict[str, np.ndarray] = {}
-
-    def buf(self, key: str, shape: tuple[int, ...]) -> np.ndarray:
-        """A float32 buffer kept across steps; made anew only when the shape changes."""
-        b = self._bufs.get(key)
-        if b is None or b.shape != tuple(shape):
-            b = self._bufs[key] = np.empty(shape, np.float32)
-        return b
 
     def record(self, rows: int, **per_row: np.ndarray) -> None:
         for name, values in per_row.items():
@@ -43,6 +36,7 @@ class LossLayer(Layer):
         return out
 
 
+@implements("kSoftmaxLoss")
 class SoftmaxLossLayer(LossLayer):
     """kSoftmaxLoss: cross-entropy of softmax(prediction); gradient (p - onehot) * scale / full_batch;
     metrics `loss` and `accuracy` (top-k, softmaxloss_conf.topk)."""
@@ -82,6 +76,7 @@ class SoftmaxLossLayer(LossLayer):
         return [g.reshape(self.in_shape), None]
 
 
+@implements("kEuclideanLoss")
 class EuclideanLossLayer(LossLayer):
     """kEuclideanLoss: 0.5 * sum of (pred - target)^2 per row; gradient (pred - target) / full_batch."""
 
@@ -99,8 +94,3 @@ class EuclideanLossLayer(LossLayer):
         g = np.multiply(self.diff, np.float32(1.0 / self.ctx.full_batch), out=self.buf("g", self.diff.shape))
         return [g, None]
 
-
-LOSS_LAYERS: dict[str, type[Layer]] = {
-    "kSoftmaxLoss": SoftmaxLossLayer,
-    "kEuclideanLoss": EuclideanLossLayer,
-}

@@ -1,56 +1,23 @@
-"""Neuron layers (SINGA v0.1 section 1.3) on the oneDNN kernels, and the registry of them and the losses.
+"""Neuron layers (SINGA v0.1 section 1.3) on the oneDNN kernels.
 
 Every layer keeps its output and gradient buffers across steps (fresh pages are slow). Under feature
 partitioning the executor hands a layer its param blocks, so a layer only ever uses the arrays it gets.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import ops
 from ..params.seeds import make_rng
 from .base import Layer, LayerContext
-from .loss import LOSS_LAYERS
+from .registry import implements
+
+if TYPE_CHECKING:
+    from ..folding import FoldOffer, Replica
 
 STANH_A, STANH_B = 1.7159, 2.0 / 3.0
-
-
-class NeuronLayer(Layer):
-    """A layer with reusable buffers and params looked up by role."""
-
-    def __init__(self, ctx: LayerContext) -> None:
-        super().__init__(ctx)
-        self._bufs: dict[str, np.ndarray] = {}
-        # per input, whether backward must return its gradient (the executor clears the flags of
-        # inputs no param lies behind, e.g. the data, so their gradients are never computed)
-        self.needs_dx: list[bool] = []
-        roles = [p.role for p in ctx.node.params if p.role]
-        self.roles = roles or list(self.param_roles[:len(ctx.node.params) or None])
-
-    def buf(self, key: str, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
-        """A buffer kept across steps; made anew only when the shape changes."""
-        b = self._bufs.get(key)
-        if b is None or b.shape != tuple(shape) or b.dtype != dtype:
-            b = self._bufs[key] = np.empty(shape, dtype)
-        return b
-
-    def wants_dx(self, i: int) -> bool:
-        """Whether backward must compute the gradient of input `i` (yes unless told otherwise)."""
-        return i >= len(self.needs_dx) or self.needs_dx[i]
-
-    def param(self, values: list[np.ndarray], role: str) -> np.ndarray | None:
-        """The value (or gradient buffer) of the param with `role`, None when the layer has none."""
-        return values[self.roles.index(role)] if role in self.roles and values else None
-
-    def weight(self, values: list[np.ndarray]) -> np.ndarray:
-        """The weight (or its gradient buffer), which the layers that have params always have."""
-        w = self.param(values, "weight")
-        if w is None:
-            raise ValueError(f"layer {self.ctx.node.name}: no weight param")
-        return w
 
 
 def _given(dy: np.ndarray | None) -> np.ndarray:
@@ -66,10 +33,9 @@ def _positive(value: int, field: str) -> int:
     return int(value)
 
 
-class ConvolutionLayer(NeuronLayer):
+@implements("kConvolution", "kCConvolution")
+class ConvolutionLayer(Layer):
     """kConvolution / kCConvolution: weight (filters, C*k*k), bias (filters); NCHW."""
-
-    param_roles = ("weight", "bias")
 
     def __init__(self, ctx: LayerContext) -> None:
         super().__init__(ctx)
@@ -100,7 +66,8 @@ class ConvolutionLayer(NeuronLayer):
         return [dx.reshape(self.in_shape)]
 
 
-class PoolingLayer(NeuronLayer):
+@implements("kPooling", "kCPooling")
+class PoolingLayer(Layer):
     """kPooling / kCPooling: MAX or AVG, no padding, output floor((H - k) / s) + 1."""
 
     def __init__(self, ctx: LayerContext) -> None:
@@ -125,7 +92,8 @@ class PoolingLayer(NeuronLayer):
         return [ops.pool_backward(dy, self.ws, self.x_shape, self.k, self.stride, self.is_max, dx)]
 
 
-class LRNLayer(NeuronLayer):
+@implements("kLRN")
+class LRNLayer(Layer):
     """kLRN across channels: y = x * (knorm + alpha/local_size * window sum of x^2) ^ -beta."""
 
     def __init__(self, ctx: LayerContext) -> None:
@@ -148,7 +116,7 @@ class LRNLayer(NeuronLayer):
         return [ops.lrn_backward(self.x, dy, self.ws, *self.args, self.buf("dx", self.x.shape))]
 
 
-class ActivationLayer(NeuronLayer):
+class ActivationLayer(Layer):
     """kReLU, kSigmoid, kTanh: backward runs from the output."""
 
     kind = "relu"
@@ -162,19 +130,23 @@ class ActivationLayer(NeuronLayer):
         return [ops.activation_backward(self.kind, self.y, dy, self.buf("dx", self.y.shape))]
 
 
+@implements("kReLU")
 class ReLULayer(ActivationLayer):
     kind = "relu"
 
 
+@implements("kSigmoid")
 class SigmoidLayer(ActivationLayer):
     kind = "sigmoid"
 
 
+@implements("kTanh")
 class TanhLayer(ActivationLayer):
     kind = "tanh"
 
 
-class STanhLayer(NeuronLayer):
+@implements("kSTanh")
+class STanhLayer(Layer):
     """kSTanh: 1.7159 tanh(2x/3); backward runs from the output."""
 
     def forward(self, inputs: list[Any], params: list[np.ndarray], step: int) -> np.ndarray:
@@ -187,7 +159,8 @@ class STanhLayer(NeuronLayer):
         return [ops.stanh_backward(self.y, dy, STANH_A, STANH_B, self.buf("dx", dy.shape))]
 
 
-class DropoutLayer(NeuronLayer):
+@implements("kDropout")
+class DropoutLayer(Layer):
     """kDropout: inverted dropout in training, identity otherwise. The mask is drawn for the origin
     layer's full output and cut to this node's block, so partitioning does not change it."""
 
@@ -224,22 +197,18 @@ class DropoutLayer(NeuronLayer):
         return [np.multiply(dy, self.mask, out=self.buf("dx", dy.shape))]
 
 
-class InnerProductLayer(NeuronLayer):
+@implements("kInnerProduct")
+class InnerProductLayer(Layer):
     """kInnerProduct: y = x W^T + b on x flattened to [B, vdim]; W (hdim, vdim), or (vdim, hdim) with
-    `transpose`. The output width is the (possibly partitioned) weight block's."""
-
-    param_roles = ("weight", "bias")
+    `transpose`. The output width is the (possibly partitioned) weight block's. Implements
+    folding.FoldingLayer: its weight update may be folded into the dw GEMM, and its replicas in a
+    group's workers may compute their products together."""
 
     def __init__(self, ctx: LayerContext) -> None:
         super().__init__(ctx)
         self.transpose = bool(ctx.conf.innerproduct_conf.transpose)
-        # set by the executor when training: called with (dy, x) after dx, it may give a Fold: apply the
-        # weight's update as w = beta w + alpha dw inside the dw GEMM (saving a pass over w and the
-        # gradient buffer); the weight passed to forward is then the param's value itself
-        self.weight_fold: Callable[[np.ndarray, np.ndarray], Any] | None = None
-        # set by the worker group when every worker holds a replica of this layer: its products are then
-        # computed together with the others (see folding.ReplicaShare)
-        self.replicas: Any = None
+        self.fold: FoldOffer | None = None
+        self.replica: Replica | None = None
 
     def forward(self, inputs: list[Any], params: list[np.ndarray], step: int) -> np.ndarray:
         self.in_shape = inputs[0].shape
@@ -251,27 +220,26 @@ class InnerProductLayer(NeuronLayer):
                              f"weight {self.w.shape} expects {vdim}")
         hdim = self.w.shape[1] if self.transpose else self.w.shape[0]
         y = self.buf("y", (self.x.shape[0], hdim))
-        if self.replicas is not None:
-            return self.replicas.forward(self.x, self.w, b, y)
+        if self.replica is not None:
+            return self.replica.forward(self.x, self.w, b, y)
         return ops.inner_product(self.x, self.w, b, y, self.transpose)
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
         dy = _given(dy)
-        if self.replicas is not None and self.weight_fold is not None:
+        if self.replica is not None and self.fold is not None:
             dx = self.buf("dx", self.x.shape) if self.wants_dx(0) else None
-            if self.replicas.backward(dy, self.w, dx, self.weight_fold):
+            if self.replica.backward(dy, self.w, dx, self.fold):
                 self._bias_grad(dy, grads)
                 return [None if dx is None else dx.reshape(self.in_shape)]
         dx = None  # before the weights change, when their update is folded into the dw GEMM
         if self.wants_dx(0):
             dx = ops.inner_product_backward_data(dy, self.w, self.buf("dx", self.x.shape), self.transpose)
-        fold = self.weight_fold(dy, self.x) if self.weight_fold is not None else None
-        if fold is None:
+        coef = self.fold.coefficients() if self.fold is not None else None
+        if coef is None:
             ops.inner_product_backward_weights(self.x, dy, self.weight(grads), self.param(grads, "bias"),
                                                self.transpose)
-        else:  # this step's update, straight into (rows of) the weight
-            ops.inner_product_backward_weights(fold.x, fold.dy, self.w[fold.rows], None, self.transpose,
-                                               alpha=fold.alpha, beta=fold.beta)
+        else:  # this step's update, straight into the weight
+            ops.inner_product_backward_weights(self.x, dy, self.w, None, self.transpose, *coef)
             self._bias_grad(dy, grads)
         return [None if dx is None else dx.reshape(self.in_shape)]
 
@@ -279,19 +247,3 @@ class InnerProductLayer(NeuronLayer):
         db = self.param(grads, "bias")
         if db is not None:
             np.sum(dy, axis=0, out=db)
-
-
-NEURON_LAYERS: dict[str, type[Layer]] = {
-    "kConvolution": ConvolutionLayer,
-    "kCConvolution": ConvolutionLayer,
-    "kPooling": PoolingLayer,
-    "kCPooling": PoolingLayer,
-    "kLRN": LRNLayer,
-    "kReLU": ReLULayer,
-    "kSigmoid": SigmoidLayer,
-    "kTanh": TanhLayer,
-    "kSTanh": STanhLayer,
-    "kDropout": DropoutLayer,
-    "kInnerProduct": InnerProductLayer,
-    **LOSS_LAYERS,
-}

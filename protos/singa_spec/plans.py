@@ -1,4 +1,9 @@
-"""Reading and writing plan files, with the content hash every process checks at start."""
+"""Plan files: the format version, the content hash every process checks, reading and writing.
+
+Both the compiler (which writes plans and reads them back for `show` and `viz`) and the runtime (which
+runs them) read plans here, so a corrupt, truncated, tampered or foreign plan gets the same one-line
+error from either.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -7,10 +12,10 @@ from pathlib import Path
 from google.protobuf.message import DecodeError
 from singa_proto import plan_pb2
 
-from . import SingaError
-from .fileio import write_atomic
+from .errors import SingaError
+from .files import write_atomic
 
-# The plan format this runtime reads: plan.proto declares the current one as the field's default.
+# The plan format of this build: plan.proto declares it as the default of `format_version`.
 FORMAT_VERSION = plan_pb2.PlanProto.DESCRIPTOR.fields_by_name["format_version"].default_value
 
 
@@ -28,16 +33,18 @@ def seal(plan: plan_pb2.PlanProto) -> plan_pb2.PlanProto:
     return plan
 
 
-def save_plan(plan: plan_pb2.PlanProto, path: str | Path) -> None:
-    """Write a sealed plan file atomically (a crash leaves the old plan or the whole new one)."""
+def write_plan(plan: plan_pb2.PlanProto, path: str | Path) -> None:
+    """Write the plan as it is (sealed by whoever made it), atomically: a crash leaves the old plan or
+    the whole new one."""
     try:
-        write_atomic(path, seal(plan).SerializeToString(deterministic=True))
+        write_atomic(path, plan.SerializeToString(deterministic=True))
     except OSError as err:
         raise SingaError(f"{path}: cannot write plan: {err.strerror or err}") from None
 
 
-def load_plan(path: str | Path) -> plan_pb2.PlanProto:
-    """Read a plan file and check its hash; any defect is a one-line SingaError naming the file."""
+def read_plan(path: str | Path) -> plan_pb2.PlanProto:
+    """Read a plan file and check its format version and hash; any defect is a one-line SingaError
+    naming the file."""
     try:
         data = Path(path).read_bytes()
     except OSError as err:
@@ -51,8 +58,8 @@ def load_plan(path: str | Path) -> plan_pb2.PlanProto:
         raise SingaError(f"{path}: not a plan file (no job or content hash); compile one with singac")
     if not plan.HasField("format_version") or plan.format_version != FORMAT_VERSION:
         got = repr(plan.format_version) if plan.HasField("format_version") else "unset"
-        raise SingaError(f"{path}: plan format version {got}, this singart reads {FORMAT_VERSION!r}; "
-                         "recompile it with a matching singac")
+        raise SingaError(f"{path}: plan format version {got}, this build reads {FORMAT_VERSION!r}; "
+                         "recompile the job with a matching singac")
     if content_hash(plan) != plan.content_hash:
         raise SingaError(f"{path}: content hash mismatch; the plan was modified or truncated, recompile it")
     return plan

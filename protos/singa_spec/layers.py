@@ -1,0 +1,127 @@
+"""One declarative spec per layer kind: what the compiler and the runtime both need to know of it.
+
+A spec says how the kind's output shape follows from its conf and inputs, which params it has and their
+shapes, along which dims it may be partitioned, whether a feature partition needs all of its input's
+features (one-to-all: inner product, convolution) or only its own (one-to-one: element-wise layers), and
+whether gradients pass through it. The compiler plans with specs; the runtime registers one
+implementation under each spec's name. Adding a kind is one spec here (or a plugin's `register_spec`)
+and one runtime implementation.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from singa_proto import job_pb2
+
+from . import params as param_rules
+from . import shapes
+from .errors import SingaError
+
+Shape = tuple[int, ...]
+ShapeRule = Callable[[Any, list[Shape]], Shape]
+ParamRule = Callable[[Any, Shape], list[tuple[str, Shape]]]
+AxisRule = Callable[[Any, str], int]
+
+BATCH, FEATURES = 0, 1  # the partition dims: rows of the batch, columns of the features
+ONE_TO_ONE, ONE_TO_ALL = "one-to-one", "one-to-all"
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """What a layer kind is, independent of how it runs."""
+
+    name: str  # the type as users write it: "kInnerProduct"
+    shape: ShapeRule
+    params: ParamRule = param_rules.none
+    dims: frozenset[int] = frozenset({BATCH})  # partition dims allowed besides -1 (whole, on one worker)
+    connection: str = ONE_TO_ALL  # what a feature partition needs of its input: its own columns or all
+    grad: bool = True  # gradients pass back through it (input and parser layers: no)
+    loss: bool = False  # a loss layer: where backward starts
+    feature_axis: AxisRule = param_rules.rows  # the param axis that follows the output features
+    feature_field: str = "feature size"  # the conf field feature partitions divide, for messages
+    pair: str = ""  # RBM "visible" / "hidden": a visible/hidden pair may name each other (the one legal cycle)
+
+    @property
+    def features(self) -> bool:
+        """Whether the kind may be partitioned on its features (partition_dim 1)."""
+        return FEATURES in self.dims
+
+
+def _whole(name: str, shape: ShapeRule, **kw: Any) -> LayerSpec:
+    """A kind whose features cannot be cut: batch partitions or whole."""
+    return LayerSpec(name, shape, **kw)
+
+
+def _elementwise(name: str, shape: ShapeRule = shapes.same) -> LayerSpec:
+    """Output feature j depends only on input feature j: a feature partition needs only its columns."""
+    return LayerSpec(name, shape, dims=frozenset({BATCH, FEATURES}), connection=ONE_TO_ONE)
+
+
+def _product(name: str, shape: ShapeRule, rule: ParamRule, field: str, axis: AxisRule = param_rules.rows) -> LayerSpec:
+    """Output features are cut by cutting the params' rows; each partition needs all input features."""
+    return LayerSpec(name, shape, rule, dims=frozenset({BATCH, FEATURES}), feature_axis=axis,
+                     feature_field=field)
+
+
+_INPUT = {"grad": False}
+BUILT_IN: tuple[LayerSpec, ...] = (
+    _whole("kShardData", shapes.data, **_INPUT),
+    _whole("kLMDBData", shapes.data, **_INPUT),
+    _whole("kPrefetch", shapes.prefetch, **_INPUT),
+    _whole("kLabel", shapes.label, **_INPUT),
+    _whole("kMnist", shapes.mnist, **_INPUT),
+    _whole("kRGBImage", shapes.rgb_image, **_INPUT),
+    _product("kConvolution", shapes.convolution, param_rules.convolution, "num_filters"),
+    _product("kCConvolution", shapes.convolution, param_rules.convolution, "num_filters"),
+    _product("kInnerProduct", shapes.inner_product, param_rules.inner_product, "num_output",
+             param_rules.inner_product_axes),
+    _elementwise("kPooling", shapes.pooling),
+    _elementwise("kCPooling", shapes.pooling),
+    _elementwise("kReLU"),
+    _elementwise("kSTanh"),
+    _elementwise("kSigmoid"),
+    _elementwise("kTanh"),
+    _elementwise("kDropout"),
+    _whole("kLRN", shapes.lrn),
+    _whole("kSoftmaxLoss", shapes.softmax_loss, loss=True),
+    _whole("kEuclideanLoss", shapes.euclidean_loss, loss=True),
+    _whole("kRBMVis", shapes.rbm_vis, params=param_rules.rbm_vis, pair="visible"),
+    _whole("kRBMHid", shapes.rbm_hid, params=param_rules.rbm_hid, pair="hidden"),
+    _whole("kEmbedding", shapes.embedding, params=param_rules.embedding),
+    _whole("kRNN", shapes.recurrent, params=param_rules.gated(1)),
+    _whole("kGRU", shapes.recurrent, params=param_rules.gated(3)),
+    _whole("kLSTM", shapes.recurrent, params=param_rules.gated(4)),
+    _whole("kConcate", shapes.concate),
+    _whole("kSplit", shapes.same),
+)
+
+SPECS: dict[str, LayerSpec] = {}
+
+
+def register_spec(spec: LayerSpec) -> LayerSpec:
+    """Make a layer kind known under `spec.name` (built-in kinds and plugins alike); returns it."""
+    if spec.name in SPECS and SPECS[spec.name] is not spec:
+        raise SingaError(f"layer kind {spec.name} is registered twice")
+    SPECS[spec.name] = spec
+    return spec
+
+
+for _spec in BUILT_IN:
+    register_spec(_spec)
+
+
+def layer_type(conf: job_pb2.LayerProto) -> str:
+    """A layer's kind as users write it: `kInnerProduct`, or a user layer's `user_type`."""
+    if conf.type == job_pb2.kUserLayer:
+        return conf.user_type
+    return job_pb2.LayerType.Name(conf.type)
+
+
+def spec_of(kind: str) -> LayerSpec:
+    """The spec of a layer kind; an unknown kind is a SingaError listing the known ones."""
+    spec = SPECS.get(kind)
+    if spec is None:
+        raise SingaError(f"no layer kind {kind or '(none)'} is registered; known: {', '.join(sorted(SPECS))}")
+    return spec
