@@ -41,7 +41,7 @@ class LayerSpec:
     loss: bool = False  # a loss layer: where backward starts
     feature_axis: AxisRule = param_rules.rows  # the param axis that follows the output features
     feature_field: str = "feature size"  # the conf field feature partitions divide, for messages
-    pair: str = ""  # RBM "visible" / "hidden": a visible/hidden pair may name each other (the one legal cycle)
+    pair: str = ""  # RBM "visible" / "hidden": such a pair may name each other (the one legal cycle)
 
     @property
     def features(self) -> bool:
@@ -49,30 +49,28 @@ class LayerSpec:
         return FEATURES in self.dims
 
 
-def _whole(name: str, shape: ShapeRule, **kw: Any) -> LayerSpec:
-    """A kind whose features cannot be cut: batch partitions or whole."""
-    return LayerSpec(name, shape, **kw)
-
-
 def _elementwise(name: str, shape: ShapeRule = shapes.same) -> LayerSpec:
     """Output feature j depends only on input feature j: a feature partition needs only its columns."""
     return LayerSpec(name, shape, dims=frozenset({BATCH, FEATURES}), connection=ONE_TO_ONE)
 
 
-def _product(name: str, shape: ShapeRule, rule: ParamRule, field: str, axis: AxisRule = param_rules.rows) -> LayerSpec:
+def _product(name: str, shape: ShapeRule, rule: ParamRule, field: str,
+             axis: AxisRule = param_rules.rows) -> LayerSpec:
     """Output features are cut by cutting the params' rows; each partition needs all input features."""
     return LayerSpec(name, shape, rule, dims=frozenset({BATCH, FEATURES}), feature_axis=axis,
                      feature_field=field)
 
 
-_INPUT = {"grad": False}
+# The kinds of SINGA v0.1 (reference section 1.3) and the recurrent ones. Kinds without FEATURES in
+# their dims run whole when the net's default partition_dim is 1; input and parser kinds take no
+# gradient, so one of them may feed several consumers without a split.
 BUILT_IN: tuple[LayerSpec, ...] = (
-    _whole("kShardData", shapes.data, **_INPUT),
-    _whole("kLMDBData", shapes.data, **_INPUT),
-    _whole("kPrefetch", shapes.prefetch, **_INPUT),
-    _whole("kLabel", shapes.label, **_INPUT),
-    _whole("kMnist", shapes.mnist, **_INPUT),
-    _whole("kRGBImage", shapes.rgb_image, **_INPUT),
+    LayerSpec("kShardData", shapes.data, grad=False),
+    LayerSpec("kLMDBData", shapes.data, grad=False),
+    LayerSpec("kPrefetch", shapes.prefetch, grad=False),
+    LayerSpec("kLabel", shapes.label, grad=False),
+    LayerSpec("kMnist", shapes.mnist, grad=False),
+    LayerSpec("kRGBImage", shapes.rgb_image, grad=False),
     _product("kConvolution", shapes.convolution, param_rules.convolution, "num_filters"),
     _product("kCConvolution", shapes.convolution, param_rules.convolution, "num_filters"),
     _product("kInnerProduct", shapes.inner_product, param_rules.inner_product, "num_output",
@@ -84,17 +82,17 @@ BUILT_IN: tuple[LayerSpec, ...] = (
     _elementwise("kSigmoid"),
     _elementwise("kTanh"),
     _elementwise("kDropout"),
-    _whole("kLRN", shapes.lrn),
-    _whole("kSoftmaxLoss", shapes.softmax_loss, loss=True),
-    _whole("kEuclideanLoss", shapes.euclidean_loss, loss=True),
-    _whole("kRBMVis", shapes.rbm_vis, params=param_rules.rbm_vis, pair="visible"),
-    _whole("kRBMHid", shapes.rbm_hid, params=param_rules.rbm_hid, pair="hidden"),
-    _whole("kEmbedding", shapes.embedding, params=param_rules.embedding),
-    _whole("kRNN", shapes.recurrent, params=param_rules.gated(1)),
-    _whole("kGRU", shapes.recurrent, params=param_rules.gated(3)),
-    _whole("kLSTM", shapes.recurrent, params=param_rules.gated(4)),
-    _whole("kConcate", shapes.concate),
-    _whole("kSplit", shapes.same),
+    LayerSpec("kLRN", shapes.lrn),
+    LayerSpec("kSoftmaxLoss", shapes.softmax_loss, loss=True),
+    LayerSpec("kEuclideanLoss", shapes.euclidean_loss, loss=True),
+    LayerSpec("kRBMVis", shapes.rbm_vis, params=param_rules.rbm_vis, pair="visible"),
+    LayerSpec("kRBMHid", shapes.rbm_hid, params=param_rules.rbm_hid, pair="hidden"),
+    LayerSpec("kEmbedding", shapes.embedding, params=param_rules.embedding),
+    LayerSpec("kRNN", shapes.recurrent, params=param_rules.gated(1)),
+    LayerSpec("kGRU", shapes.recurrent, params=param_rules.gated(3)),
+    LayerSpec("kLSTM", shapes.recurrent, params=param_rules.gated(4)),
+    LayerSpec("kConcate", shapes.concate),
+    LayerSpec("kSplit", shapes.same),
 )
 
 SPECS: dict[str, LayerSpec] = {}

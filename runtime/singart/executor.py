@@ -88,7 +88,7 @@ class Step:
     def backward(self, dy: Any, step: int) -> list[Any]:
         raise NotImplementedError
 
-    def wants_backward(self, dy: Any, is_sink: bool) -> bool:
+    def wants_backward(self, dy: Any) -> bool:
         """Whether backward runs this step: only when a gradient reached the node."""
         return dy is not None
 
@@ -126,8 +126,8 @@ class ComputeStep(Step):
         with layer_errors(self.node):
             return self.layer.forward([contiguous(x) for x in inputs], params, step)
 
-    def wants_backward(self, dy: Any, is_sink: bool) -> bool:
-        return self.spec.grad and (dy is not None or is_sink)
+    def wants_backward(self, dy: Any) -> bool:
+        return self.spec.grad and (dy is not None or self.spec.loss)  # backward starts at the losses
 
     def backward(self, dy: Any, step: int) -> list[Any]:
         if self.fold is not None:
@@ -195,7 +195,7 @@ class BridgeSrcStep(Step):
         self.channel.forward.put(inputs[0])
         return inputs[0]
 
-    def wants_backward(self, dy: Any, is_sink: bool) -> bool:
+    def wants_backward(self, dy: Any) -> bool:
         return True  # the peer always answers, so that both threads stay in step
 
     def backward(self, dy: Any, step: int) -> list[Any]:
@@ -212,7 +212,7 @@ class BridgeDstStep(Step):
     def forward(self, inputs: list[Any], step: int) -> Any:
         return self.channel.forward.get()
 
-    def wants_backward(self, dy: Any, is_sink: bool) -> bool:
+    def wants_backward(self, dy: Any) -> bool:
         return True
 
     def backward(self, dy: Any, step: int) -> list[Any]:
@@ -259,13 +259,11 @@ class Executor:
     def __init__(self, graph: plan_pb2.PhaseGraph, worker: int, store: ParamStore, channels: Channels,
                  seed: int, train: bool) -> None:
         env = Env(graph, store, channels, seed, train)
-        consumers = {s for n in graph.nodes for s in n.srcs}
         mine = [n for n in graph.nodes if n.worker == worker]
         for n in mine:
             check_node(n, env, worker)
         self.worker = worker
         self.steps = [(n, STEPS[n.kind](n, env)) for n in mine]
-        self.sinks = {n.name for n in mine if n.name not in consumers}
 
     def forward(self, step: int) -> dict[str, Any]:
         """Run every node forward in execution order; returns the outputs by node name."""
@@ -280,7 +278,7 @@ class Executor:
         sums = GradSums()
         for node, st in reversed(self.steps):
             dy = sums.pop(node.name)
-            if not st.wants_backward(dy, node.name in self.sinks):
+            if not st.wants_backward(dy):
                 continue
             for src, g in zip(node.srcs, st.backward(dy, step)):
                 if g is not None:

@@ -149,3 +149,25 @@ def test_unknown_conf_values_are_refused() -> None:
         make_layer("kConvolution", "convolution_conf { num_filters: 2 }")
     with pytest.raises(ValueError, match="local_size must be odd"):
         make_layer("kLRN", "lrn_conf { local_size: 4 }")
+
+
+def test_user_split_passes_its_input_and_gradient_on() -> None:
+    rng = np.random.default_rng(8)
+    x, dy = rand(rng, 3, 4), rand(rng, 3, 4)
+    layer = make_layer("kSplit")
+    assert layer.forward([x], [], 0) is x
+    np.testing.assert_array_equal(layer.backward(dy, [])[0], dy)
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_concate_joins_and_cuts_back(axis: int) -> None:
+    rng = np.random.default_rng(9)
+    a, b = rand(rng, 3, 4), rand(rng, 3, 4)
+    b = b[:, :2].copy() if axis == 1 else b[:1].copy()
+    layer = make_layer("kConcate", f"concate_conf {{ concate_dim: {axis} }}")
+    y = layer.forward([a, b], [], 0)
+    np.testing.assert_array_equal(y, np.concatenate([a, b], axis=axis))
+    dy = rand(rng, *y.shape)
+    da, db = layer.backward(dy, [])
+    np.testing.assert_array_equal(np.concatenate([da, db], axis=axis), dy)
+    assert da.shape == a.shape and db.shape == b.shape

@@ -247,3 +247,34 @@ class InnerProductLayer(Layer):
         db = self.param(grads, "bias")
         if db is not None:
             np.sum(dy, axis=0, out=db)
+
+
+@implements("kSplit")
+class SplitLayer(Layer):
+    """kSplit as a user declares it: hands its input to every consumer (the executor sums their
+    gradients before this layer's backward, which passes the sum on)."""
+
+    def forward(self, inputs: list[Any], params: list[np.ndarray], step: int) -> Any:
+        return inputs[0]
+
+    def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
+        return [_given(dy)]
+
+
+@implements("kConcate")
+class ConcateLayer(Layer):
+    """kConcate: joins its inputs along concate_conf.concate_dim; backward cuts the gradient back."""
+
+    def __init__(self, ctx: LayerContext) -> None:
+        super().__init__(ctx)
+        self.axis = int(ctx.conf.concate_conf.concate_dim)
+
+    def forward(self, inputs: list[Any], params: list[np.ndarray], step: int) -> np.ndarray:
+        self.sizes = [int(x.shape[self.axis]) for x in inputs]
+        shape = list(inputs[0].shape)
+        shape[self.axis] = sum(self.sizes)
+        return np.concatenate(inputs, axis=self.axis, out=self.buf("y", tuple(shape)))
+
+    def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
+        cuts = np.cumsum(self.sizes)[:-1]
+        return list(np.split(_given(dy), cuts, axis=self.axis))
