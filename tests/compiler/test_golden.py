@@ -3,12 +3,12 @@ inputs, param blocks). Set SINGAC_UPDATE_GOLDEN=1 to rewrite the files after an 
 read the diff."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from singa_proto import plan_pb2
 
+from ..golden import golden_text
 from . import jobs
 from .conftest import compile_text
 
@@ -39,7 +39,4 @@ def describe(plan: plan_pb2.PlanProto) -> str:
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_golden_graph(case: str) -> None:
     got = describe(compile_text(CASES[case]))
-    path = GOLDEN / f"{case}.txt"
-    if os.environ.get("SINGAC_UPDATE_GOLDEN"):
-        path.write_text(got)
-    assert got == path.read_text(), f"{case}: the partitioned graph changed (see {path.name})"
+    assert got == golden_text(GOLDEN / f"{case}.txt", got), f"{case}: the partitioned graph changed ({case}.txt)"

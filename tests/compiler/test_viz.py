@@ -4,7 +4,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -17,6 +16,8 @@ from singac.viz import build_view, collapse_view, render
 from singac.viz.grid import build_grid
 from singac.viz.layout import layout_grid
 from singac.viz.style import WORKER_COLOURS
+
+from ..golden import golden_text
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden_viz"
@@ -199,7 +200,4 @@ def summary(plan: plan_pb2.PlanProto) -> dict:
 def test_golden_summary(name, tmp_path):
     plan = singac.compile_file(str(variant(tmp_path, *EXAMPLES[name])))
     got = summary(plan)
-    path = GOLDEN / f"{name}.json"
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(json.dumps(got, indent=1) + "\n")
-    assert got == json.loads(path.read_text())
+    assert got == json.loads(golden_text(GOLDEN / f"{name}.json", json.dumps(got, indent=1) + "\n"))
