@@ -106,7 +106,7 @@ class ReplicaShare:
             ops.gemm(dyc, self._bufs[i]["x"], self.store.gradient_rows(self.ref, rows), trans_a=True)
         if dx is not None or self.coef is None:
             self._wait(self.barrier)  # every part and every gradient row is done
-        if self.coef is None and not self.store.update_rows(self.ref, step, rows, first=i == 0) and i == 0:
+        if self.coef is None and not self.store.update_rows(self.ref, step, rows) and i == 0:
             self.store.update_whole(self.ref, step)
         if dx is not None:
             mine = self.batch_rows(i)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import numpy as np
 from singa_proto import job_pb2, plan_pb2
@@ -17,12 +17,32 @@ from . import SingaError, ops
 from .params.init import init_param
 from .params.updaters import Updater
 
-# Applies one update in place: (step, param name, value, grad) -> None.
-UpdateFn = Callable[[int, str, np.ndarray, np.ndarray], None]
-# This step's update of a param as w = beta w + alpha grad: (step, param name) -> (alpha, beta) or None.
-FoldFn = Callable[[int, str], "tuple[float, float] | None"]
-# Updates rows of a param: (step, name, value, grad, rows, first) -> done (False: whole params only).
-RowsFn = Callable[[int, str, np.ndarray, np.ndarray, slice, bool], bool]
+
+class Updates:
+    """The job's updater with each param's lr_scale and wd_scale: how stores update params. Whole
+    updates of one param are serialised, since several worker groups of a process update through one
+    Updates as through one server (the updater keeps per-param history and scratch)."""
+
+    def __init__(self, plan: plan_pb2.PlanProto, updater: Updater) -> None:
+        self.updater = updater
+        self.scales = {e.name: (e.conf.lr_scale, e.conf.wd_scale) for e in plan.params}
+        self.locks = {e.name: threading.Lock() for e in plan.params}
+
+    def whole(self, step: int, name: str, value: np.ndarray, grad: np.ndarray) -> None:
+        """Apply one update of param `name` in place."""
+        lr_scale, wd_scale = self.scales.get(name, (1.0, 1.0))
+        with self.locks[name]:
+            self.updater.update(step, name, value, grad, lr_scale=lr_scale, wd_scale=wd_scale)
+
+    def fold(self, step: int, name: str) -> tuple[float, float] | None:
+        """This step's update of `name` as value = beta value + alpha grad, when the rule allows it."""
+        lr_scale, wd_scale = self.scales.get(name, (1.0, 1.0))
+        return self.updater.fold(step, name, lr_scale=lr_scale, wd_scale=wd_scale)
+
+    def rows(self, step: int, name: str, value: np.ndarray, grad: np.ndarray, rows: slice) -> None:
+        """Apply this step's update to rows `rows` of `name` (threads may update disjoint rows at once)."""
+        lr_scale, wd_scale = self.scales.get(name, (1.0, 1.0))
+        self.updater.update_rows(step, name, value, grad, rows, lr_scale, wd_scale)
 
 
 def owners(entries: Iterable[plan_pb2.ParamEntry]) -> dict[str, str]:
@@ -62,13 +82,15 @@ class ParamStore:
     """One group's view of the params: values (maybe shared), gradients, and when to update."""
 
     def __init__(self, plan: plan_pb2.PlanProto, values: dict[str, np.ndarray],
-                 train_graph: plan_pb2.PhaseGraph | None, update: UpdateFn | None,
-                 fold: FoldFn | None = None, rows_update: RowsFn | None = None) -> None:
+                 train_graph: plan_pb2.PhaseGraph | None, updates: Updates,
+                 fold: bool = False, rows: bool = False) -> None:
         self.values = values
-        self._fold, self._rows_update = fold, rows_update
+        self.updates = updates
+        # shortcuts for a store whose values no other group updates: folded updates (when the rule
+        # allows them) and row updates by several threads at once
+        self._fold, self._rows = fold, rows
         self.versions = {name: 0 for name in values}
         self._owner = owners(plan.params)
-        self._update = update
         refs = [r for n in (train_graph.nodes if train_graph else ()) for r in n.params]
         self._uses = Counter(self.owner(r.param) for r in refs)
         self._partial = {self.owner(r.param) for r in refs if r.HasField("block")}
@@ -81,8 +103,8 @@ class ParamStore:
     def sibling(self, plan: plan_pb2.PlanProto, train_graph: plan_pb2.PhaseGraph) -> ParamStore:
         """Another worker group's store over the same values and update (in-memory Hogwild)."""
         # shared values are updated under the update's lock only: never folded, never by rows
-        self._fold = self._rows_update = None
-        return ParamStore(plan, self.values, train_graph, self._update)
+        self._fold = self._rows = False
+        return ParamStore(plan, self.values, train_graph, self.updates)
 
     def owner(self, name: str) -> str:
         """The owner param of `name`; an unknown name is a plan error."""
@@ -129,12 +151,12 @@ class ParamStore:
         pass); it then reports it with `folded`. Gradients the other users added are applied here first.
         None: write the gradient and `add_grad` it. Call it after the node's own use of the value."""
         name = self.owner(ref.param)
-        if self._fold is None or region(ref) is not None or name in self._partial:
+        if not self._fold or region(ref) is not None or name in self._partial:
             return None
         with self._locks[name]:
             if self._count[name] != self._uses[name] - 1:
                 return None  # other users are still to come: this one adds its gradient
-            coef = self._fold(step, name)
+            coef = self.updates.fold(step, name)
             if coef is None or self._count[name] == 0:
                 return coef
             alpha, beta = coef
@@ -148,19 +170,21 @@ class ParamStore:
 
     def fold_all(self, ref: plan_pb2.ParamRef, step: int) -> tuple[float, float] | None:
         """This step's (alpha, beta) for users that fold all their gradients together (one call a step)."""
-        return self._fold(step, self.owner(ref.param)) if self._fold is not None else None
+        return self.updates.fold(step, self.owner(ref.param)) if self._fold else None
 
     def gradient_rows(self, ref: plan_pb2.ParamRef, rows: slice) -> np.ndarray:
         """Rows of `ref`'s gradient buffer, for users that write its whole gradient together."""
         return self.grads[self.owner(ref.param)][rows]
 
-    def update_rows(self, ref: plan_pb2.ParamRef, step: int, rows: slice, first: bool) -> bool:
-        """Apply this step's update to rows `rows` from the gradient buffer; False when the updater
-        can only update whole params (call `update_whole` once instead)."""
+    def update_rows(self, ref: plan_pb2.ParamRef, step: int, rows: slice) -> bool:
+        """Apply this step's update to rows `rows` from the gradient buffer (threads may update disjoint
+        rows at once); False when this store updates whole params only (shared by several groups, whose
+        updates are serialised): then call `update_whole` once instead."""
         name = self.owner(ref.param)
-        if self._rows_update is None:
+        if not self._rows:
             return False
-        return self._rows_update(step, name, self.values[name], self.grads[name], rows, first)
+        self.updates.rows(step, name, self.values[name], self.grads[name], rows)
+        return True
 
     def update_whole(self, ref: plan_pb2.ParamRef, step: int) -> None:
         """Apply this step's update from the gradient buffer, its users having written it whole."""
@@ -207,47 +231,8 @@ class ParamStore:
                 self._apply(name, step)
 
     def _apply(self, name: str, step: int) -> None:
-        if self._update is not None:
-            self._update(step, name, self.values[name], self._summed(name))
+        self.updates.whole(step, name, self.values[name], self._summed(name))
         self.versions[name] = step + 1
-
-
-def make_update(plan: plan_pb2.PlanProto, updater: Updater) -> UpdateFn:
-    """The update function of a job: its updater with each param's lr_scale and wd_scale."""
-    scales = {e.name: (e.conf.lr_scale, e.conf.wd_scale) for e in plan.params}
-    # several worker groups of a process update through this one function, as through one server:
-    # updates of one param are serialised (the updater keeps per-param history and scratch)
-    locks = {e.name: threading.Lock() for e in plan.params}
-
-    def update(step: int, name: str, value: np.ndarray, grad: np.ndarray) -> None:
-        lr_scale, wd_scale = scales.get(name, (1.0, 1.0))
-        with locks[name]:
-            updater.update(step, name, value, grad, lr_scale=lr_scale, wd_scale=wd_scale)
-
-    return update
-
-
-def make_fold(plan: plan_pb2.PlanProto, updater: Updater) -> FoldFn:
-    """The fold function of a job: its updater's fold with each param's lr_scale and wd_scale."""
-    scales = {e.name: (e.conf.lr_scale, e.conf.wd_scale) for e in plan.params}
-
-    def fold(step: int, name: str) -> tuple[float, float] | None:
-        lr_scale, wd_scale = scales.get(name, (1.0, 1.0))
-        return updater.fold(step, name, lr_scale=lr_scale, wd_scale=wd_scale)
-
-    return fold
-
-
-def make_rows_update(plan: plan_pb2.PlanProto, updater: Updater) -> RowsFn:
-    """The row update function of a job: its updater's row update with each param's scales."""
-    scales = {e.name: (e.conf.lr_scale, e.conf.wd_scale) for e in plan.params}
-
-    def rows_update(step: int, name: str, value: np.ndarray, grad: np.ndarray, rows: slice,
-                    first: bool) -> bool:
-        lr_scale, wd_scale = scales.get(name, (1.0, 1.0))
-        return updater.update_rows(step, name, value, grad, rows, lr_scale, wd_scale, first)
-
-    return rows_update
 
 
 def build(plan: plan_pb2.PlanProto, train_graph: plan_pb2.PhaseGraph | None) -> tuple[ParamStore, Updater]:
@@ -260,7 +245,5 @@ def build(plan: plan_pb2.PlanProto, train_graph: plan_pb2.PhaseGraph | None) -> 
     except KeyError:
         kind = job_pb2.UpdaterType.Name(plan.job.updater.type)
         raise SingaError(f"updater: type {kind} is not supported by this runtime") from None
-    fold = make_fold(plan, updater) if updater.foldable() else None
-    store = ParamStore(plan, values, train_graph, make_update(plan, updater), fold,
-                       make_rows_update(plan, updater))
+    store = ParamStore(plan, values, train_graph, Updates(plan, updater), fold=updater.foldable(), rows=True)
     return store, updater

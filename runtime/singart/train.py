@@ -102,6 +102,7 @@ class Gate:
         """Wait for the running background steps to finish and keep new ones from starting."""
         with self._cond:
             self._held = True
+            self._cond.notify_all()
             self._cond.wait_for(lambda: self._running == 0)
         try:
             yield

@@ -61,7 +61,7 @@ def train(plan: plan_pb2.PlanProto, steps: int, fold: bool) -> tuple[dict[str, n
     graph = find_graph(plan, job_pb2.kTrain)
     params, updater = store.build(plan, graph)
     if not fold:  # the same store, updating only from gradient buffers
-        params = store.ParamStore(plan, params.values, graph, store.make_update(plan, updater))
+        params = store.ParamStore(plan, params.values, graph, store.Updates(plan, updater))
     group = WorkerGroup(graph, params, plan.job.seed, train=True)
     for step in range(steps):
         group.run(step)
@@ -164,24 +164,58 @@ def test_a_replica_failing_before_meeting_the_others_stops_the_group(tmp_path: P
     group.close()
 
 
-@pytest.mark.parametrize("kind", ["kSGD", "kAdam"])
-def test_row_updates_equal_the_whole_update(kind: str) -> None:
+UPDATERS = {
+    "sgd": "type: kSGD",
+    "momentum": "type: kSGD momentum: 0.9",
+    "nesterov": "type: kNesterov momentum: 0.9",
+    "adagrad": "type: kAdaGrad",
+    "rmsprop": "type: kRMSProp rmsprop_conf { rho: 0.9 }",
+    "adam": "type: kAdam adam_conf { beta1: 0.9 beta2: 0.999 }",
+}
+
+
+@pytest.mark.parametrize("kind", list(UPDATERS))
+@pytest.mark.parametrize("threads", [False, True])
+def test_row_updates_equal_the_whole_update(kind: str, threads: bool) -> None:
+    """Replicas update their rows of a weight at once (each rule is element-wise); the step counts once,
+    whichever replica comes first, so Adam's bias correction matches the whole update's."""
     from google.protobuf import text_format
     from singart.params.updaters import Updater
 
-    momentum = "" if kind == "kAdam" else "momentum: 0.9 "
-    text = f"type: {kind} {momentum}weight_decay: 0.01 learning_rate {{ type: kFixed base_lr: 0.1 }}"
+    text = f"{UPDATERS[kind]} weight_decay: 0.01 learning_rate {{ type: kFixed base_lr: 0.1 }}"
     conf = text_format.Parse(text, job_pb2.UpdaterProto())
     rng = np.random.default_rng(2)
     w0, grads = rng.normal(size=(6, 5)).astype(np.float32), rng.normal(size=(3, 6, 5)).astype(np.float32)
-    whole, rows = Updater(conf), Updater(conf)
+    whole, by_rows = Updater(conf), Updater(conf)
     a, b = w0.copy(), w0.copy()
+    blocks = [slice(4, 6), slice(0, 1), slice(1, 4)]  # the replica owning row 0 need not come first
     for step, g in enumerate(grads):
         whole.update(step, "w", a, g, lr_scale=2.0, wd_scale=0.5)
-        done = [rows.update_rows(step, "w", b, g, r, 2.0, 0.5, first=r.start == 0)
-                for r in (slice(0, 2), slice(2, 6))]
-        if kind == "kAdam":  # element-wise but not a one-pass rule: whole params only
-            assert done == [False, False]
-            return
-    np.testing.assert_allclose(b, a, rtol=1e-6)
-    assert rows.counts == whole.counts == {"w": 3}
+        if threads:
+            run_together([lambda r=r: by_rows.update_rows(step, "w", b, g, r, 2.0, 0.5) for r in blocks])
+        else:
+            for r in blocks:
+                by_rows.update_rows(step, "w", b, g, r, 2.0, 0.5)
+    np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
+    assert not np.allclose(b, w0)
+    assert by_rows.counts == whole.counts == {"w": 3}
+
+
+def run_together(calls: list) -> None:
+    """Run the calls in threads that start at once (a barrier), re-raising the first error."""
+    barrier, errors = threading.Barrier(len(calls)), []
+
+    def run(call) -> None:
+        barrier.wait()
+        try:
+            call()
+        except BaseException as err:  # noqa: BLE001 -- re-raised below
+            errors.append(err)
+
+    workers = [threading.Thread(target=run, args=(c,)) for c in calls]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    if errors:
+        raise errors[0]

@@ -1,29 +1,34 @@
 """Several worker groups in one process: checkpoints are written while the background groups pause, so
-every checkpoint holds whole steps only (no update half applied, the updater's history consistent)."""
+every checkpoint holds whole steps only (no update half applied, the updater's history consistent).
+
+The interleaving is forced, not hoped for: the background group stops inside each of its steps, right
+after its first param update, until the main thread asks for the checkpoint's hold; every checkpoint is
+therefore requested while a background step is half done, and the hold must not let the checkpoint
+start before that step has ended."""
 from __future__ import annotations
 
 import io
 import threading
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 import singac
-from singa_proto import plan_pb2
-from singart import checkpoint, store
+from singart import checkpoint, store, train
 from singart.data.convert import write_image_shard
-from singart.params.updaters import Updater
 from singart.train import run_plan
 
 STEPS = 40
+HANG = 60  # seconds: only a broken gate waits this long (a hang guard, not a timing assumption)
 JOB = """name: "groups"
 train_steps: {steps}
 checkpoint_freq: 1
 seed: 7
 train_one_batch {{ alg: kBP }}
 updater {{ type: kSGD momentum: 0.9 learning_rate {{ type: kFixed base_lr: 0.01 }} }}
-cluster {{ nworker_groups: 3 workspace: "{ws}" }}
+cluster {{ nworker_groups: 2 workspace: "{ws}" }}
 neuralnet {{
   layer {{ name: "data" type: kShardData sharddata_conf {{ path: "{shard}" batchsize: 16 shape: 12 shape: 12 }} }}
   layer {{ name: "mnist" type: kMnist srclayers: "data" mnist_conf {{ norm_a: 255 norm_b: 0.5 }} }}
@@ -41,22 +46,68 @@ neuralnet {{
 """
 
 
-def _slow_background_updates(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Background groups pause a little after each param update (the GIL released, as in a kernel), so
-    they spend most of their time between the first and the last update of a step."""
-    make_update = store.make_update
+class Rendezvous:
+    """The background group parks inside a step until a hold is asked for; the main thread asks for
+    each hold only once the background group is parked."""
 
-    def slowed(plan: plan_pb2.PlanProto, updater: Updater) -> store.UpdateFn:
-        update = make_update(plan, updater)
+    def __init__(self) -> None:
+        self.parked = threading.Event()
+        self.gate: train.Gate | None = None
+        self.last_step: int | None = None
+        self.in_step = False  # the background group is between its first update and the end of its step
+        self.holds_mid_step = 0
 
-        def slow_update(step: int, name: str, value: np.ndarray, grad: np.ndarray) -> None:
-            update(step, name, value, grad)
-            if threading.current_thread() is not threading.main_thread():
-                time.sleep(0.002)
+    def after_update(self, step: int) -> None:
+        """In the background thread, after one param update of `step`: park after the step's first."""
+        if threading.current_thread() is threading.main_thread() or self.last_step == step:
+            return
+        self.last_step, self.in_step = step, True
+        gate = self.gate
+        assert gate is not None
+        self.parked.set()
+        with gate._cond:  # woken when the main thread sets the hold (Gate.hold notifies)
+            assert gate._cond.wait_for(lambda: gate._held, HANG), "no checkpoint asked to hold the gate"
 
-        return slow_update
+    def before_hold(self) -> None:
+        """In the main thread, before a checkpoint's hold: wait for a background step to be half done."""
+        assert self.parked.wait(HANG), "the background group never parked inside a step"
+        self.parked.clear()
+        self.holds_mid_step += 1
 
-    monkeypatch.setattr(store, "make_update", slowed)
+    def after_hold(self) -> None:
+        """In the main thread, once the hold is granted: the half-done step must have ended."""
+        assert not self.in_step, "the checkpoint's hold was granted while a background step was half done"
+
+
+def _force_interleaving(monkeypatch: pytest.MonkeyPatch) -> Rendezvous:
+    meet = Rendezvous()
+    whole = store.Updates.whole
+
+    def update_then_park(self: store.Updates, step: int, name: str, value: np.ndarray, grad: np.ndarray) -> None:
+        whole(self, step, name, value, grad)
+        meet.after_update(step)
+
+    class ProbedGate(train.Gate):
+        def __init__(self) -> None:
+            super().__init__()
+            meet.gate = self
+
+        @contextmanager
+        def hold(self) -> Iterator[None]:
+            meet.before_hold()
+            with super().hold():
+                meet.after_hold()
+                yield
+
+    class ProbedGroup(train.GatedGroup):
+        def run(self, step: int) -> None:
+            super().run(step)
+            meet.in_step = False
+
+    monkeypatch.setattr(store.Updates, "whole", update_then_park)
+    monkeypatch.setattr(train, "Gate", ProbedGate)
+    monkeypatch.setattr(train, "GatedGroup", ProbedGroup)
+    return meet
 
 
 def _train(tmp_path: Path) -> Path:
@@ -73,8 +124,9 @@ def _train(tmp_path: Path) -> Path:
 
 def test_every_checkpoint_holds_whole_steps_of_every_group(tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    _slow_background_updates(monkeypatch)
+    meet = _force_interleaving(monkeypatch)
     folder = _train(tmp_path)
+    assert meet.holds_mid_step == STEPS  # every gated checkpoint came while a background step was half done
     params = ["w1", "b1", "w2", "b2", "w3", "b3"]
     seen = []
     for step in range(STEPS + 1):
@@ -87,5 +139,5 @@ def test_every_checkpoint_holds_whole_steps_of_every_group(tmp_path: Path,
                   for name in params}
         assert len(set(counts.values())) == 1, f"step {step}: torn checkpoint, updates per param {counts}"
         seen.append(counts["w1"])
-    assert seen[-1] == 3 * STEPS  # the final checkpoint follows every group's every step
+    assert seen[-1] == 2 * STEPS  # the final checkpoint follows every group's every step
     assert seen == sorted(seen)

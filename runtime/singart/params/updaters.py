@@ -39,39 +39,47 @@ class Updater:
         self.slots: dict[str, dict[str, np.ndarray]] = {}
         self.counts: dict[str, int] = {}  # updates applied per param (Adam's bias correction)
         self._scratch: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._row_step: dict[str, int] = {}  # the step whose row updates are under way, per param
         self._lock = threading.Lock()
 
     def update(self, step: int, name: str, value: np.ndarray, grad: np.ndarray,
                lr_scale: float = 1.0, wd_scale: float = 1.0, grad_scale: float = 1.0) -> None:
         """Update `value` (float32, in place) with `grad` (left untouched) at `step`."""
-        self.counts[name] = self.counts.get(name, 0) + 1
-        wd, lr = self.conf.weight_decay * wd_scale, self.lr(step) * lr_scale
-        if self.kind in ONE_PASS:  # the whole rule in one kernel pass: no scratch, no temporaries
-            ONE_PASS[self.kind](self, value, grad, self._slots(name, value), lr, wd, grad_scale)
-            return
-        assert self.rule is not None
-        g, tmp = self._buffers(name, value)
-        np.multiply(grad, grad_scale, out=g)
-        if wd:
-            np.multiply(value, wd, out=tmp)
-            g += tmp
-        self.rule(self, value, g, tmp, self._slots(name, value), lr, self.counts[name])
+        self.counts[name] = t = self.counts.get(name, 0) + 1
+        self._apply(step, t, name, value, grad, slice(None), (lr_scale, wd_scale, grad_scale))
 
     def update_rows(self, step: int, name: str, value: np.ndarray, grad: np.ndarray, rows: slice,
-                    lr_scale: float = 1.0, wd_scale: float = 1.0, first: bool = True) -> bool:
-        """Update rows `rows` of `value` from those of `grad`, for rules that run element by element in
-        one pass (several threads may update disjoint rows at once; the one with `first` counts the
-        step's update). False, doing nothing, for the other rules: update the whole param instead."""
-        rule = ONE_PASS.get(self.kind)
-        if rule is None:
-            return False
-        with self._lock:  # the slots are made once, whichever thread comes first
-            slots = self._slots(name, value)
-            if first:
+                    lr_scale: float = 1.0, wd_scale: float = 1.0) -> None:
+        """Update rows `rows` of `value` from those of `grad`. Every rule is element-wise, so several
+        threads may update disjoint rows of one param at once; the first to come counts the step's one
+        update (Adam's bias correction uses that count)."""
+        with self._lock:  # history and scratch are made once, whichever thread comes first
+            self._slots(name, value)
+            if self.kind not in ONE_PASS:
+                self._buffers(name, value)
+            if self._row_step.get(name) != step:
+                self._row_step[name] = step
                 self.counts[name] = self.counts.get(name, 0) + 1
+            t = self.counts[name]
+        self._apply(step, t, name, value, grad, rows, (lr_scale, wd_scale, 1.0))
+
+    def _apply(self, step: int, t: int, name: str, value: np.ndarray, grad: np.ndarray, rows: slice,
+               scales: tuple[float, float, float]) -> None:
+        """The rule on rows `rows` (all of them: slice(None)) of one param, as its `t`-th update."""
+        lr_scale, wd_scale, grad_scale = scales
         wd, lr = self.conf.weight_decay * wd_scale, self.lr(step) * lr_scale
-        rule(self, value[rows], grad[rows], {k: v[rows] for k, v in slots.items()}, lr, wd, 1.0)
-        return True
+        slots = {k: v[rows] for k, v in self._slots(name, value).items()}
+        w, grad = value[rows], grad[rows]
+        if self.kind in ONE_PASS:  # the whole rule in one kernel pass: no scratch, no temporaries
+            ONE_PASS[self.kind](self, w, grad, slots, lr, wd, grad_scale)
+            return
+        assert self.rule is not None
+        g, tmp = (b[rows] for b in self._buffers(name, value))
+        np.multiply(grad, grad_scale, out=g)
+        if wd:
+            np.multiply(w, wd, out=tmp)
+            g += tmp
+        self.rule(self, w, g, tmp, slots, lr, t)
 
     def fold(self, step: int, name: str, lr_scale: float = 1.0, wd_scale: float = 1.0,
              grad_scale: float = 1.0) -> tuple[float, float] | None:
