@@ -2,6 +2,7 @@
 GEMM equals the plain update, and input gradients that nothing uses are not computed."""
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 
@@ -191,11 +192,12 @@ def test_row_updates_equal_the_whole_update(kind: str, threads: bool) -> None:
     blocks = [slice(4, 6), slice(0, 1), slice(1, 4)]  # the replica owning row 0 need not come first
     for step, g in enumerate(grads):
         whole.update(step, "w", a, g, lr_scale=2.0, wd_scale=0.5)
+        calls = [functools.partial(by_rows.update_rows, step, "w", b, g, r, 2.0, 0.5) for r in blocks]
         if threads:
-            run_together([lambda r=r: by_rows.update_rows(step, "w", b, g, r, 2.0, 0.5) for r in blocks])
+            run_together(calls)
         else:
-            for r in blocks:
-                by_rows.update_rows(step, "w", b, g, r, 2.0, 0.5)
+            for call in calls:
+                call()
     np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
     assert not np.allclose(b, w0)
     assert by_rows.counts == whole.counts == {"w": 3}
