@@ -1,18 +1,22 @@
 """The main contract: a job partitioned over two workers (batch, feature or hybrid partitioning) trains
 exactly as the unpartitioned job does -- the same per-step loss and the same params, to float32
-rounding -- on a small MLP and a small LeNet."""
+rounding -- on a small MLP and a small LeNet, with momentum, with plain SGD (its update folded into the
+weight-gradient GEMM, and replicas sharing an inner product's work) and with Adam (replicas updating
+their rows of a weight). Every case must really run on both workers, each in its own thread."""
 from __future__ import annotations
 
 import io
 import re
+import threading
 from pathlib import Path
 from string import Template
+from typing import Any
 
 import numpy as np
 import pytest
 import singac
 from singa_proto import plan_pb2
-from singart import checkpoint
+from singart import checkpoint, executor
 from singart.data.convert import write_image_shard
 from singart.train import run_plan
 
@@ -22,7 +26,7 @@ train_steps: $steps
 disp_freq: 1
 seed: 11
 train_one_batch { alg: kBP }
-updater { type: kSGD momentum: 0.9 weight_decay: 0.001 learning_rate { type: kFixed base_lr: 0.05 } }
+updater { $updater weight_decay: 0.001 learning_rate { type: kFixed base_lr: $lr } }
 cluster { nworkers_per_group: $n workspace: "$ws" }
 neuralnet {
   partition_dim: $dim
@@ -86,11 +90,38 @@ def shards(tmp_path_factory: pytest.TempPathFactory) -> dict[int, str]:
     return out
 
 
-def train(tmp_path: Path, template: str, shard: str, n: int, dim: int) -> tuple[list[float], dict, set]:
+UPDATERS = {  # name -> (updater fields, base_lr)
+    "momentum": ("type: kSGD momentum: 0.9", 0.05),
+    "sgd": ("type: kSGD", 0.05),
+    "adam": ("type: kAdam", 0.01),
+}
+
+
+class Spy:
+    """Records which worker ran each compute node in which thread, and which layers shared replicas."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.threads: dict[tuple[int, int], set[int]] = {}  # (training step, worker) -> threads
+        self.shared: set[str] = set()
+        forward = executor.ComputeStep.forward
+
+        def spied(step: executor.ComputeStep, inputs: list[Any], n: int) -> Any:
+            self.threads.setdefault((n, step.node.worker), set()).add(threading.get_ident())
+            if getattr(step.layer, "replica", None) is not None:
+                self.shared.add(step.node.origin)
+            return forward(step, inputs, n)
+
+        monkeypatch.setattr(executor.ComputeStep, "forward", spied)
+
+
+def train(tmp_path: Path, template: str, shard: str, n: int, dim: int,
+          updater: str) -> tuple[list[float], dict, set]:
     """Compile and run a job; its per-step losses, final params and the train graph's node kinds."""
     ws = tmp_path / f"ws{n}-{dim}"
     src = tmp_path / f"job{n}-{dim}.pbtxt"
-    src.write_text(Template(template).substitute(steps=STEPS, n=n, ws=ws, dim=dim, shard=shard))
+    fields, lr = UPDATERS[updater]
+    src.write_text(Template(template).substitute(steps=STEPS, n=n, ws=ws, dim=dim, shard=shard,
+                                                 updater=fields, lr=lr))
     plan = singac.compile_file(str(src))
     kinds = {nd.kind for g in plan.graphs if g.num_partitions == n for nd in g.nodes}
     out = io.StringIO()
@@ -105,6 +136,8 @@ def assert_same(ref: tuple, got: tuple) -> None:
     assert len(got[0]) == len(ref[0]) == STEPS
     np.testing.assert_allclose(got[0], ref[0], rtol=2e-5, atol=1e-6)
     assert got[1].keys() == ref[1].keys()
+    params = [name for name in ref[1] if "/" not in name]  # values; "<param>/<slot>" is updater state
+    assert {"w1", "w2"} <= set(params)
     for name in ref[1]:
         np.testing.assert_allclose(got[1][name], ref[1][name], rtol=1e-4, atol=1e-5, err_msg=name)
 
@@ -120,12 +153,24 @@ CASES = {  # name -> (template, dim, the node kinds its two-worker plan must con
 }
 
 
+# the inner products whose whole weight both workers use: their replicas compute together (folding.py)
+SHARED = {"mlp-batch": {"fc1", "fc2"}, "mlp-hybrid": {"fc1"}, "lenet-batch": {"ip1", "ip2"}}
+
+
+@pytest.mark.parametrize("updater", list(UPDATERS))
 @pytest.mark.parametrize("case", list(CASES))
-def test_two_workers_train_as_one(case: str, tmp_path: Path, shards: dict[int, str]) -> None:
+def test_two_workers_train_as_one(case: str, updater: str, tmp_path: Path, shards: dict[int, str],
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
     template, dim, kinds = CASES[case]
     shard = shards[6 if case.startswith("mlp") else 11]
-    ref = train(tmp_path, template, shard, 1, dim)
-    got = train(tmp_path, template, shard, 2, dim)
+    ref = train(tmp_path, template, shard, 1, dim, updater)
+    spy = Spy(monkeypatch)
+    got = train(tmp_path, template, shard, 2, dim, updater)
     assert kinds <= got[2], "the partitioned plan does not exercise the connection nodes"
+    assert set(spy.threads) == {(n, w) for n in range(STEPS) for w in (0, 1)}, "a worker ran no layer"
+    for n in range(STEPS):  # within a step, each worker runs all its layers in one thread, not the other's
+        mine, other = spy.threads[n, 0], spy.threads[n, 1]
+        assert len(mine) == len(other) == 1 and mine != other, f"step {n}: threads {mine} and {other}"
+    assert spy.shared == SHARED.get(case, set()), "replicas of whole weights did not share their work"
     assert ref[0][-1] != ref[0][0]  # it trained
     assert_same(ref, got)
