@@ -9,6 +9,8 @@ from singart import reference as ref
 from singart.layers import LayerContext
 from singart.layers import make_layer as build
 
+from .test_kernels_reference import numeric_grad
+
 RTOL, ATOL = 2e-4, 2e-5
 
 
@@ -96,14 +98,22 @@ def test_inner_product_whole_and_feature_partitioned(transpose: bool) -> None:
     np.testing.assert_allclose(dxs[0] + dxs[1], dx, RTOL, ATOL)
 
 
-def test_inner_product_without_bias() -> None:
+@pytest.mark.parametrize("transpose", [False, True])
+def test_inner_product_without_bias_against_finite_differences(transpose: bool) -> None:
     rng = np.random.default_rng(3)
-    x, w = rand(rng, 4, 6), rand(rng, 3, 6)
-    layer = make_layer("kInnerProduct", "innerproduct_conf { num_output: 3 bias_term: false }", ("weight",))
-    np.testing.assert_allclose(layer.forward([x], [w], 0), x @ w.T, RTOL, ATOL)
-    gw = np.empty_like(w)
-    layer.backward(rand(rng, 4, 3), [gw])
-    assert np.isfinite(gw).all()
+    x, dy = rand(rng, 4, 6), rand(rng, 4, 3)
+    w = rand(rng, 6, 3) if transpose else rand(rng, 3, 6)
+    conf = f"innerproduct_conf {{ num_output: 3 bias_term: false transpose: {str(transpose).lower()} }}"
+    layer = make_layer("kInnerProduct", conf, ("weight",))
+    np.testing.assert_allclose(layer.forward([x], [w], 0), x @ w if transpose else x @ w.T, RTOL, ATOL)
+    gw = np.full_like(w, np.nan)
+    (dx,) = layer.backward(dy, [gw])
+
+    def loss() -> float:  # the scalar whose gradient backward computes: sum(y * dy)
+        return float((layer.forward([x], [w], 0).astype(np.float64) * dy).sum())
+
+    np.testing.assert_allclose(gw, numeric_grad(loss, w, eps=1e-2), rtol=2e-3, atol=2e-3)
+    np.testing.assert_allclose(dx, numeric_grad(loss, x, eps=1e-2), rtol=2e-3, atol=2e-3)
 
 
 @pytest.mark.parametrize("type_name", ["kPooling", "kCPooling"])
