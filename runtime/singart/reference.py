@@ -186,6 +186,6 @@ def euclidean_loss(pred: np.ndarray, target: np.ndarray,
 
 
 def dropout_mask(shape: tuple[int, ...], ratio: float, rng: np.random.Generator) -> np.ndarray:
-    """Inverted dropout's mask: 1/(1-ratio) where kept, 0 where dropped."""
-    keep = rng.random(shape) >= ratio
+    """Inverted dropout's mask: 1/(1-ratio) where kept (a float32 draw >= ratio), 0 where dropped."""
+    keep = rng.random(shape, dtype=np.float32) >= np.float32(ratio)
     return keep / (1.0 - ratio)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from singart import reference as ref
+from singart.params.seeds import make_rng
 
 from .test_layers import make_layer, rand
 
@@ -76,6 +77,8 @@ def test_dropout_is_inverted_and_identity_outside_training() -> None:
     x = np.ones((50, 40), np.float32)
     layer = make_layer("kDropout", DROP, origin_shape=(50, 40))
     y = layer.forward([x], [], 3).copy()
+    want = ref.dropout_mask((50, 40), 0.4, make_rng(11, "l", 3))  # the job seed, the layer, the step
+    np.testing.assert_allclose(y, want, rtol=1e-6)
     np.testing.assert_allclose(np.unique(y), [0.0, 1 / 0.6], rtol=1e-6)
     assert 0.3 < (y == 0).mean() < 0.5
     np.testing.assert_array_equal(layer.backward(x * 2, [])[0], 2 * y)
