@@ -432,8 +432,11 @@ class Runner:
             plan = self.plans[task.net, task.steps]
             shutil.rmtree(self.folder / f"ws-{task.net}-{task.steps}", ignore_errors=True)
             t = time.perf_counter()
-            done = subprocess.run([*console("singart"), "run", str(plan)], env=env, capture_output=True,
-                                  text=True, check=False, timeout=self.args.timeout)
+            try:
+                done = subprocess.run([*console("singart"), "run", str(plan)], env=env, capture_output=True,
+                                      text=True, check=False, timeout=self.args.timeout)
+            except subprocess.TimeoutExpired:
+                return {"error": f"timed out after {self.args.timeout} s"}
             seconds = time.perf_counter() - t
             if done.returncode:
                 return {"error": last_line(done.stderr)}
@@ -620,7 +623,8 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 
 def report(res: Results) -> str:
     args, out = res.args, []
-    run_col = f"singart run ms/step ({args.run_steps[0]} -> {args.run_steps[1]} steps)"
+    n1, n2 = args.run_steps
+    run_col = f"singart run ms/step ({n1} -> {n2} steps)" if n2 else "singart run (not measured)"
     rows = []
     for net in args.nets:
         for t in args.threads:
