@@ -1,14 +1,24 @@
 """Test accuracy of the MNIST examples trained by singart next to the same nets trained in PyTorch.
 
-    python benchmarks/accuracy_vs_torch.py [--nets mlp lenet] [--quick]
+    python benchmarks/accuracy_vs_torch.py [--nets mnist-mlp lenet] [--seeds 1 2 3] [--quick]
 
-For each example, in a temporary folder: `singart data mnist` writes the shipped digits (4,000 train /
-1,000 test), `singac compile` and `singart run` train the example job, and the `Test @ step N` lines
-are read from its output. Then PyTorch trains the same net from the compiled plan: the very same
-initial values (the runtime's seeded param init), the same batches in the same order (the shards read
-with singart.data, wrapping as kShardData does), SINGA's updater rules and learning-rate schedules
-(written out again here from the v0.1 semantics, not imported), and tests on the same 1,000 digits at
-the same steps. The table shows both accuracies, their difference, and the wall time of each side.
+For each example and each seed (the job's `seed:`), in a temporary folder: `singart data mnist` writes
+the shipped digits (4,000 train / 1,000 test), `singac compile` and `singart run` train the example job,
+and the `Test @ step N` lines are read from its output. PyTorch then trains the net twice:
+
+- the twin: the same net from the compiled plan with the very same initial values (the runtime's
+  seeded param init), the same batches in the same order (the shards read with singart.data, wrapping
+  as kShardData does), SINGA's updater rules and learning-rate schedules (written out again here from
+  the v0.1 semantics, not imported). It shows that singart computes what the job says.
+- the idiomatic baseline: what a PyTorch user would write for the job: nn.Linear / nn.Conv2d layers
+  with PyTorch's default init (torch.manual_seed(seed)), a DataLoader shuffling the same training
+  digits each epoch (same preprocessing and batch size), CrossEntropyLoss, torch.optim.SGD with the
+  job's lr, momentum and weight decay (per-param lr_scale and wd_scale as param groups) and the job's
+  schedule as a torch scheduler (StepLR for kStep, LambdaLR otherwise). It shows whether the example's
+  accuracy is what PyTorch reaches with its own defaults.
+
+All three test on the same 1,000 digits at the same steps. The summary gives, per net and side, the mean
+final accuracy over the seeds and its range and standard deviation, and the twin's largest gap.
 `--quick` trains a few steps only, a smoke check of the whole pipeline.
 """
 from __future__ import annotations
@@ -17,11 +27,14 @@ import argparse
 import contextlib
 import math
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 # net -> (example job file, accuracy target in %, train steps under --quick)
 NETS: dict[str, tuple[str, float, int]] = {
-    "mlp": ("examples/mnist/job.pbtxt", 92.0, 40),
+    "mnist-mlp": ("examples/mnist/job.pbtxt", 92.0, 40),
     "lenet": ("examples/mnist/lenet.pbtxt", 97.0, 100),
 }
 MAX_GAP = 0.5  # points of accuracy the two may differ by
@@ -44,12 +57,14 @@ Curve = dict[int, tuple[float, float]]  # step -> (test loss, test accuracy)
 
 
 # --- singart, through its command lines ------------------------------------------------------------
-def job_text(path: Path, steps: int | None) -> str:
-    """The example's job text; with `steps`, trained that many steps and tested at the start and end."""
+def job_text(path: Path, steps: int | None, seed: int) -> str:
+    """The example's job text with `seed`; with `steps`, trained that many steps and tested at the start
+    and end."""
+    fields: list[tuple[str, int]] = [("seed", seed)]
+    if steps is not None:
+        fields += [("train_steps", steps), ("test_freq", steps)]
     text = path.read_text()
-    if steps is None:
-        return text
-    for field, value in (("train_steps", steps), ("test_freq", steps)):
+    for field, value in fields:
         text, n = re.subn(rf"^{field}: \d+$", f"{field}: {value}", text, flags=re.MULTILINE)
         if n != 1:
             raise SystemExit(f"{path}: expected one top-level `{field}:` line, found {n}")
@@ -276,25 +291,181 @@ def train_torch(plan: plan_pb2.PlanProto, cwd: Path) -> tuple[Curve, float]:
     return curve, time.perf_counter() - start
 
 
+# --- the idiomatic PyTorch baseline ---------------------------------------------------------------
+class STanh(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return stanh(x)
+
+
+def idiomatic_model(plan: plan_pb2.PlanProto) -> tuple[torch.nn.Sequential, list[dict[str, Any]]]:
+    """The job's train net as nn layers with PyTorch's default init, and SGD param groups carrying each
+    param's lr_scale and wd_scale (lr and weight decay to be multiplied in)."""
+    from torch import nn
+
+    graph = next(g for g in plan.graphs if g.phase == job_pb2.kTrain)
+    shapes = {n.name: list(n.shape) for n in graph.nodes}
+    layers: list[tuple[str, nn.Module]] = []
+    scales: list[tuple[job_pb2.ParamProto, torch.Tensor]] = []
+    for layer in plan.job.neuralnet.layer:
+        if job_pb2.kTrain in layer.exclude:
+            continue
+        kind = job_pb2.LayerType.Name(layer.type)
+        src = shapes[layer.srclayers[0]] if layer.srclayers else []
+        module: nn.Module | None = None
+        if kind == "kInnerProduct":
+            if len(src) > 2:
+                layers.append((f"{layer.name}-flat", nn.Flatten()))
+            module = nn.Linear(math.prod(src[1:]), layer.innerproduct_conf.num_output)
+        elif kind in ("kConvolution", "kCConvolution"):
+            c = layer.convolution_conf
+            channels = src[1] if len(src) == 4 else 1  # kMnist gives [N, H, W]
+            module = nn.Conv2d(channels, c.num_filters, c.kernel, c.stride, c.pad)
+        elif kind in ("kPooling", "kCPooling"):
+            c = layer.pooling_conf  # no padding, floor: nn's defaults
+            pool = nn.MaxPool2d if c.pool == job_pb2.PoolingProto.MAX else nn.AvgPool2d
+            module = pool(c.kernel, c.stride)
+        elif kind in ("kSTanh", "kTanh", "kReLU", "kSigmoid"):
+            module = {"kSTanh": STanh, "kTanh": nn.Tanh, "kReLU": nn.ReLU, "kSigmoid": nn.Sigmoid}[kind]()
+        elif kind not in ("kShardData", "kMnist", "kLabel", "kSoftmaxLoss"):
+            raise SystemExit(f"{plan.job.name}: no idiomatic PyTorch layer for {kind}")
+        if module is not None:
+            layers.append((layer.name, module))
+            if layer.param:
+                owned = [module.weight, module.bias]
+                scales += list(zip(layer.param, owned, strict=True))
+    groups: dict[tuple[float, float], list[torch.Tensor]] = {}
+    for conf, p in scales:
+        groups.setdefault((conf.lr_scale, conf.wd_scale), []).append(p)
+    model = nn.Sequential(OrderedDict(layers))
+    check_shapes(model, shapes)
+    return model, [{"params": ps, "lr_scale": ls, "wd_scale": ws} for (ls, ws), ps in groups.items()]
+
+
+def check_shapes(model: torch.nn.Sequential, shapes: dict[str, list[int]]) -> None:
+    """Fail unless every named layer gives the plan's shape for its node (batch aside)."""
+    seen: dict[str, list[int]] = {}
+    for name, module in model.named_children():
+        module.register_forward_hook(lambda m, i, o, name=name: seen.__setitem__(name, list(o.shape)[1:]))
+    first = next(shape for name, shape in shapes.items() if name not in ("data", "label")
+                 and len(shape) > 1)  # the parser's output
+    model(torch.zeros(2, 1, *first[-2:]))
+    wrong = [f"{name}: {shape} vs the plan's {shapes[name][1:]}" for name, shape in seen.items()
+             if name in shapes and shapes[name][1:] != shape]
+    if wrong:
+        raise SystemExit("the idiomatic PyTorch net does not match the plan: " + "; ".join(wrong))
+
+
+def idiomatic_scheduler(opt: torch.optim.Optimizer, conf: job_pb2.LRGenProto):
+    """The job's schedule as a torch scheduler: StepLR for kStep, LambdaLR for the other formulas."""
+    method = job_pb2.ChangeMethod.Name(conf.type)
+    if method == "kFixed":
+        return None
+    if method == "kStep":
+        return torch.optim.lr_scheduler.StepLR(opt, conf.step_conf.change_freq, conf.step_conf.gamma)
+    formula = twin(SCHEDULES, method)
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: formula(conf, s) / conf.base_lr)
+
+
+def shard_tensors(conf: job_pb2.LayerProto,
+                  parser: job_pb2.LayerProto) -> tuple[torch.Tensor, torch.Tensor]:
+    """A shard's digits, preprocessed as the job's kMnist layer does, and its labels."""
+    from singart.data.records import load_shard
+
+    shard = load_shard(conf.sharddata_conf.path)
+    x = torch.from_numpy(shard.images.astype(np.float32)) / parser.mnist_conf.norm_a
+    return (x - parser.mnist_conf.norm_b).unsqueeze(1), torch.from_numpy(shard.labels.astype(np.int64))
+
+
+def train_idiomatic(plan: plan_pb2.PlanProto, cwd: Path, seed: int) -> tuple[Curve, float]:
+    """Train the job as a PyTorch user would write it; its test curve and seconds."""
+    job = plan.job
+    torch.manual_seed(seed)
+    model, groups = idiomatic_model(plan)
+    layers = list(job.neuralnet.layer)
+    parser = next(la for la in layers if la.type == job_pb2.kMnist)
+    data = {phase: next(la for la in layers if la.type == job_pb2.kShardData and phase not in la.exclude)
+            for phase in (job_pb2.kTrain, job_pb2.kTest)}
+    with contextlib.chdir(cwd):
+        train_x, train_y = shard_tensors(data[job_pb2.kTrain], parser)
+        test_x, test_y = shard_tensors(data[job_pb2.kTest], parser)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(train_x, train_y), shuffle=True,
+                                         batch_size=data[job_pb2.kTrain].sharddata_conf.batchsize,
+                                         generator=torch.Generator().manual_seed(seed))
+    u, schedule = job.updater, job.updater.learning_rate
+    if job_pb2.UpdaterType.Name(u.type) != "kSGD":
+        raise SystemExit(f"no idiomatic PyTorch optimizer for {job_pb2.UpdaterType.Name(u.type)}")
+    opt = torch.optim.SGD([{"params": g["params"], "lr": schedule.base_lr * g["lr_scale"],
+                            "weight_decay": u.weight_decay * g["wd_scale"]} for g in groups],
+                          lr=schedule.base_lr, momentum=u.momentum)
+    scheduler = idiomatic_scheduler(opt, schedule)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    test_batch = data[job_pb2.kTest].sharddata_conf.batchsize
+    curve: Curve = {}
+    batches = iter(loader)
+    start = time.perf_counter()
+    for step in range(job.train_steps + 1):
+        if (job.test_freq and step % job.test_freq == 0) or step == job.train_steps:
+            model.eval()
+            with torch.no_grad():
+                logits = torch.cat([model(x) for x in test_x.split(test_batch)])
+            curve[step] = (float(loss_fn(logits, test_y)), float((logits.argmax(1) == test_y).float().mean()))
+            model.train()
+        if step == job.train_steps:
+            break
+        try:
+            x, y = next(batches)
+        except StopIteration:  # the next epoch, reshuffled
+            batches = iter(loader)
+            x, y = next(batches)
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+        if scheduler is not None:
+            scheduler.step()
+    return curve, time.perf_counter() - start
+
+
 # --- the comparison ---------------------------------------------------------------------------------
-def compare(net: str, quick: bool) -> tuple[float, float, bool]:
-    """Train `net` both ways; print both curves; (singart %, torch %, targets met)."""
-    path, target, quick_steps = NETS[net]
+SIDES = ("singart", "twin", "idiomatic")
+
+
+@dataclass
+class Run:
+    """One seed of one net: final accuracy (%) and seconds of each side."""
+
+    accuracy: dict[str, float]
+    seconds: dict[str, float]
+
+
+def compare(net: str, quick: bool, seed: int) -> Run:
+    """Train `net` with `seed` the three ways; print the three test curves."""
+    path, _, quick_steps = NETS[net]
     with tempfile.TemporaryDirectory(prefix=f"acc-{net}-") as tmp:
         work = Path(tmp)
         run_cli(["singart", "data", "mnist", "-o", "examples/mnist"], work)
-        plan, ours, secs = train_singart(work, job_text(ROOT / path, quick_steps if quick else None))
+        plan, ours, secs = train_singart(work, job_text(ROOT / path, quick_steps if quick else None, seed))
         check_coverage(plan, work)
-        theirs, torch_secs = train_torch(plan, work)
-    print(f"\n{net}: {plan.job.train_steps} steps; test loss / accuracy on all 1,000 test digits")
-    print(f"{'step':>6} {'singart':>18} {'pytorch':>18}")
-    for step in sorted(theirs):
-        a, b = ours.get(step, (math.nan, math.nan)), theirs[step]
-        print(f"{step:>6} {a[0]:>9.5f} {100 * a[1]:>7.2f}% {b[0]:>9.5f} {100 * b[1]:>7.2f}%")
-    acc, torch_acc = 100 * ours[plan.job.train_steps][1], 100 * theirs[plan.job.train_steps][1]
-    print(f"time: singart run {secs:.0f} s, pytorch {torch_secs:.0f} s")
-    met = acc >= target and abs(acc - torch_acc) <= MAX_GAP
-    return acc, torch_acc, met
+        twin_curve, twin_secs = train_torch(plan, work)
+        idio_curve, idio_secs = train_idiomatic(plan, work, seed)
+    curves = dict(zip(SIDES, (ours, twin_curve, idio_curve), strict=True))
+    print(f"\n{net}, seed {seed}: {plan.job.train_steps} steps; test loss / accuracy on all 1,000 "
+          "test digits")
+    print(f"{'step':>6} " + " ".join(f"{side:>18}" for side in SIDES))
+    for step in sorted(twin_curve):
+        cells = [curves[side].get(step, (math.nan, math.nan)) for side in SIDES]
+        print(f"{step:>6} " + " ".join(f"{loss:>9.5f} {100 * acc:>7.2f}%" for loss, acc in cells))
+    end = plan.job.train_steps
+    run = Run({side: 100 * curves[side].get(end, (math.nan, math.nan))[1] for side in SIDES},
+              dict(zip(SIDES, (secs, twin_secs, idio_secs), strict=True)))
+    print("time: " + ", ".join(f"{side} {run.seconds[side]:.0f} s" for side in SIDES)
+          + " (singart: the whole `singart run` process)")
+    return run
+
+
+def spread(values: list[float]) -> str:
+    """min-max and the standard deviation of `values`."""
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{min(values):.2f}-{max(values):.2f}, sd {sd:.2f}"
 
 
 def check_coverage(plan: plan_pb2.PlanProto, work: Path) -> None:
@@ -312,17 +483,31 @@ def check_coverage(plan: plan_pb2.PlanProto, work: Path) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nets", nargs="+", choices=list(NETS), default=list(NETS))
+    ap.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="the jobs' seed: values")
     ap.add_argument("--quick", action="store_true", help="train a few steps only (a smoke check)")
     ap.add_argument("--threads", type=int, default=torch.get_num_threads(), help="PyTorch threads")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    rows = {net: compare(net, args.quick) for net in args.nets}
-    print(f"\n{'net':<6} {'singart':>8} {'pytorch':>8} {'diff':>6} {'target':>7}  met")
-    for net, (acc, torch_acc, met) in rows.items():
-        verdict = "-" if args.quick else ("yes" if met else "NO")
-        print(f"{net:<6} {acc:>7.2f}% {torch_acc:>7.2f}% {acc - torch_acc:>+6.2f} "
-              f"{'>=' + format(NETS[net][1], '.0f') + '%':>7}  {verdict}")
-    return 0 if args.quick or all(met for _, _, met in rows.values()) else 1
+    runs = {net: [compare(net, args.quick, seed) for seed in args.seeds] for net in args.nets}
+    print(f"\nfinal test accuracy over seeds {' '.join(map(str, args.seeds))}: mean (min-max, sd)\n")
+    print("| net | side | accuracy % | twin gap, max points | time s (mean) | target | met |")
+    print("|---|---|---|---|---|---|---|")
+    failed = False
+    for net, got in runs.items():
+        target = NETS[net][1]
+        gap = max(abs(r.accuracy["singart"] - r.accuracy["twin"]) for r in got)
+        for side in SIDES:
+            accs = [r.accuracy[side] for r in got]
+            mean, secs = statistics.fmean(accs), statistics.fmean(r.seconds[side] for r in got)
+            met = "-"
+            if side == "singart" and not args.quick:
+                ok = mean >= target and gap <= MAX_GAP
+                failed |= not ok
+                met = "yes" if ok else "NO"
+            print(f"| {net} | {side} | {mean:.2f} ({spread(accs)}) | "
+                  f"{f'{gap:.2f} (<= {MAX_GAP})' if side == 'twin' else '-'} | {secs:.0f} | "
+                  f"{f'>= {target:.0f} %' if side == 'singart' else '-'} | {met} |")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
