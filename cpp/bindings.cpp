@@ -308,6 +308,13 @@ void register_cuda_only(py::module_& m) {
 
 PYBIND11_MODULE(_kernels, m) {
   m.doc() = "SINGA-py kernels: oneDNN on the CPU, CUDA twins in the `cuda` submodule";
+  // True in the GIL-checked build (SINGA_GIL_CHECKS): pybind11 raises when a reference count changes
+  // without the GIL.
+#ifdef PYBIND11_ASSERT_GIL_HELD_INCREF_DECREF
+  m.attr("gil_checks") = true;
+#else
+  m.attr("gil_checks") = false;
+#endif
   m.def("dnnl_version", [] {
     const dnnl_version_t* v = dnnl_version();
     return py::make_tuple(v->major, v->minor, v->patch);

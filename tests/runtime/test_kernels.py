@@ -1,6 +1,7 @@
 """The oneDNN kernels against the NumPy reference, on random shapes and values (float32 tolerance)."""
 from __future__ import annotations
 
+import os
 import sys
 import threading
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 from singart import ops
 from singart import reference as ref
+from singart._native import kernels
 
 RTOL, ATOL = 2e-4, 2e-4
 
@@ -184,3 +186,12 @@ def test_kernels_release_the_gil() -> None:
         sys.setswitchinterval(old)
     t.join()
     assert resumed_before_done
+
+
+def test_gil_checked_build_when_ci_asks_for_it() -> None:
+    """CI runs the runtime tests a second time on the GIL-checked build (SINGA_GIL_CHECKS=ON), and says
+    so with SINGA_EXPECT_GIL_CHECKS=1: then an unchecked module is an error, not a silent pass."""
+    assert isinstance(kernels.gil_checks, bool)
+    if os.environ.get("SINGA_EXPECT_GIL_CHECKS") != "1":
+        pytest.skip("SINGA_EXPECT_GIL_CHECKS is not 1: either build may run these tests")
+    assert kernels.gil_checks, "SINGA_EXPECT_GIL_CHECKS=1 but the kernel module was built without GIL checks"
