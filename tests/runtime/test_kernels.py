@@ -188,6 +188,42 @@ def test_kernels_release_the_gil() -> None:
     assert resumed_before_done
 
 
+def _cuda_calls() -> dict[str, tuple]:
+    """Every binding of the CUDA submodule with valid arguments (its results are checked where a GPU is)."""
+    def f(*shape: int) -> np.ndarray:
+        return np.ones(shape, np.float32)
+
+    x, y4 = f(2, 3, 6, 6), f(2, 3, 3, 3)
+    return {
+        "sgemm": (f(4, 5), f(5, 3), f(4, 3), False, False, 1.0, 0.0),
+        "conv_forward": (x, f(4, 3, 3, 3), f(4), f(2, 4, 6, 6), 1, 1),
+        "conv_backward_data": (f(2, 4, 6, 6), f(4, 3, 3, 3), f(*x.shape), 1, 1),
+        "conv_backward_weights": (x, f(2, 4, 6, 6), f(4, 3, 3, 3), f(4), 1, 1),
+        "act_forward": (0, x, f(*x.shape)),
+        "act_backward": (0, x, x, f(*x.shape)),
+        "softmax_forward": (f(3, 4), f(3, 4)),
+        "pool_forward": (x, y4, 2, 2, True),
+        "pool_backward": (x, y4, f(*x.shape), 2, 2, True),
+        "lrn_forward": (x, f(*x.shape), 3, 1e-4, 0.75, 1.0),
+        "lrn_backward": (x, x, f(*x.shape), 3, 1e-4, 0.75, 1.0),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_cuda_calls()))
+def test_cuda_bindings_take_their_arguments_with_the_gil(name: str) -> None:
+    """Each CUDA binding reads its arrays before it releases the GIL: without a GPU the call gets as far as
+    the CUDA runtime's error (a RuntimeError naming the CUDA call); the GIL-checked build raises earlier
+    for a binding that touches an array without the GIL."""
+    if not kernels.cuda.built:
+        pytest.skip("the CUDA twins were not built")
+    call = getattr(kernels.cuda, name)
+    if kernels.cuda.available():
+        call(*_cuda_calls()[name])
+        return
+    with pytest.raises(RuntimeError, match=r"^cuda"):
+        call(*_cuda_calls()[name])
+
+
 def test_gil_checked_build_when_ci_asks_for_it() -> None:
     """CI runs the runtime tests a second time on the GIL-checked build (SINGA_GIL_CHECKS=ON), and says
     so with SINGA_EXPECT_GIL_CHECKS=1: then an unchecked module is an error, not a silent pass."""
