@@ -95,7 +95,7 @@ ConvShape conv_shape(const Shape& x, const Shape& w, int64_t stride, int64_t pad
   if (w.size() != 4 || w[1] != x[1] || w[2] != w[3])
     throw py::value_error("w: expected (filters, " + std::to_string(x[1]) + ", k, k), got " + show(w));
   ConvShape s{x[0], x[1], x[2], x[3], w[0], w[2], stride, pad};
-  if (stride < 1 || pad < 0 || s.oh() < 1 || s.ow() < 1)
+  if (s.k < 1 || stride < 1 || pad < 0 || s.oh() < 1 || s.ow() < 1)
     throw py::value_error("convolution: kernel, stride or pad do not fit input " + show(x));
   return s;
 }

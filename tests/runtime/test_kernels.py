@@ -235,6 +235,9 @@ def test_shape_mismatch_names_the_argument() -> None:
         ops.conv2d(x, np.ones((4, 2 * 9), np.float32), None)
     with pytest.raises(ValueError, match="out:"):
         ops.softmax(np.ones((2, 3), np.float32), np.ones((3, 2), np.float32))
+    with pytest.raises(ValueError, match="convolution: kernel"):  # an empty kernel, not an empty block
+        kernels.conv_forward(x, np.ones((4, 3, 0, 0), np.float32), None, np.empty((2, 4, 9, 9), np.float32),
+                             1, 0)
 
 
 def test_num_threads_is_per_thread() -> None:
