@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "cpu/common.h"
@@ -27,9 +28,15 @@ using Shape = std::vector<int64_t>;
 
 namespace {
 
+// Every binding runs in two phases. With the GIL held it checks its arrays and takes from them what the
+// kernel needs: data pointers, shapes and sizes, as plain values (F32, the *Shape structs). Then
+// run_without_gil() releases the GIL and calls the kernel with those values alone, so no Python object is
+// read, created or released (no reference count changes, no Python exception) without the GIL.
+
 struct F32 {
   float* p;
   Shape shape;
+  int64_t size;  // the number of elements
 };
 
 std::string show(const Shape& s) {
@@ -38,13 +45,14 @@ std::string show(const Shape& s) {
   return out + ")";
 }
 
-// A float32 C-contiguous array's data and shape; `name` is the argument named in errors.
+// A float32 C-contiguous array's data, shape and size; `name` is the argument named in errors.
 F32 f32(const py::array& a, const char* name, bool out = false) {
   if (!a.dtype().is(py::dtype::of<float>()))
     throw py::value_error(std::string(name) + ": expected float32, got " + std::string(py::str(a.dtype())));
   if (!(a.flags() & py::array::c_style)) throw py::value_error(std::string(name) + ": must be C-contiguous");
   if (out && !a.writeable()) throw py::value_error(std::string(name) + ": output array is read-only");
-  return {static_cast<float*>(const_cast<void*>(a.data())), Shape(a.shape(), a.shape() + a.ndim())};
+  return {static_cast<float*>(const_cast<void*>(a.data())), Shape(a.shape(), a.shape() + a.ndim()),
+          static_cast<int64_t>(a.size())};
 }
 
 F32 f32(const py::array& a, const char* name, const Shape& want, bool out = false) {
@@ -66,17 +74,28 @@ void* workspace(const py::array& ws, size_t need) {
   return const_cast<void*>(ws.data());
 }
 
-Shape dims4(const py::array& x, const char* name) {
-  F32 a = f32(x, name);
+// A float32 NCHW array.
+F32 nchw(const py::array& x, const char* name, bool out = false) {
+  F32 a = f32(x, name, out);
   if (a.shape.size() != 4) throw py::value_error(std::string(name) + ": expected NCHW, got " + show(a.shape));
-  return a.shape;
+  return a;
+}
+
+// Release the GIL and run `kernel(args...)`. The arguments are evaluated by the caller, with the GIL held;
+// none may be a Python object (a handle's copy or destruction would change a reference count unguarded).
+template <class Kernel, class... Args>
+auto run_without_gil(Kernel kernel, Args... args) {
+  static_assert((!std::is_base_of_v<py::handle, Args> && ...), "a kernel must not receive Python objects");
+  static_assert((!std::is_same_v<Args, PyObject*> && ...), "a kernel must not receive Python objects");
+  py::gil_scoped_release nogil;
+  return kernel(args...);
 }
 
 ConvShape conv_shape(const Shape& x, const Shape& w, int64_t stride, int64_t pad) {
   if (w.size() != 4 || w[1] != x[1] || w[2] != w[3])
     throw py::value_error("w: expected (filters, " + std::to_string(x[1]) + ", k, k), got " + show(w));
   ConvShape s{x[0], x[1], x[2], x[3], w[0], w[2], stride, pad};
-  if (stride < 1 || pad < 0 || s.oh() < 1 || s.ow() < 1)
+  if (s.k < 1 || stride < 1 || pad < 0 || s.oh() < 1 || s.ow() < 1)
     throw py::value_error("convolution: kernel, stride or pad do not fit input " + show(x));
   return s;
 }
@@ -116,52 +135,45 @@ void register_shared(py::module_& m) {
     F32 A = f32(a, "a"), Bm = f32(b, "b");
     Shape d = gemm_dims(A, Bm, ta, tb);
     F32 C = f32(c, "c", {d[0], d[1]}, true);
-    py::gil_scoped_release nogil;
-    B::sgemm(ta, tb, d[0], d[1], d[2], alpha, A.p, Bm.p, beta, C.p);
+    run_without_gil(B::sgemm, ta, tb, d[0], d[1], d[2], alpha, A.p, Bm.p, beta, C.p);
   }, py::arg("a"), py::arg("b"), py::arg("c"), py::arg("trans_a") = false, py::arg("trans_b") = false,
      py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f, "c = alpha * op(a) op(b) + beta * c.");
   m.def("conv_forward", [](py::array x, py::array w, py::object b, py::array y, int64_t stride, int64_t pad) {
-    ConvShape s = conv_shape(dims4(x, "x"), dims4(w, "w"), stride, pad);
+    F32 X = nchw(x, "x"), W = nchw(w, "w");
+    ConvShape s = conv_shape(X.shape, W.shape, stride, pad);
     float* bp = opt_f32(b, "b", {s.oc});
-    float* yp = f32(y, "y", conv_out(s), true).p;
-    py::gil_scoped_release nogil;
-    B::conv_forward(s, f32(x, "x").p, f32(w, "w").p, bp, yp);
+    F32 Y = f32(y, "y", conv_out(s), true);
+    run_without_gil(B::conv_forward, s, X.p, W.p, bp, Y.p);
   }, py::arg("x"), py::arg("w"), py::arg("b"), py::arg("y"), py::arg("stride"), py::arg("pad"));
   m.def("conv_backward_data", [](py::array dy, py::array w, py::array dx, int64_t stride, int64_t pad) {
-    ConvShape s = conv_shape(dims4(dx, "dx"), dims4(w, "w"), stride, pad);
-    float* dyp = f32(dy, "dy", conv_out(s)).p;
-    float* dxp = f32(dx, "dx", true).p;
-    py::gil_scoped_release nogil;
-    B::conv_backward_data(s, dyp, f32(w, "w").p, dxp);
+    F32 DX = nchw(dx, "dx", true), W = nchw(w, "w");
+    ConvShape s = conv_shape(DX.shape, W.shape, stride, pad);
+    F32 DY = f32(dy, "dy", conv_out(s));
+    run_without_gil(B::conv_backward_data, s, DY.p, W.p, DX.p);
   }, py::arg("dy"), py::arg("w"), py::arg("dx"), py::arg("stride"), py::arg("pad"));
   m.def("conv_backward_weights", [](py::array x, py::array dy, py::array dw, py::object db, int64_t stride,
                                     int64_t pad) {
-    ConvShape s = conv_shape(dims4(x, "x"), dims4(dw, "dw"), stride, pad);
-    float* dyp = f32(dy, "dy", conv_out(s)).p;
+    F32 X = nchw(x, "x"), DW = nchw(dw, "dw", true);
+    ConvShape s = conv_shape(X.shape, DW.shape, stride, pad);
+    F32 DY = f32(dy, "dy", conv_out(s));
     float* dbp = opt_f32(db, "db", {s.oc}, true);
-    float* dwp = f32(dw, "dw", true).p;
-    py::gil_scoped_release nogil;
-    B::conv_backward_weights(s, f32(x, "x").p, dyp, dwp, dbp);
+    run_without_gil(B::conv_backward_weights, s, X.p, DY.p, DW.p, dbp);
   }, py::arg("x"), py::arg("dy"), py::arg("dw"), py::arg("db"), py::arg("stride"), py::arg("pad"));
   m.def("act_forward", [](int kind, py::array x, py::array y) {
     F32 X = f32(x, "x");
-    float* yp = f32(y, "y", X.shape, true).p;
-    py::gil_scoped_release nogil;
-    B::act_forward(static_cast<Act>(kind), static_cast<int64_t>(x.size()), X.p, yp);
+    F32 Y = f32(y, "y", X.shape, true);
+    run_without_gil(B::act_forward, static_cast<Act>(kind), X.size, X.p, Y.p);
   }, py::arg("kind"), py::arg("x"), py::arg("y"), "y = f(x); kind 0 relu, 1 tanh, 2 logistic.");
   m.def("act_backward", [](int kind, py::array y, py::array dy, py::array dx) {
     F32 Y = f32(y, "y");
-    float* dyp = f32(dy, "dy", Y.shape).p;
-    float* dxp = f32(dx, "dx", Y.shape, true).p;
-    py::gil_scoped_release nogil;
-    B::act_backward(static_cast<Act>(kind), static_cast<int64_t>(y.size()), Y.p, dyp, dxp);
+    F32 DY = f32(dy, "dy", Y.shape), DX = f32(dx, "dx", Y.shape, true);
+    run_without_gil(B::act_backward, static_cast<Act>(kind), Y.size, Y.p, DY.p, DX.p);
   }, py::arg("kind"), py::arg("y"), py::arg("dy"), py::arg("dx"), "dx = dy * f'(x), from y = f(x).");
   m.def("softmax_forward", [](py::array x, py::array y) {
     F32 X = f32(x, "x");
     if (X.shape.size() != 2) throw py::value_error("softmax: x must be 2-D, got " + show(X.shape));
-    float* yp = f32(y, "y", X.shape, true).p;
-    py::gil_scoped_release nogil;
-    B::softmax_forward(X.shape[0], X.shape[1], X.p, yp);
+    F32 Y = f32(y, "y", X.shape, true);
+    run_without_gil(B::softmax_forward, X.shape[0], X.shape[1], X.p, Y.p);
   }, py::arg("x"), py::arg("y"), "Row-wise softmax.");
 }
 
@@ -171,76 +183,69 @@ void register_cpu_only(py::module_& m) {
     F32 A = f32(a, "a"), Bm = f32(b, "b");
     Shape d = gemm_dims(A, Bm, ta, tb);
     float* bp = opt_f32(bias, "bias", {d[1]});
-    float* cp = f32(c, "c", {d[0], d[1]}, true).p;
-    py::gil_scoped_release nogil;
-    cpu::matmul(ta, tb, d[0], d[1], d[2], A.p, Bm.p, bp, cp);
+    F32 C = f32(c, "c", {d[0], d[1]}, true);
+    run_without_gil(cpu::matmul, ta, tb, d[0], d[1], d[2], A.p, Bm.p, bp, C.p);
   }, py::arg("a"), py::arg("b"), py::arg("bias"), py::arg("c"), py::arg("trans_a") = false,
      py::arg("trans_b") = false, "c = op(a) op(b) + bias (oneDNN matmul primitive).");
   m.def("pool_workspace_bytes", [](Shape x, int64_t k, int64_t stride, bool max) {
     return cpu::pool_workspace_bytes(pool_shape(x, k, stride, max));
   });
   m.def("pool_forward", [](py::array x, py::array y, py::array ws, int64_t k, int64_t stride, bool max) {
-    PoolShape s = pool_shape(dims4(x, "x"), k, stride, max);
-    float* yp = f32(y, "y", pool_out(s), true).p;
+    F32 X = nchw(x, "x");
+    PoolShape s = pool_shape(X.shape, k, stride, max);
+    F32 Y = f32(y, "y", pool_out(s), true);
     void* w = workspace(ws, cpu::pool_workspace_bytes(s));
-    py::gil_scoped_release nogil;
-    cpu::pool_forward(s, f32(x, "x").p, yp, w);
+    run_without_gil(cpu::pool_forward, s, X.p, Y.p, w);
   });
   m.def("pool_backward", [](py::array dy, py::array ws, py::array dx, int64_t k, int64_t stride, bool max) {
-    PoolShape s = pool_shape(dims4(dx, "dx"), k, stride, max);
-    float* dyp = f32(dy, "dy", pool_out(s)).p;
+    F32 DX = nchw(dx, "dx", true);
+    PoolShape s = pool_shape(DX.shape, k, stride, max);
+    F32 DY = f32(dy, "dy", pool_out(s));
     void* w = workspace(ws, cpu::pool_workspace_bytes(s));
-    py::gil_scoped_release nogil;
-    cpu::pool_backward(s, dyp, w, f32(dx, "dx", true).p);
+    run_without_gil(cpu::pool_backward, s, DY.p, w, DX.p);
   });
   m.def("lrn_workspace_bytes", [](Shape x, int64_t size, float alpha, float beta, float knorm) {
     return cpu::lrn_workspace_bytes(lrn_shape(x, size, alpha, beta, knorm));
   });
   m.def("lrn_forward", [](py::array x, py::array y, py::array ws, int64_t size, float alpha, float beta,
                           float knorm) {
-    LrnShape s = lrn_shape(dims4(x, "x"), size, alpha, beta, knorm);
-    float* yp = f32(y, "y", dims4(x, "x"), true).p;
+    F32 X = nchw(x, "x");
+    LrnShape s = lrn_shape(X.shape, size, alpha, beta, knorm);
+    F32 Y = f32(y, "y", X.shape, true);
     void* w = workspace(ws, cpu::lrn_workspace_bytes(s));
-    py::gil_scoped_release nogil;
-    cpu::lrn_forward(s, f32(x, "x").p, yp, w);
+    run_without_gil(cpu::lrn_forward, s, X.p, Y.p, w);
   });
   m.def("lrn_backward", [](py::array x, py::array dy, py::array ws, py::array dx, int64_t size, float alpha,
                            float beta, float knorm) {
-    LrnShape s = lrn_shape(dims4(x, "x"), size, alpha, beta, knorm);
-    float* dyp = f32(dy, "dy", dims4(x, "x")).p;
-    float* dxp = f32(dx, "dx", dims4(x, "x"), true).p;
+    F32 X = nchw(x, "x");
+    LrnShape s = lrn_shape(X.shape, size, alpha, beta, knorm);
+    F32 DY = f32(dy, "dy", X.shape), DX = f32(dx, "dx", X.shape, true);
     void* w = workspace(ws, cpu::lrn_workspace_bytes(s));
-    py::gil_scoped_release nogil;
-    cpu::lrn_backward(s, f32(x, "x").p, dyp, w, dxp);
+    run_without_gil(cpu::lrn_backward, s, X.p, DY.p, w, DX.p);
   });
   m.def("stanh_forward", [](py::array x, py::array y, float a, float b) {
     F32 X = f32(x, "x");
-    float* yp = f32(y, "y", X.shape, true).p;
-    py::gil_scoped_release nogil;
-    cpu::stanh_forward(static_cast<int64_t>(x.size()), a, b, X.p, yp);
+    F32 Y = f32(y, "y", X.shape, true);
+    run_without_gil(cpu::stanh_forward, X.size, a, b, X.p, Y.p);
   }, py::arg("x"), py::arg("y"), py::arg("a"), py::arg("b"), "y = a tanh(b x).");
   m.def("stanh_backward", [](py::array y, py::array dy, py::array dx, float a, float b) {
     F32 Y = f32(y, "y");
-    float* dyp = f32(dy, "dy", Y.shape).p;
-    float* dxp = f32(dx, "dx", Y.shape, true).p;
-    py::gil_scoped_release nogil;
-    cpu::stanh_backward(static_cast<int64_t>(y.size()), a, b, Y.p, dyp, dxp);
+    F32 DY = f32(dy, "dy", Y.shape), DX = f32(dx, "dx", Y.shape, true);
+    run_without_gil(cpu::stanh_backward, Y.size, a, b, Y.p, DY.p, DX.p);
   }, py::arg("y"), py::arg("dy"), py::arg("dx"), py::arg("a"), py::arg("b"), "dx of y = a tanh(b x), from y.");
   m.def("sgd_update", [](py::array w, py::array g, py::object h, float lr, float wd, float momentum,
                          float grad_scale) {
     F32 W = f32(w, "w", true);
-    float* gp = f32(g, "g", W.shape).p;
+    F32 G = f32(g, "g", W.shape);
     float* hp = opt_f32(h, "h", W.shape, true);
     if (momentum > 0.f && hp == nullptr) throw py::value_error("h: momentum needs a history array");
-    py::gil_scoped_release nogil;
-    cpu::sgd_update(static_cast<int64_t>(w.size()), W.p, gp, hp, lr, wd, momentum, grad_scale);
+    run_without_gil(cpu::sgd_update, W.size, W.p, G.p, hp, lr, wd, momentum, grad_scale);
   }, py::arg("w"), py::arg("g"), py::arg("h"), py::arg("lr"), py::arg("wd"), py::arg("momentum"),
      py::arg("grad_scale") = 1.0f, "SGD with weight decay and momentum, in place, one pass.");
   m.def("axpby", [](float alpha, py::array x, float beta, py::array y) {
     F32 Y = f32(y, "y", true);
-    float* xp = f32(x, "x", Y.shape).p;
-    py::gil_scoped_release nogil;
-    cpu::axpby(static_cast<int64_t>(y.size()), alpha, xp, beta, Y.p);
+    F32 X = f32(x, "x", Y.shape);
+    run_without_gil(cpu::axpby, Y.size, alpha, X.p, beta, Y.p);
   }, py::arg("alpha"), py::arg("x"), py::arg("beta"), py::arg("y"), "y = beta y + alpha x, in place.");
   m.def("set_num_threads", &cpu::set_num_threads, py::arg("n"),
         "Set the OpenMP threads of the calling thread's kernels.");
@@ -274,31 +279,29 @@ void register_cuda_only(py::module_& m) {
   m.def("available", &cu::available, "True when the CUDA twins are built and a GPU is present.");
   m.def("gemm_backend", &cu::gemm_backend);
   m.def("pool_forward", [](py::array x, py::array y, int64_t k, int64_t stride, bool max) {
-    PoolShape s = pool_shape(dims4(x, "x"), k, stride, max);
-    float* yp = f32(y, "y", pool_out(s), true).p;
-    py::gil_scoped_release nogil;
-    cu::pool_forward(s, f32(x, "x").p, yp);
+    F32 X = nchw(x, "x");
+    PoolShape s = pool_shape(X.shape, k, stride, max);
+    F32 Y = f32(y, "y", pool_out(s), true);
+    run_without_gil(cu::pool_forward, s, X.p, Y.p);
   });
   m.def("pool_backward", [](py::array x, py::array dy, py::array dx, int64_t k, int64_t stride, bool max) {
-    PoolShape s = pool_shape(dims4(x, "x"), k, stride, max);
-    float* dyp = f32(dy, "dy", pool_out(s)).p;
-    float* dxp = f32(dx, "dx", dims4(x, "x"), true).p;
-    py::gil_scoped_release nogil;
-    cu::pool_backward(s, f32(x, "x").p, dyp, dxp);
+    F32 X = nchw(x, "x");
+    PoolShape s = pool_shape(X.shape, k, stride, max);
+    F32 DY = f32(dy, "dy", pool_out(s)), DX = f32(dx, "dx", X.shape, true);
+    run_without_gil(cu::pool_backward, s, X.p, DY.p, DX.p);
   });
   m.def("lrn_forward", [](py::array x, py::array y, int64_t size, float alpha, float beta, float knorm) {
-    LrnShape s = lrn_shape(dims4(x, "x"), size, alpha, beta, knorm);
-    float* yp = f32(y, "y", dims4(x, "x"), true).p;
-    py::gil_scoped_release nogil;
-    cu::lrn_forward(s, f32(x, "x").p, yp);
+    F32 X = nchw(x, "x");
+    LrnShape s = lrn_shape(X.shape, size, alpha, beta, knorm);
+    F32 Y = f32(y, "y", X.shape, true);
+    run_without_gil(cu::lrn_forward, s, X.p, Y.p);
   });
   m.def("lrn_backward", [](py::array x, py::array dy, py::array dx, int64_t size, float alpha, float beta,
                            float knorm) {
-    LrnShape s = lrn_shape(dims4(x, "x"), size, alpha, beta, knorm);
-    float* dyp = f32(dy, "dy", dims4(x, "x")).p;
-    float* dxp = f32(dx, "dx", dims4(x, "x"), true).p;
-    py::gil_scoped_release nogil;
-    cu::lrn_backward(s, f32(x, "x").p, dyp, dxp);
+    F32 X = nchw(x, "x");
+    LrnShape s = lrn_shape(X.shape, size, alpha, beta, knorm);
+    F32 DY = f32(dy, "dy", X.shape), DX = f32(dx, "dx", X.shape, true);
+    run_without_gil(cu::lrn_backward, s, X.p, DY.p, DX.p);
   });
 }
 #endif
@@ -308,6 +311,13 @@ void register_cuda_only(py::module_& m) {
 
 PYBIND11_MODULE(_kernels, m) {
   m.doc() = "SINGA-py kernels: oneDNN on the CPU, CUDA twins in the `cuda` submodule";
+  // True in the GIL-checked build (SINGA_GIL_CHECKS): pybind11 raises when a reference count changes
+  // without the GIL.
+#ifdef PYBIND11_ASSERT_GIL_HELD_INCREF_DECREF
+  m.attr("gil_checks") = true;
+#else
+  m.attr("gil_checks") = false;
+#endif
   m.def("dnnl_version", [] {
     const dnnl_version_t* v = dnnl_version();
     return py::make_tuple(v->major, v->minor, v->patch);

@@ -18,6 +18,10 @@ struct ConvShape {
   int64_t oc, k, stride, pad;
   SINGA_HD int64_t oh() const { return (h + 2 * pad - k) / stride + 1; }
   SINGA_HD int64_t ow() const { return (w + 2 * pad - k) / stride + 1; }
+  // Element counts; any may be 0 (an empty block of a partitioned batch or of filters).
+  SINGA_HD int64_t x_size() const { return n * c * h * w; }
+  SINGA_HD int64_t w_size() const { return oc * c * k * k; }
+  SINGA_HD int64_t y_size() const { return n * oc * oh() * ow(); }
 };
 
 // Max / average pooling without padding: output floor((H - k) / s) + 1, as SINGA v0.1.
@@ -26,13 +30,20 @@ struct PoolShape {
   bool max;  // false: average
   SINGA_HD int64_t oh() const { return (h - k) / stride + 1; }
   SINGA_HD int64_t ow() const { return (w - k) / stride + 1; }
+  SINGA_HD int64_t x_size() const { return n * c * h * w; }
+  SINGA_HD int64_t y_size() const { return n * c * oh() * ow(); }
 };
 
 // LRN across channels: y = x * (knorm + alpha / local_size * sum of x^2 over the window) ^ -beta.
 struct LrnShape {
   int64_t n, c, h, w, local_size;
   float alpha, beta, knorm;
+  SINGA_HD int64_t size() const { return n * c * h * w; }
 };
+
+// Zero sizes. A kernel whose output is empty does nothing; one whose output is a sum over an empty set
+// (a GEMM with K = 0, a weight gradient over an empty batch) writes that sum: 0, or beta C for a GEMM
+// (C = 0 when beta is 0, whatever C held, as in BLAS), or the bias alone for a product that adds one.
 
 // The element-wise activations; the numbers are part of the Python binding.
 enum class Act { relu = 0, tanh = 1, logistic = 2 };

@@ -1,5 +1,7 @@
 #include "conv.h"
 
+#include <algorithm>
+
 #include "common.h"
 
 namespace singa::cpu {
@@ -97,9 +99,27 @@ dnnl::memory mem(const dnnl::memory::desc& md, const float* p) {
   return dnnl::memory(md, engine(), const_cast<float*>(p));
 }
 
+// db[oc] = sum of dy over n, oh, ow, for the shapes oneDNN is not asked to handle.
+void bias_grad(const ConvShape& s, const float* dy, float* db) {
+  const int64_t plane = s.oh() * s.ow();
+  for (int64_t o = 0; o < s.oc; ++o) {
+    double sum = 0;
+    for (int64_t i = 0; i < s.n; ++i)
+      for (int64_t p = 0; p < plane; ++p) sum += dy[(i * s.oc + o) * plane + p];
+    db[o] = static_cast<float>(sum);
+  }
+}
+
 }  // namespace
 
 void conv_forward(const ConvShape& s, const float* x, const float* w, const float* b, float* y) {
+  if (s.y_size() == 0) return;
+  if (s.x_size() == 0) {  // no input channels (or an empty image): y is the bias alone
+    const int64_t plane = s.oh() * s.ow();
+    for (int64_t i = 0; i < s.n * s.oc; ++i)
+      std::fill(y + i * plane, y + (i + 1) * plane, b ? b[i % s.oc] : 0.f);
+    return;
+  }
   const bool bias = b != nullptr;
   auto& e = cached<Fwd>(key_of(s, bias), [&] {
     auto pd = forward_pd(s, bias);
@@ -114,6 +134,11 @@ void conv_forward(const ConvShape& s, const float* x, const float* w, const floa
 }
 
 void conv_backward_data(const ConvShape& s, const float* dy, const float* w, float* dx) {
+  if (s.x_size() == 0) return;
+  if (s.y_size() == 0 || s.w_size() == 0) {  // no filters: nothing flows back
+    std::fill(dx, dx + s.x_size(), 0.f);
+    return;
+  }
   auto& e = cached<BwdData>(key_of(s, false), [&] {
     auto d = descs(s, false);
     dnnl::convolution_backward_data::primitive_desc pd(
@@ -128,6 +153,11 @@ void conv_backward_data(const ConvShape& s, const float* dy, const float* w, flo
 }
 
 void conv_backward_weights(const ConvShape& s, const float* x, const float* dy, float* dw, float* db) {
+  if (s.w_size() == 0 || s.x_size() == 0 || s.y_size() == 0) {  // an empty batch, or no channels
+    std::fill(dw, dw + s.w_size(), 0.f);
+    if (db) bias_grad(s, dy, db);
+    return;
+  }
   const bool bias = db != nullptr;
   auto& e = cached<BwdWeights>(key_of(s, bias), [&] {
     auto d = descs(s, bias);

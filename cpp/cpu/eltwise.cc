@@ -49,6 +49,7 @@ dnnl::memory mem(const dnnl::memory::desc& md, const float* p) {
 }  // namespace
 
 void act_forward(Act a, int64_t n, const float* x, float* y) {
+  if (n == 0) return;
   auto& e = cached<Fwd>({static_cast<int64_t>(a), n}, [&] {
     auto pd = forward_pd(a, n);
     return Fwd{pd, dnnl::eltwise_forward(pd)};
@@ -58,6 +59,7 @@ void act_forward(Act a, int64_t n, const float* x, float* y) {
 }
 
 void act_backward(Act a, int64_t n, const float* y, const float* dy, float* dx) {
+  if (n == 0) return;
   auto& e = cached<Bwd>({static_cast<int64_t>(a), n}, [&] {
     auto md = plain_md({n});
     dnnl::eltwise_backward::primitive_desc pd(engine(), algorithm_of(a), md, md, md, 0.f, 0.f,
@@ -93,6 +95,7 @@ void eltwise(Fwd& e, const float* x, float* y) {
 // on y, which the layers keep in cache-sized buffers. (Post-ops would fuse them, but oneDNN runs an
 // eltwise with post-ops in its reference implementation.)
 void stanh_forward(int64_t n, float a, float b, const float* x, float* y) {
+  if (n == 0) return;
   eltwise(plain_eltwise(dnnl::algorithm::eltwise_linear, n, b, 0.f), x, y);
   eltwise(plain_eltwise(dnnl::algorithm::eltwise_tanh, n, 0.f, 0.f), y, y);
   eltwise(plain_eltwise(dnnl::algorithm::eltwise_linear, n, a, 0.f), y, y);
@@ -106,6 +109,7 @@ void stanh_backward(int64_t n, float a, float b, const float* y, const float* dy
 }
 
 void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y) {
+  if (rows == 0 || cols == 0) return;
   auto& e = cached<Softmax>({rows, cols}, [&] {
     auto md = plain_md({rows, cols});
     dnnl::softmax_forward::primitive_desc pd(engine(), dnnl::prop_kind::forward_inference,

@@ -1,5 +1,6 @@
 #include "gemm.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -11,6 +12,18 @@ using dims = dnnl::memory::dims;
 
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
            const float* b, float beta, float* c) {
+  // dnnl_sgemm refuses a leading dimension of 0, which an empty A or B has: C = beta C by hand.
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    const int64_t count = m * n;
+    if (beta == 0.f) {
+      std::fill(c, c + count, 0.f);
+    } else if (beta != 1.f) {
+#pragma omp parallel for simd schedule(static)
+      for (int64_t i = 0; i < count; ++i) c[i] *= beta;
+    }
+    return;
+  }
   const int64_t lda = trans_a ? m : k, ldb = trans_b ? k : n;
   dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb,
                                 beta, c, n);
@@ -44,6 +57,16 @@ MatmulEntry make_matmul(bool ta, bool tb, int64_t m, int64_t n, int64_t k, bool 
 
 void matmul(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, const float* b,
             const float* bias, float* c) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {  // oneDNN leaves C as it was: C is the bias alone
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < m; ++i) {
+      float* row = c + i * n;
+      if (bias) std::copy(bias, bias + n, row);
+      else std::fill(row, row + n, 0.f);
+    }
+    return;
+  }
   auto& e = cached<MatmulEntry>({trans_a, trans_b, m, n, k, bias != nullptr},
                                 [&] { return make_matmul(trans_a, trans_b, m, n, k, bias != nullptr); });
   auto& eng = engine();

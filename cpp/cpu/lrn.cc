@@ -47,6 +47,7 @@ void window_sum(const LrnShape& s, const float* in, int64_t c, int64_t plane, fl
 size_t lrn_workspace_bytes(const LrnShape& s) { return 2 * sizeof(float) * s.n * s.c * s.h * s.w; }
 
 void lrn_forward(const LrnShape& s, const float* x, float* y, void* ws) {
+  if (s.size() == 0) return;
   const int64_t plane = s.h * s.w, total = s.n * s.c * plane;
   float* norm = static_cast<float*>(ws);
   float* scale = norm + total;
@@ -66,6 +67,7 @@ void lrn_forward(const LrnShape& s, const float* x, float* y, void* ws) {
 
 // dx = dy * norm^-beta - 2 alpha beta / size * x * window sum of (dy * x * norm^(-beta-1)).
 void lrn_backward(const LrnShape& s, const float* x, const float* dy, const void* ws, float* dx) {
+  if (s.size() == 0) return;
   const int64_t plane = s.h * s.w, total = s.n * s.c * plane;
   const float* norm = static_cast<const float*>(ws);
   const float* scale = norm + total;

@@ -67,10 +67,13 @@ int64_t plane(const ConvShape& s) { return s.oh() * s.ow(); }
 }  // namespace
 
 void conv_forward(const ConvShape& s, const float* x, const float* w, const float* b, float* y) {
+  if (s.y_size() == 0) return;
   const int64_t in = s.c * s.h * s.w, out = s.oc * plane(s);
   DeviceBuffer dx(s.n * in, x), dw(s.oc * col_rows(s), w), dy(s.n * out), col(col_rows(s) * plane(s));
   for (int64_t i = 0; i < s.n; ++i) {
-    im2col<<<blocks(col_rows(s) * plane(s)), kThreads>>>(dx.get() + i * in, s, col.get());
+    // no input channels: no columns, and the GEMM (K = 0) writes zeros
+    if (col_rows(s) > 0)
+      im2col<<<blocks(col_rows(s) * plane(s)), kThreads>>>(dx.get() + i * in, s, col.get());
     gemm_device(false, false, s.oc, plane(s), col_rows(s), 1.f, dw.get(), col.get(), 0.f, dy.get() + i * out);
   }
   if (b) {
@@ -83,6 +86,7 @@ void conv_forward(const ConvShape& s, const float* x, const float* w, const floa
 }
 
 void conv_backward_data(const ConvShape& s, const float* dy, const float* w, float* dx) {
+  if (s.x_size() == 0) return;  // with no filters the GEMM (K = 0) writes zero columns
   const int64_t in = s.c * s.h * s.w, out = s.oc * plane(s);
   DeviceBuffer ddy(s.n * out, dy), dw(s.oc * col_rows(s), w), ddx(s.n * in), col(col_rows(s) * plane(s));
   for (int64_t i = 0; i < s.n; ++i) {
@@ -94,9 +98,11 @@ void conv_backward_data(const ConvShape& s, const float* dy, const float* w, flo
 }
 
 void conv_backward_weights(const ConvShape& s, const float* x, const float* dy, float* dw, float* db) {
+  if (s.oc == 0) return;
   const int64_t in = s.c * s.h * s.w, out = s.oc * plane(s);
   DeviceBuffer dx(s.n * in, x), ddy(s.n * out, dy), ddw(s.oc * col_rows(s)), col(col_rows(s) * plane(s));
-  for (int64_t i = 0; i < s.n; ++i) {
+  if (s.n == 0) ddw.zero();  // the gradient over an empty batch
+  for (int64_t i = 0; i < s.n && col_rows(s) > 0; ++i) {
     im2col<<<blocks(col_rows(s) * plane(s)), kThreads>>>(dx.get() + i * in, s, col.get());
     // The first image overwrites dw, the rest accumulate into it.
     gemm_device(false, true, s.oc, col_rows(s), plane(s), 1.f, ddy.get() + i * out, col.get(),

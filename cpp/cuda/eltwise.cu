@@ -37,6 +37,7 @@ __global__ void softmax_rows(int64_t rows, int64_t cols, const float* x, float* 
 }  // namespace
 
 void act_forward(Act a, int64_t n, const float* x, float* y) {
+  if (n == 0) return;  // an empty grid is a launch error
   DeviceBuffer dx(n, x), dy(n);
   act_fwd<<<blocks(n), kThreads>>>(static_cast<int>(a), n, dx.get(), dy.get());
   finish("act_forward");
@@ -44,6 +45,7 @@ void act_forward(Act a, int64_t n, const float* x, float* y) {
 }
 
 void act_backward(Act a, int64_t n, const float* y, const float* dy, float* dx) {
+  if (n == 0) return;
   DeviceBuffer dys(n, y), ddy(n, dy), ddx(n);
   act_bwd<<<blocks(n), kThreads>>>(static_cast<int>(a), n, dys.get(), ddy.get(), ddx.get());
   finish("act_backward");
@@ -51,6 +53,7 @@ void act_backward(Act a, int64_t n, const float* y, const float* dy, float* dx) 
 }
 
 void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y) {
+  if (rows == 0 || cols == 0) return;
   DeviceBuffer dx(rows * cols, x), dy(rows * cols);
   softmax_rows<<<blocks(rows), kThreads>>>(rows, cols, dx.get(), dy.get());
   finish("softmax_forward");

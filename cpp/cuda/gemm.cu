@@ -11,6 +11,26 @@
 
 namespace singa::cuda {
 
+namespace {
+
+// C = beta C (C = 0 when beta is 0): a product with K = 0.
+__global__ void scale(int64_t count, float beta, float* c) {
+  const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (i < count) c[i] = beta == 0.f ? 0.f : beta * c[i];
+}
+
+// Zero sizes, which cuBLAS (a leading dimension of 0) and a launch (an empty grid) refuse: true when
+// they are handled here and nothing is left to do.
+bool gemm_zero_sizes(int64_t m, int64_t n, int64_t k, float beta, float* c) {
+  if (m == 0 || n == 0) return true;
+  if (k != 0) return false;
+  scale<<<blocks(m * n), kThreads>>>(m * n, beta, c);
+  check(cudaGetLastError(), "gemm (K = 0)");
+  return true;
+}
+
+}  // namespace
+
 #ifdef SINGA_WITH_CUBLAS
 
 namespace {
@@ -31,6 +51,7 @@ const char* gemm_backend() { return "cublas"; }
 // cuBLAS is column-major: a row-major C is C^T column-major, and C^T = op(B)^T op(A)^T.
 void gemm_device(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                  const float* b, float beta, float* c) {
+  if (gemm_zero_sizes(m, n, k, beta, c)) return;
   const int lda = static_cast<int>(ta ? m : k), ldb = static_cast<int>(tb ? k : n);
   cublasStatus_t st = cublasSgemm(handle(), tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
                                   static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha, b,
@@ -68,6 +89,7 @@ const char* gemm_backend() { return "tiled"; }
 
 void gemm_device(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                  const float* b, float beta, float* c) {
+  if (gemm_zero_sizes(m, n, k, beta, c)) return;
   dim3 grid(static_cast<unsigned>((n + kTile - 1) / kTile), static_cast<unsigned>((m + kTile - 1) / kTile));
   gemm_tiled<<<grid, dim3(kTile, kTile)>>>(ta, tb, m, n, k, alpha, a, b, beta, c);
   check(cudaGetLastError(), "gemm_tiled");
@@ -77,6 +99,7 @@ void gemm_device(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
 
 void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, const float* b,
            float beta, float* c) {
+  if (m == 0 || n == 0) return;
   DeviceBuffer da(m * k, a), db(k * n, b), dc(m * n, c);
   gemm_device(ta, tb, m, n, k, alpha, da.get(), db.get(), beta, dc.get());
   finish("sgemm");

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -22,16 +23,29 @@ def _stream(seed: int, name: str) -> np.random.Generator:
 
 
 SHAPE = (30, 20)
-CASES = {  # conf -> the value written out with the same stream
+
+
+def _u(r: np.random.Generator) -> np.ndarray:
+    """The uniform [0, 1) draws init takes from the stream (float32), in float64."""
+    return r.random(SHAPE, dtype=np.float32).astype(np.float64)
+
+
+def _z(r: np.random.Generator) -> np.ndarray:
+    """The standard normal draws init takes from the stream (float32), in float64."""
+    return r.standard_normal(SHAPE, dtype=np.float32).astype(np.float64)
+
+
+F32_01 = float(np.float32(0.1))  # the proto's float fields hold float32 values
+CASES = {  # conf -> the value computed in float64 from the same draws
     "type: kConstant value: 0.5": lambda r: np.full(SHAPE, 0.5),
-    "type: kGaussian mean: 1 std: 2": lambda r: r.normal(1, 2, SHAPE),
-    "type: kGaussian std: 0.1 value: 3": lambda r: r.normal(0, np.float32(0.1), SHAPE) * 3,
-    "type: kUniform low: -2 high: 3": lambda r: r.uniform(-2, 3, SHAPE),
-    "type: kUniform value: 0.5": lambda r: r.uniform(-1, 1, SHAPE) * 0.5,
-    "type: kGaussianSqrtFanIn": lambda r: r.normal(0, 1, SHAPE) / math.sqrt(20),
-    "type: kUniformSqrtFanIn": lambda r: r.uniform(-1, 1, SHAPE) / math.sqrt(20 / 3),
-    "type: kUniformSqrtFanInOut": lambda r: r.uniform(-1, 1, SHAPE) / math.sqrt(50),
-    "type: kUniformFanInOut": lambda r: r.uniform(-1, 1, SHAPE) / math.sqrt(50),
+    "type: kGaussian mean: 1 std: 2": lambda r: 1 + 2 * _z(r),
+    "type: kGaussian std: 0.1 value: 3": lambda r: F32_01 * _z(r) * 3,
+    "type: kUniform low: -2 high: 3": lambda r: -2 + 5 * _u(r),
+    "type: kUniform value: 0.5": lambda r: (-1 + 2 * _u(r)) * 0.5,
+    "type: kGaussianSqrtFanIn": lambda r: _z(r) / math.sqrt(20),
+    "type: kUniformSqrtFanIn": lambda r: (-1 + 2 * _u(r)) / math.sqrt(20 / 3),
+    "type: kUniformSqrtFanInOut": lambda r: (-1 + 2 * _u(r)) / math.sqrt(50),
+    "type: kUniformFanInOut": lambda r: (-1 + 2 * _u(r)) / math.sqrt(50),
     "type: kConst": lambda r: np.ones(SHAPE),
 }
 
@@ -39,8 +53,71 @@ CASES = {  # conf -> the value written out with the same stream
 @pytest.mark.parametrize("text", list(CASES))
 def test_method_matches_formula(text):
     got = init_param(_gen(text), SHAPE, 7, "fc1/weight")
-    assert got.dtype == np.float32 and got.shape == SHAPE
-    np.testing.assert_allclose(got, CASES[text](_stream(7, "fc1/weight")), rtol=1e-6, atol=1e-7)
+    assert got.dtype == np.float32 and got.shape == SHAPE and got.flags.c_contiguous
+    np.testing.assert_allclose(got, CASES[text](_stream(7, "fc1/weight")), rtol=1e-6, atol=1e-6)
+
+
+# The first values of (seed 7, "fc1/weight"), shape (4, 5): numpy's PCG64 stream and its float32 draws are
+# the same on every platform, so a change here (numpy, platform, or this code) changes every run's start.
+GOLDEN = {
+    "type: kConstant value: 0.5": [0.5, 0.5, 0.5, 0.5, 0.5],
+    "type: kGaussian mean: 1 std: 2 value: 3": [13.880034, 15.301096, -1.129858, 10.190884, 7.9379625],
+    "type: kUniform low: -2 high: 3 value: 0.5": [0.7783263, 1.4484122, 1.1689456, 0.035271645, 0.299654],
+    "type: kGaussianSqrtFanIn std: 2": [1.6218998, 1.833739, -0.6156429, 1.0719537, 0.736108],
+    "type: kUniformSqrtFanIn low: -0.5 high: 1": [0.43919307, 0.75062084, 0.6207365, 0.09385243, 0.21672624],
+    "type: kUniformSqrtFanInOut": [0.14088702, 0.3195766, 0.24505213, -0.0572609, 0.013241053],
+}
+
+
+@pytest.mark.parametrize("text", list(GOLDEN))
+def test_golden_values(text):
+    got = init_param(_gen(text), (4, 5), 7, "fc1/weight")
+    np.testing.assert_array_equal(got.ravel()[:5], np.array(GOLDEN[text], np.float32))
+
+
+@pytest.mark.parametrize("text", list(GOLDEN))
+def test_a_large_param_needs_little_more_than_its_own_memory(text):
+    """Drawn in float32 and scaled in place: no float64 copy of the param (2000 x 2000: 16 MB)."""
+    shape = (2000, 2000)
+    gen = _gen(text)
+    init_param(gen, (2, 2), 0, "warm-up")  # imports and caches outside the measurement
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        w = init_param(gen, shape, 0, "big")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert w.dtype == np.float32 and w.shape == shape
+    assert peak < 1.5 * w.nbytes, f"peak {peak / 2**20:.1f} MiB for a {w.nbytes / 2**20:.1f} MiB param"
+
+
+STATS_SHAPE = (500, 400)  # fan-in 400, fan-in + fan-out 900; 200,000 values
+STATS = {  # conf -> (mean, std, low, high) as SINGA defines the method; None: no bound
+    "type: kConstant value: -0.25": (-0.25, 0.0, None, None),
+    "type: kGaussian mean: 1 std: 2": (1.0, 2.0, None, None),
+    "type: kGaussian mean: 1 std: 2 value: 0.5": (0.5, 1.0, None, None),
+    "type: kUniform low: -2 high: 3": (0.5, 5 / math.sqrt(12), -2.0, 3.0),
+    "type: kUniform low: -2 high: 3 value: 0.5": (0.25, 2.5 / math.sqrt(12), -1.0, 1.5),
+    "type: kGaussianSqrtFanIn std: 2": (0.0, 2 / math.sqrt(400), None, None),
+    "type: kUniformSqrtFanIn": (0.0, 1 / math.sqrt(400), -math.sqrt(3 / 400), math.sqrt(3 / 400)),
+    "type: kUniformSqrtFanInOut": (0.0, 1 / math.sqrt(3 * 900), -1 / math.sqrt(900), 1 / math.sqrt(900)),
+}
+
+
+@pytest.mark.parametrize("text", list(STATS))
+def test_statistics(text):
+    w = init_param(_gen(text), STATS_SHAPE, 3, "w").astype(np.float64)
+    mean, std, low, high = STATS[text]
+    if std == 0:
+        assert np.all(w == np.float32(mean))
+        return
+    n = w.size
+    assert abs(w.mean() - mean) < 5 * std / math.sqrt(n) + 1e-7
+    assert abs(w.std() - std) < 0.01 * std + 1e-7
+    if low is not None:
+        assert np.float32(low) <= w.min() < low + 0.001 * (high - low)
+        assert high - 0.001 * (high - low) < w.max() <= np.float32(high)
 
 
 def test_statistics_of_fan_in_gaussian():

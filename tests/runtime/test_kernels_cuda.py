@@ -89,3 +89,59 @@ def test_softmax() -> None:
     y = np.empty_like(x)
     cuda.softmax_forward(x, y)
     np.testing.assert_allclose(y, ref.softmax(x), RTOL, 1e-6)
+
+
+@pytest.mark.parametrize("m,n,k", [(0, 5, 3), (4, 0, 3), (4, 5, 0), (0, 0, 0)])
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, True)])
+@pytest.mark.parametrize("beta", [0.0, 2.0])
+def test_sgemm_zero_sizes(m: int, n: int, k: int, ta: bool, tb: bool, beta: float) -> None:
+    """M or N = 0 writes nothing; K = 0 gives beta C (0 when beta is 0, whatever C held)."""
+    rng = np.random.default_rng(6)
+    a = rand(rng, k, m) if ta else rand(rng, m, k)
+    b = rand(rng, n, k) if tb else rand(rng, k, n)
+    c = rand(rng, m, n)
+    want = 0.5 * ref.gemm(a, b, ta, tb) + beta * c
+    if beta == 0.0:
+        c[...] = np.nan
+    cuda.sgemm(a, b, c, ta, tb, 0.5, beta)
+    np.testing.assert_array_equal(c, want)
+
+
+def test_zero_sizes() -> None:
+    """An empty batch through every twin; a convolution with no filters, and with no input channels."""
+    rng = np.random.default_rng(7)
+    x0, wt, b = np.zeros((0, 3, 6, 6), np.float32), rand(rng, 4, 3, 3, 3), rand(rng, 4)
+    y0 = np.zeros((0, 4, 6, 6), np.float32)
+    cuda.conv_forward(x0, wt, b, y0, 1, 1)
+    cuda.conv_backward_data(y0, wt, x0, 1, 1)
+    dw, db = np.full_like(wt, np.nan), np.full_like(b, np.nan)
+    cuda.conv_backward_weights(x0, y0, dw, db, 1, 1)
+    np.testing.assert_array_equal(dw, 0)
+    np.testing.assert_array_equal(db, 0)
+    p0 = np.zeros((0, 3, 3, 3), np.float32)
+    for is_max in (True, False):
+        cuda.pool_forward(x0, p0, 2, 2, is_max)
+        cuda.pool_backward(x0, p0, x0, 2, 2, is_max)
+    cuda.lrn_forward(x0, x0, 3, 1e-4, 0.75, 1.0)
+    cuda.lrn_backward(x0, x0, x0, 3, 1e-4, 0.75, 1.0)
+    for kind in (0, 1, 2):
+        cuda.act_forward(kind, x0, x0)
+        cuda.act_backward(kind, x0, x0, x0)
+    cuda.softmax_forward(np.zeros((0, 10), np.float32), np.zeros((0, 10), np.float32))
+    cuda.softmax_forward(np.zeros((3, 0), np.float32), np.zeros((3, 0), np.float32))
+    # no filters: dx is 0
+    x = rand(rng, 2, 3, 6, 6)
+    w0, dy0, dx = np.zeros((0, 3, 3, 3), np.float32), np.zeros((2, 0, 6, 6), np.float32), np.full_like(x, np.nan)
+    cuda.conv_forward(x, w0, None, dy0, 1, 1)
+    cuda.conv_backward_data(dy0, w0, dx, 1, 1)
+    np.testing.assert_array_equal(dx, 0)
+    cuda.conv_backward_weights(x, dy0, w0, np.zeros(0, np.float32), 1, 1)
+    # no input channels: y is the bias alone; db sums dy
+    xc, wc = np.zeros((2, 0, 6, 6), np.float32), np.zeros((4, 0, 3, 3), np.float32)
+    y = np.full((2, 4, 6, 6), np.nan, np.float32)
+    cuda.conv_forward(xc, wc, b, y, 1, 1)
+    np.testing.assert_array_equal(y, np.broadcast_to(b[None, :, None, None], y.shape))
+    dy, db = rand(rng, 2, 4, 6, 6), np.full(4, np.nan, np.float32)
+    cuda.conv_backward_weights(xc, dy, wc, db, 1, 1)
+    np.testing.assert_allclose(db, dy.sum(axis=(0, 2, 3)), RTOL, ATOL)
+    cuda.conv_backward_data(dy, wc, xc, 1, 1)

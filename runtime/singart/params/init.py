@@ -1,7 +1,9 @@
 """Param initialisation: the six ParamGenProto methods of SINGA v0.1 (param.cc).
 
 Values are drawn for the whole, unpartitioned param from a stream named by the job seed and the
-param's name, so every process, partition and resumed run draws the same numbers.
+param's name, so every process, partition and resumed run draws the same numbers. They are drawn in
+float32 and scaled in place (a param needs its own size to start, no more), from numpy's PCG64 bits and
+its float32 conversions, which are the same on every platform.
 """
 from __future__ import annotations
 
@@ -16,17 +18,27 @@ from .seeds import make_rng
 Shape = tuple[int, ...]
 
 
-def _scaled(values: np.ndarray, gen: job_pb2.ParamGenProto) -> np.ndarray:
-    # SINGA multiplies by `value` only when it differs from 1
-    return values * gen.value if gen.value != 1 else values
+def _affine(values: np.ndarray, scale: float, shift: float) -> np.ndarray:
+    """values * scale + shift, in place in float32: the scalars are rounded to float32 once, so the result
+    depends on IEEE float32 arithmetic alone (no float64 temporaries, no promotion rules)."""
+    values *= np.float32(scale)
+    if shift:
+        values += np.float32(shift)
+    return values
 
 
-def _gaussian(gen: job_pb2.ParamGenProto, shape: Shape, rng: np.random.Generator) -> np.ndarray:
-    return _scaled(rng.normal(gen.mean, gen.std, shape), gen)
+# Each draw is a float32 array of the param's shape, scaled in place by `value` (SINGA multiplies by it
+# when it is not 1; by 1 changes nothing) and `k`, a fan-in method's 1 / divisor.
+def _gaussian(gen: job_pb2.ParamGenProto, shape: Shape, rng: np.random.Generator, k: float = 1.0) -> np.ndarray:
+    # normal(mean, std) * k = z * (std k) + mean k, with z standard normal
+    return _affine(rng.standard_normal(shape, dtype=np.float32), gen.std * gen.value * k,
+                   gen.mean * gen.value * k)
 
 
-def _uniform(gen: job_pb2.ParamGenProto, shape: Shape, rng: np.random.Generator) -> np.ndarray:
-    return _scaled(rng.uniform(gen.low, gen.high, shape), gen)
+def _uniform(gen: job_pb2.ParamGenProto, shape: Shape, rng: np.random.Generator, k: float = 1.0) -> np.ndarray:
+    # uniform(low, high) * k = u * ((high - low) k) + low k, with u uniform in [0, 1)
+    return _affine(rng.random(shape, dtype=np.float32), (gen.high - gen.low) * gen.value * k,
+                   gen.low * gen.value * k)
 
 
 def _fan_in(shape: Shape) -> int:
@@ -35,13 +47,13 @@ def _fan_in(shape: Shape) -> int:
 
 
 INIT_METHODS: dict[str, Callable[[job_pb2.ParamGenProto, Shape, np.random.Generator], np.ndarray]] = {
-    "kConstant": lambda gen, shape, rng: np.full(shape, gen.value),
+    "kConstant": lambda gen, shape, rng: np.full(shape, gen.value, dtype=np.float32),
     "kGaussian": _gaussian,
     "kUniform": _uniform,
-    "kGaussianSqrtFanIn": lambda gen, shape, rng: _gaussian(gen, shape, rng) / math.sqrt(_fan_in(shape)),
-    "kUniformSqrtFanIn": lambda gen, shape, rng: _uniform(gen, shape, rng) / math.sqrt(_fan_in(shape) / 3),
-    "kUniformSqrtFanInOut": lambda gen, shape, rng: (_uniform(gen, shape, rng)
-                                                     / math.sqrt(shape[0] + _fan_in(shape))),
+    "kGaussianSqrtFanIn": lambda gen, shape, rng: _gaussian(gen, shape, rng, 1 / math.sqrt(_fan_in(shape))),
+    "kUniformSqrtFanIn": lambda gen, shape, rng: _uniform(gen, shape, rng, 1 / math.sqrt(_fan_in(shape) / 3)),
+    "kUniformSqrtFanInOut": lambda gen, shape, rng: _uniform(gen, shape, rng,
+                                                             1 / math.sqrt(shape[0] + _fan_in(shape))),
 }
 FAN_METHODS = ("kGaussianSqrtFanIn", "kUniformSqrtFanIn", "kUniformSqrtFanInOut")
 
@@ -61,5 +73,4 @@ def init_param(gen: job_pb2.ParamGenProto, shape: tuple[int, ...] | list[int], s
     if method in FAN_METHODS and (len(shape) < 2 or _fan_in(shape) == 0):
         raise ValueError(f"param {name!r}: init type {method} needs a param of 2 or more "
                          f"dimensions, got shape {list(shape)}")
-    values = INIT_METHODS[method](gen, shape, make_rng(seed, name))
-    return np.ascontiguousarray(values, dtype=np.float32)
+    return INIT_METHODS[method](gen, shape, make_rng(seed, name))
