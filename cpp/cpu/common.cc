@@ -60,4 +60,14 @@ dnnl::memory plain(const dnnl::memory::dims& dims, const void* data) {
 void set_num_threads(int n) { omp_set_num_threads(n); }
 int get_num_threads() { return omp_get_max_threads(); }
 
+SerialBelow::SerialBelow(int64_t n, int64_t min) {
+  if (n >= min || omp_get_max_threads() == 1) return;
+  saved_ = omp_get_max_threads();
+  omp_set_num_threads(1);
+}
+
+SerialBelow::~SerialBelow() {
+  if (saved_) omp_set_num_threads(saved_);
+}
+
 }  // namespace singa::cpu

@@ -6,6 +6,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <omp.h>
+
 #include <oneapi/dnnl/dnnl.hpp>
 
 namespace singa::cpu {
@@ -56,5 +58,41 @@ dnnl::memory plain(const dnnl::memory::dims& dims, const void* data);
 
 void set_num_threads(int n);
 int get_num_threads();
+
+// Element-wise kernels wake the OpenMP team only for at least this many values. Idle team threads
+// sleep (OMP_WAIT_POLICY=PASSIVE, so that a job sharing its cores does not stall), and waking them
+// costs ~50 us a region on this class of machine: more than one core takes for a million-value pass.
+constexpr int64_t kParallelMin = int64_t{1} << 20;
+// Products wake it only for at least this many multiply-adds (m n k): below, one core is done before
+// the team would be awake.
+constexpr int64_t kParallelMinMacs = int64_t{1} << 23;
+
+// body(begin, end) over [0, n): in the calling thread alone below kParallelMin, else one block per thread
+// of the team. The body holds the (vectorised) loop itself.
+template <class Body>
+void for_each_block(int64_t n, Body body) {
+  if (n < kParallelMin || omp_get_max_threads() == 1) {
+    body(int64_t{0}, n);
+    return;
+  }
+#pragma omp parallel
+  {
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    body(n * t / nt, n * (t + 1) / nt);
+  }
+}
+
+// While it lives, the calling thread's kernels (oneDNN primitives included) run on one thread when
+// the work `n` is below `min`; otherwise it changes nothing.
+class SerialBelow {
+ public:
+  explicit SerialBelow(int64_t n, int64_t min = kParallelMin);
+  ~SerialBelow();
+  SerialBelow(const SerialBelow&) = delete;
+  SerialBelow& operator=(const SerialBelow&) = delete;
+
+ private:
+  int saved_ = 0;
+};
 
 }  // namespace singa::cpu

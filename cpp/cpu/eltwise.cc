@@ -50,6 +50,7 @@ dnnl::memory mem(const dnnl::memory::desc& md, const float* p) {
 
 void act_forward(Act a, int64_t n, const float* x, float* y) {
   if (n == 0) return;
+  SerialBelow serial(n);
   auto& e = cached<Fwd>({static_cast<int64_t>(a), n}, [&] {
     auto pd = forward_pd(a, n);
     return Fwd{pd, dnnl::eltwise_forward(pd)};
@@ -60,6 +61,7 @@ void act_forward(Act a, int64_t n, const float* x, float* y) {
 
 void act_backward(Act a, int64_t n, const float* y, const float* dy, float* dx) {
   if (n == 0) return;
+  SerialBelow serial(n);
   auto& e = cached<Bwd>({static_cast<int64_t>(a), n}, [&] {
     auto md = plain_md({n});
     dnnl::eltwise_backward::primitive_desc pd(engine(), algorithm_of(a), md, md, md, 0.f, 0.f,
@@ -89,6 +91,13 @@ void eltwise(Fwd& e, const float* x, float* y) {
       {{DNNL_ARG_SRC, mem(e.pd.src_desc(), x)}, {DNNL_ARG_DST, mem(e.pd.dst_desc(), y)}});
 }
 
+// dx = dy (ab - ba y^2) over [begin, end); the scalars are arguments so that the loop vectorises.
+void stanh_backward_block(int64_t begin, int64_t end, float ab, float ba, const float* y, const float* dy,
+                          float* dx) {
+#pragma omp simd
+  for (int64_t i = begin; i < end; ++i) dx[i] = dy[i] * (ab - ba * y[i] * y[i]);
+}
+
 }  // namespace
 
 // SINGA's STanh, a * tanh(b * x): three jit eltwise passes (scale, tanh, scale), the last two in place
@@ -96,6 +105,7 @@ void eltwise(Fwd& e, const float* x, float* y) {
 // eltwise with post-ops in its reference implementation.)
 void stanh_forward(int64_t n, float a, float b, const float* x, float* y) {
   if (n == 0) return;
+  SerialBelow serial(n);
   eltwise(plain_eltwise(dnnl::algorithm::eltwise_linear, n, b, 0.f), x, y);
   eltwise(plain_eltwise(dnnl::algorithm::eltwise_tanh, n, 0.f, 0.f), y, y);
   eltwise(plain_eltwise(dnnl::algorithm::eltwise_linear, n, a, 0.f), y, y);
@@ -104,12 +114,12 @@ void stanh_forward(int64_t n, float a, float b, const float* x, float* y) {
 // From y = a tanh(b x): dy/dx = a b (1 - tanh^2) = a b - (b / a) y^2, so backward needs only y.
 void stanh_backward(int64_t n, float a, float b, const float* y, const float* dy, float* dx) {
   const float ab = a * b, ba = b / a;
-#pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (ab - ba * y[i] * y[i]);
+  for_each_block(n, [&](int64_t b, int64_t e) { stanh_backward_block(b, e, ab, ba, y, dy, dx); });
 }
 
 void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y) {
   if (rows == 0 || cols == 0) return;
+  SerialBelow serial(rows * cols);
   auto& e = cached<Softmax>({rows, cols}, [&] {
     auto md = plain_md({rows, cols});
     dnnl::softmax_forward::primitive_desc pd(engine(), dnnl::prop_kind::forward_inference,

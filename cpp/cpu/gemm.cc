@@ -25,6 +25,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
     return;
   }
   const int64_t lda = trans_a ? m : k, ldb = trans_b ? k : n;
+  SerialBelow serial(m * n * k, kParallelMinMacs);
   dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb,
                                 beta, c, n);
   if (st != dnnl_success) throw std::runtime_error("dnnl_sgemm failed with status " + std::to_string(st));
@@ -67,6 +68,7 @@ void matmul(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const f
     }
     return;
   }
+  SerialBelow serial(m * n * k, kParallelMinMacs);
   auto& e = cached<MatmulEntry>({trans_a, trans_b, m, n, k, bias != nullptr},
                                 [&] { return make_matmul(trans_a, trans_b, m, n, k, bias != nullptr); });
   auto& eng = engine();

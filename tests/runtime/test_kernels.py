@@ -326,3 +326,30 @@ def test_gil_checked_build_when_ci_asks_for_it() -> None:
     if os.environ.get("SINGA_EXPECT_GIL_CHECKS") != "1":
         pytest.skip("SINGA_EXPECT_GIL_CHECKS is not 1: either build may run these tests")
     assert kernels.gil_checks, "SINGA_EXPECT_GIL_CHECKS=1 but the kernel module was built without GIL checks"
+
+
+@pytest.mark.parametrize("n", [1000, (1 << 20) + 3])  # below and above the size that wakes the team
+@pytest.mark.parametrize("threads", [1, 2])
+def test_elementwise_kernels_alone_and_across_threads(n: int, threads: int) -> None:
+    """Element-wise kernels run in the calling thread below a size and across its team above it; both
+    paths (and the team's block edges, n not a multiple of anything) give the reference's values."""
+    rng = np.random.default_rng(7)
+    x, y0, g, h0 = (rng.standard_normal(n, dtype=np.float32) for _ in range(4))
+    main = ops.get_num_threads()
+    ops.set_num_threads(threads)
+    try:
+        y = ops.stanh(x, ref.STANH_A, ref.STANH_B)
+        np.testing.assert_allclose(y, ref.stanh(x), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(ops.stanh_backward(y, g, ref.STANH_A, ref.STANH_B),
+                                   ref.stanh_backward(y.astype(np.float64), g), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(ops.activation("relu", x), np.maximum(x, 0))
+        w, h = y0.copy(), h0.copy()
+        ops.sgd_update(w, g, h, 0.1, 0.01, 0.9)
+        want_h = 0.9 * h0 - 0.1 * (g + 0.01 * y0)
+        np.testing.assert_allclose(h, want_h, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(w, y0 + want_h, rtol=1e-5, atol=1e-6)
+        z = y0.copy()
+        ops.axpby(2.0, x, 0.5, z)
+        np.testing.assert_allclose(z, 0.5 * y0 + 2.0 * x, rtol=1e-6, atol=1e-6)
+    finally:
+        ops.set_num_threads(main)
