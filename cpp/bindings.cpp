@@ -21,6 +21,7 @@
 
 namespace py = pybind11;
 using singa::Act;
+using singa::ConvLayouts;
 using singa::ConvShape;
 using singa::LrnShape;
 using singa::PoolShape;
@@ -36,7 +37,9 @@ namespace {
 struct F32 {
   float* p;
   Shape shape;
-  int64_t size;  // the number of elements
+  int64_t size;       // the number of elements
+  bool nhwc = false;    // a 4-D array held channels-last (NHWC in memory, NCHW in shape)
+  bool either = false;  // both layouts are the same memory (C = 1, or H = W = 1)
 };
 
 std::string show(const Shape& s) {
@@ -45,22 +48,69 @@ std::string show(const Shape& s) {
   return out + ")";
 }
 
-// A float32 C-contiguous array's data, shape and size; `name` is the argument named in errors.
-F32 f32(const py::array& a, const char* name, bool out = false) {
+// A float32 array's data, shape and size, whatever its strides; `name` is the argument named in errors.
+F32 any_f32(const py::array& a, const char* name, bool out) {
   if (!a.dtype().is(py::dtype::of<float>()))
     throw py::value_error(std::string(name) + ": expected float32, got " + std::string(py::str(a.dtype())));
-  if (!(a.flags() & py::array::c_style)) throw py::value_error(std::string(name) + ": must be C-contiguous");
   if (out && !a.writeable()) throw py::value_error(std::string(name) + ": output array is read-only");
   return {static_cast<float*>(const_cast<void*>(a.data())), Shape(a.shape(), a.shape() + a.ndim()),
           static_cast<int64_t>(a.size())};
 }
 
-F32 f32(const py::array& a, const char* name, const Shape& want, bool out = false) {
-  F32 r = f32(a, name, out);
+// Whether a 4-D array (N, C, H, W) lies in memory as NHWC (the strides of 1-sized dims do not matter).
+bool channels_last(const py::array& a) {
+  if (a.ndim() != 4) return false;
+  const auto* d = a.shape();
+  const auto* st = a.strides();
+  const py::ssize_t e = sizeof(float), want[4] = {d[1] * d[2] * d[3] * e, e, d[3] * d[1] * e, d[1] * e};
+  for (int i = 0; i < 4; ++i)
+    if (d[i] > 1 && st[i] != want[i]) return false;
+  return true;
+}
+
+F32 with_shape(F32 r, const char* name, const Shape& want) {
   if (r.shape != want)
     throw py::value_error(std::string(name) + ": expected shape " + show(want) + ", got " + show(r.shape));
   return r;
 }
+
+// A float32 C-contiguous array.
+F32 f32(const py::array& a, const char* name, bool out = false) {
+  F32 r = any_f32(a, name, out);
+  if (!(a.flags() & py::array::c_style)) throw py::value_error(std::string(name) + ": must be C-contiguous");
+  return r;
+}
+
+F32 f32(const py::array& a, const char* name, const Shape& want, bool out = false) {
+  return with_shape(f32(a, name, out), name, want);
+}
+
+// A float32 array held densely: C-contiguous, or (4-D) channels-last.
+F32 dense(const py::array& a, const char* name, bool out = false) {
+  F32 r = any_f32(a, name, out);
+  const bool nhwc = channels_last(a);
+  if (a.flags() & py::array::c_style) {
+    r.either = nhwc;
+    return r;
+  }
+  if (!nhwc)
+    throw py::value_error(std::string(name) + ": must be C-contiguous or channels-last (NHWC in memory)");
+  r.nhwc = true;
+  return r;
+}
+
+F32 dense(const py::array& a, const char* name, const Shape& want, bool out = false) {
+  return with_shape(dense(a, name, out), name, want);
+}
+
+// Arrays a kernel reads as one layout (element-wise ones: as flat buffers) must lie in memory the same way.
+void same_layout(const F32& a, const F32& b, const char* name) {
+  if (a.nhwc != b.nhwc && !a.either && !b.either)
+    throw py::value_error(std::string(name) + ": memory layout (NCHW / NHWC) differs from x's");
+}
+
+// Whether a pair that shares one layout is channels-last (the definite one of the two decides).
+bool nhwc_of(const F32& a, const F32& b) { return a.either ? b.nhwc : a.nhwc; }
 
 // An optional float32 array: None gives a null pointer.
 float* opt_f32(const py::object& a, const char* name, const Shape& want, bool out = false) {
@@ -74,12 +124,13 @@ void* workspace(const py::array& ws, size_t need) {
   return const_cast<void*>(ws.data());
 }
 
-// A float32 NCHW array.
-F32 nchw(const py::array& x, const char* name, bool out = false) {
-  F32 a = f32(x, name, out);
+// A float32 4-D array: C-contiguous NCHW, or channels-last too where `nhwc_ok`.
+F32 image(const py::array& x, const char* name, bool out = false, bool nhwc_ok = false) {
+  F32 a = nhwc_ok ? dense(x, name, out) : f32(x, name, out);
   if (a.shape.size() != 4) throw py::value_error(std::string(name) + ": expected NCHW, got " + show(a.shape));
   return a;
 }
+F32 nchw(const py::array& x, const char* name, bool out = false) { return image(x, name, out); }
 
 // Release the GIL and run `kernel(args...)`. The arguments are evaluated by the caller, with the GIL held;
 // none may be a Python object (a handle's copy or destruction would change a reference count unguarded).
@@ -138,35 +189,39 @@ void register_shared(py::module_& m) {
     run_without_gil(B::sgemm, ta, tb, d[0], d[1], d[2], alpha, A.p, Bm.p, beta, C.p);
   }, py::arg("a"), py::arg("b"), py::arg("c"), py::arg("trans_a") = false, py::arg("trans_b") = false,
      py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f, "c = alpha * op(a) op(b) + beta * c.");
+  // activations NCHW or channels-last, each as the caller holds it (the CUDA twins: NCHW only)
   m.def("conv_forward", [](py::array x, py::array w, py::object b, py::array y, int64_t stride, int64_t pad) {
-    F32 X = nchw(x, "x"), W = nchw(w, "w");
+    F32 X = image(x, "x", false, B::nhwc_ok), W = nchw(w, "w");
     ConvShape s = conv_shape(X.shape, W.shape, stride, pad);
     float* bp = opt_f32(b, "b", {s.oc});
-    F32 Y = f32(y, "y", conv_out(s), true);
-    run_without_gil(B::conv_forward, s, X.p, W.p, bp, Y.p);
+    F32 Y = B::nhwc_ok ? dense(y, "y", conv_out(s), true) : f32(y, "y", conv_out(s), true);
+    run_without_gil(B::conv_forward, s, X.p, W.p, bp, Y.p, ConvLayouts{X.nhwc, Y.nhwc});
   }, py::arg("x"), py::arg("w"), py::arg("b"), py::arg("y"), py::arg("stride"), py::arg("pad"));
   m.def("conv_backward_data", [](py::array dy, py::array w, py::array dx, int64_t stride, int64_t pad) {
-    F32 DX = nchw(dx, "dx", true), W = nchw(w, "w");
+    F32 DX = image(dx, "dx", true, B::nhwc_ok), W = nchw(w, "w");
     ConvShape s = conv_shape(DX.shape, W.shape, stride, pad);
-    F32 DY = f32(dy, "dy", conv_out(s));
-    run_without_gil(B::conv_backward_data, s, DY.p, W.p, DX.p);
+    F32 DY = B::nhwc_ok ? dense(dy, "dy", conv_out(s)) : f32(dy, "dy", conv_out(s));
+    run_without_gil(B::conv_backward_data, s, DY.p, W.p, DX.p, ConvLayouts{DX.nhwc, DY.nhwc});
   }, py::arg("dy"), py::arg("w"), py::arg("dx"), py::arg("stride"), py::arg("pad"));
   m.def("conv_backward_weights", [](py::array x, py::array dy, py::array dw, py::object db, int64_t stride,
                                     int64_t pad) {
-    F32 X = nchw(x, "x"), DW = nchw(dw, "dw", true);
+    F32 X = image(x, "x", false, B::nhwc_ok), DW = nchw(dw, "dw", true);
     ConvShape s = conv_shape(X.shape, DW.shape, stride, pad);
-    F32 DY = f32(dy, "dy", conv_out(s));
+    F32 DY = B::nhwc_ok ? dense(dy, "dy", conv_out(s)) : f32(dy, "dy", conv_out(s));
     float* dbp = opt_f32(db, "db", {s.oc}, true);
-    run_without_gil(B::conv_backward_weights, s, X.p, DY.p, DW.p, dbp);
+    run_without_gil(B::conv_backward_weights, s, X.p, DY.p, DW.p, dbp, ConvLayouts{X.nhwc, DY.nhwc});
   }, py::arg("x"), py::arg("dy"), py::arg("dw"), py::arg("db"), py::arg("stride"), py::arg("pad"));
   m.def("act_forward", [](int kind, py::array x, py::array y) {
-    F32 X = f32(x, "x");
-    F32 Y = f32(y, "y", X.shape, true);
+    F32 X = dense(x, "x");
+    F32 Y = dense(y, "y", X.shape, true);
+    same_layout(X, Y, "y");
     run_without_gil(B::act_forward, static_cast<Act>(kind), X.size, X.p, Y.p);
   }, py::arg("kind"), py::arg("x"), py::arg("y"), "y = f(x); kind 0 relu, 1 tanh, 2 logistic.");
   m.def("act_backward", [](int kind, py::array y, py::array dy, py::array dx) {
-    F32 Y = f32(y, "y");
-    F32 DY = f32(dy, "dy", Y.shape), DX = f32(dx, "dx", Y.shape, true);
+    F32 Y = dense(y, "y");
+    F32 DY = dense(dy, "dy", Y.shape), DX = dense(dx, "dx", Y.shape, true);
+    same_layout(Y, DY, "dy");
+    same_layout(Y, DX, "dx");
     run_without_gil(B::act_backward, static_cast<Act>(kind), Y.size, Y.p, DY.p, DX.p);
   }, py::arg("kind"), py::arg("y"), py::arg("dy"), py::arg("dx"), "dx = dy * f'(x), from y = f(x).");
   m.def("softmax_forward", [](py::array x, py::array y) {
@@ -187,22 +242,27 @@ void register_cpu_only(py::module_& m) {
     run_without_gil(cpu::matmul, ta, tb, d[0], d[1], d[2], A.p, Bm.p, bp, C.p);
   }, py::arg("a"), py::arg("b"), py::arg("bias"), py::arg("c"), py::arg("trans_a") = false,
      py::arg("trans_b") = false, "c = op(a) op(b) + bias (oneDNN matmul primitive).");
-  m.def("pool_workspace_bytes", [](Shape x, int64_t k, int64_t stride, bool max) {
-    return cpu::pool_workspace_bytes(pool_shape(x, k, stride, max));
-  });
+  // x and y (dx and dy) both NCHW or both channels-last; the workspace is made for that layout
+  m.def("pool_workspace_bytes", [](Shape x, int64_t k, int64_t stride, bool max, bool nhwc) {
+    return cpu::pool_workspace_bytes(pool_shape(x, k, stride, max), nhwc);
+  }, py::arg("x_shape"), py::arg("k"), py::arg("stride"), py::arg("max"), py::arg("nhwc") = false);
   m.def("pool_forward", [](py::array x, py::array y, py::array ws, int64_t k, int64_t stride, bool max) {
-    F32 X = nchw(x, "x");
+    F32 X = image(x, "x", false, true);
     PoolShape s = pool_shape(X.shape, k, stride, max);
-    F32 Y = f32(y, "y", pool_out(s), true);
-    void* w = workspace(ws, cpu::pool_workspace_bytes(s));
-    run_without_gil(cpu::pool_forward, s, X.p, Y.p, w);
+    F32 Y = dense(y, "y", pool_out(s), true);
+    same_layout(X, Y, "y");
+    const bool nhwc = nhwc_of(X, Y);
+    void* w = workspace(ws, cpu::pool_workspace_bytes(s, nhwc));
+    run_without_gil(cpu::pool_forward, s, X.p, Y.p, w, nhwc);
   });
   m.def("pool_backward", [](py::array dy, py::array ws, py::array dx, int64_t k, int64_t stride, bool max) {
-    F32 DX = nchw(dx, "dx", true);
+    F32 DX = image(dx, "dx", true, true);
     PoolShape s = pool_shape(DX.shape, k, stride, max);
-    F32 DY = f32(dy, "dy", pool_out(s));
-    void* w = workspace(ws, cpu::pool_workspace_bytes(s));
-    run_without_gil(cpu::pool_backward, s, DY.p, w, DX.p);
+    F32 DY = dense(dy, "dy", pool_out(s));
+    same_layout(DX, DY, "dy");
+    const bool nhwc = nhwc_of(DX, DY);
+    void* w = workspace(ws, cpu::pool_workspace_bytes(s, nhwc));
+    run_without_gil(cpu::pool_backward, s, DY.p, w, DX.p, nhwc);
   });
   m.def("lrn_workspace_bytes", [](Shape x, int64_t size, float alpha, float beta, float knorm) {
     return cpu::lrn_workspace_bytes(lrn_shape(x, size, alpha, beta, knorm));
@@ -224,13 +284,16 @@ void register_cpu_only(py::module_& m) {
     run_without_gil(cpu::lrn_backward, s, X.p, DY.p, w, DX.p);
   });
   m.def("stanh_forward", [](py::array x, py::array y, float a, float b) {
-    F32 X = f32(x, "x");
-    F32 Y = f32(y, "y", X.shape, true);
+    F32 X = dense(x, "x");
+    F32 Y = dense(y, "y", X.shape, true);
+    same_layout(X, Y, "y");
     run_without_gil(cpu::stanh_forward, X.size, a, b, X.p, Y.p);
   }, py::arg("x"), py::arg("y"), py::arg("a"), py::arg("b"), "y = a tanh(b x).");
   m.def("stanh_backward", [](py::array y, py::array dy, py::array dx, float a, float b) {
-    F32 Y = f32(y, "y");
-    F32 DY = f32(dy, "dy", Y.shape), DX = f32(dx, "dx", Y.shape, true);
+    F32 Y = dense(y, "y");
+    F32 DY = dense(dy, "dy", Y.shape), DX = dense(dx, "dx", Y.shape, true);
+    same_layout(Y, DY, "dy");
+    same_layout(Y, DX, "dx");
     run_without_gil(cpu::stanh_backward, Y.size, a, b, Y.p, DY.p, DX.p);
   }, py::arg("y"), py::arg("dy"), py::arg("dx"), py::arg("a"), py::arg("b"), "dx of y = a tanh(b x), from y.");
   m.def("sgd_update", [](py::array w, py::array g, py::object h, float lr, float wd, float momentum,
@@ -253,6 +316,7 @@ void register_cpu_only(py::module_& m) {
 }
 
 struct CpuBackend {
+  static constexpr bool nhwc_ok = true;  // convolutions take channels-last activations
   static constexpr auto sgemm = &singa::cpu::sgemm;
   static constexpr auto conv_forward = &singa::cpu::conv_forward;
   static constexpr auto conv_backward_data = &singa::cpu::conv_backward_data;
@@ -264,10 +328,20 @@ struct CpuBackend {
 
 #ifdef SINGA_WITH_CUDA
 struct CudaBackend {
+  static constexpr bool nhwc_ok = false;  // the bindings refuse channels-last arrays before the call
   static constexpr auto sgemm = &singa::cuda::sgemm;
-  static constexpr auto conv_forward = &singa::cuda::conv_forward;
-  static constexpr auto conv_backward_data = &singa::cuda::conv_backward_data;
-  static constexpr auto conv_backward_weights = &singa::cuda::conv_backward_weights;
+  static void conv_forward(const ConvShape& s, const float* x, const float* w, const float* b, float* y,
+                           ConvLayouts) {
+    singa::cuda::conv_forward(s, x, w, b, y);
+  }
+  static void conv_backward_data(const ConvShape& s, const float* dy, const float* w, float* dx,
+                                 ConvLayouts) {
+    singa::cuda::conv_backward_data(s, dy, w, dx);
+  }
+  static void conv_backward_weights(const ConvShape& s, const float* x, const float* dy, float* dw, float* db,
+                                    ConvLayouts) {
+    singa::cuda::conv_backward_weights(s, x, dy, dw, db);
+  }
   static constexpr auto act_forward = &singa::cuda::act_forward;
   static constexpr auto act_backward = &singa::cuda::act_backward;
   static constexpr auto softmax_forward = &singa::cuda::softmax_forward;

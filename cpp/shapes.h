@@ -1,4 +1,4 @@
-// The shapes of the windowed kernels, shared by the CPU kernels and their CUDA twins. NCHW throughout.
+// The shapes of the windowed kernels, shared by the CPU kernels and their CUDA twins (NCHW order).
 #pragma once
 
 #include <cstdint>
@@ -22,6 +22,13 @@ struct ConvShape {
   SINGA_HD int64_t x_size() const { return n * c * h * w; }
   SINGA_HD int64_t w_size() const { return oc * c * k * k; }
   SINGA_HD int64_t y_size() const { return n * oc * oh() * ow(); }
+};
+
+// How a caller holds a convolution's activations: NCHW, or channels-last (NHWC in memory, the shape
+// still N, C, H, W). The CPU kernels take either for each tensor; the CUDA twins take NCHW only.
+struct ConvLayouts {
+  bool x_nhwc = false;  // x, and dx
+  bool y_nhwc = false;  // y, and dy
 };
 
 // Max / average pooling without padding: output floor((H - k) / s) + 1, as SINGA v0.1.

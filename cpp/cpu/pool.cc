@@ -12,9 +12,14 @@ dnnl::algorithm algorithm_of(const PoolShape& s) {
   return s.max ? dnnl::algorithm::pooling_max : dnnl::algorithm::pooling_avg_exclude_padding;
 }
 
-dnnl::pooling_forward::primitive_desc forward_pd(const PoolShape& s) {
-  return {engine(), dnnl::prop_kind::forward_training, algorithm_of(s), plain_md({s.n, s.c, s.h, s.w}),
-          plain_md({s.n, s.c, s.oh(), s.ow()}), dims{s.stride, s.stride}, dims{s.k, s.k}, dims{0, 0},
+dnnl::memory::desc act_md(const dims& d, bool nhwc) {
+  return nhwc ? dnnl::memory::desc(d, dnnl::memory::data_type::f32, dnnl::memory::format_tag::nhwc)
+              : plain_md(d);
+}
+
+dnnl::pooling_forward::primitive_desc forward_pd(const PoolShape& s, bool nhwc) {
+  return {engine(), dnnl::prop_kind::forward_training, algorithm_of(s), act_md({s.n, s.c, s.h, s.w}, nhwc),
+          act_md({s.n, s.c, s.oh(), s.ow()}, nhwc), dims{s.stride, s.stride}, dims{s.k, s.k}, dims{0, 0},
           dims{0, 0}, dims{0, 0}, user_scratchpad_attr()};
 }
 
@@ -27,11 +32,11 @@ struct Bwd {
   dnnl::pooling_backward prim;
 };
 
-Key key_of(const PoolShape& s) { return {s.n, s.c, s.h, s.w, s.k, s.stride, s.max}; }
+Key key_of(const PoolShape& s, bool nhwc) { return {s.n, s.c, s.h, s.w, s.k, s.stride, s.max, nhwc}; }
 
-Fwd& fwd(const PoolShape& s) {
-  return cached<Fwd>(key_of(s), [&] {
-    auto pd = forward_pd(s);
+Fwd& fwd(const PoolShape& s, bool nhwc) {
+  return cached<Fwd>(key_of(s, nhwc), [&] {
+    auto pd = forward_pd(s, nhwc);
     return Fwd{pd, dnnl::pooling_forward(pd)};
   });
 }
@@ -42,21 +47,23 @@ dnnl::memory mem(const dnnl::memory::desc& md, const void* p) {
 
 }  // namespace
 
-size_t pool_workspace_bytes(const PoolShape& s) { return fwd(s).pd.workspace_desc().get_size(); }
+size_t pool_workspace_bytes(const PoolShape& s, bool nhwc) {
+  return fwd(s, nhwc).pd.workspace_desc().get_size();
+}
 
-void pool_forward(const PoolShape& s, const float* x, float* y, void* ws) {
+void pool_forward(const PoolShape& s, const float* x, float* y, void* ws, bool nhwc) {
   if (s.y_size() == 0) return;  // oneDNN refuses to run on an empty batch
-  auto& e = fwd(s);
+  auto& e = fwd(s, nhwc);
   std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, mem(e.pd.src_desc(), x)},
                                              {DNNL_ARG_DST, mem(e.pd.dst_desc(), y)}};
   if (e.pd.workspace_desc().get_size()) args.insert({DNNL_ARG_WORKSPACE, mem(e.pd.workspace_desc(), ws)});
   run(e.prim, e.pd.scratchpad_desc(), std::move(args));
 }
 
-void pool_backward(const PoolShape& s, const float* dy, const void* ws, float* dx) {
+void pool_backward(const PoolShape& s, const float* dy, const void* ws, float* dx, bool nhwc) {
   if (s.x_size() == 0) return;
-  auto& e = cached<Bwd>(key_of(s), [&] {
-    auto f = forward_pd(s);
+  auto& e = cached<Bwd>(key_of(s, nhwc), [&] {
+    auto f = forward_pd(s, nhwc);
     dnnl::pooling_backward::primitive_desc pd(engine(), algorithm_of(s), f.src_desc(), f.dst_desc(),
                                               dims{s.stride, s.stride}, dims{s.k, s.k}, dims{0, 0},
                                               dims{0, 0}, dims{0, 0}, f, user_scratchpad_attr());

@@ -16,6 +16,7 @@ from singa_proto import plan_pb2
 from singa_spec import SingaError, layer_type, spec_of
 from singa_spec.names import NODE_KIND_NAMES
 
+from . import layout
 from .connection import Channels
 from .folding import weight_fold
 from .layers import Layer, LayerContext, make_layer
@@ -37,8 +38,9 @@ def take(x: Any, r: plan_pb2.Range) -> Any:
 
 
 def contiguous(x: Any) -> Any:
-    """Kernels take C-contiguous arrays: a column cut or a gradient cut becomes one (rows stay views)."""
-    return np.ascontiguousarray(x) if isinstance(x, np.ndarray) else x
+    """Kernels take dense arrays (C-contiguous or channels-last): a column cut or a gradient cut is
+    copied into one (cuts of rows stay views)."""
+    return np.ascontiguousarray(x) if isinstance(x, np.ndarray) and not layout.is_dense(x) else x
 
 
 def join(parts: list[Any], axis: int) -> Any:

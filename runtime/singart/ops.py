@@ -1,4 +1,5 @@
-"""The kernels as the layers call them: plain functions over float32 C-contiguous NumPy arrays.
+"""The kernels as the layers call them: plain functions over float32 C-contiguous NumPy arrays (4-D
+activations may also be channels-last, see layout.py, where a kernel says so).
 
 Outputs go into `out` when given (layers keep their buffers across steps), else into a new array.
 Shapes are checked here or in the binding; a mismatch raises ValueError naming the argument.
@@ -119,9 +120,11 @@ def _pool_out(x_shape: tuple[int, ...], k: int, stride: int) -> tuple[int, int, 
     return n, c, (h - k) // stride + 1, (w - k) // stride + 1
 
 
-def pool_workspace(x_shape: tuple[int, ...], k: int, stride: int, is_max: bool) -> np.ndarray:
-    """The buffer pool() fills and pool_backward() reads (max pooling's argmax); keep one per layer."""
-    return np.zeros(_k.pool_workspace_bytes(list(x_shape), k, stride, is_max), np.uint8)
+def pool_workspace(x_shape: tuple[int, ...], k: int, stride: int, is_max: bool,
+                   channels_last: bool = False) -> np.ndarray:
+    """The buffer pool() fills and pool_backward() reads (max pooling's argmax) for inputs of that shape
+    and layout; keep one per layer."""
+    return np.zeros(_k.pool_workspace_bytes(list(x_shape), k, stride, is_max, channels_last), np.uint8)
 
 
 def pool(x: np.ndarray, k: int, stride: int, is_max: bool, ws: np.ndarray,

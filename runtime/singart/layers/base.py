@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 from singa_proto import plan_pb2
 
+from .. import layout
+
 
 @dataclass(frozen=True)
 class LayerContext:
@@ -69,11 +71,13 @@ class Layer:
         """Loss layers: {name: (sum, count)} accumulated since the last call; then reset."""
         return {}
 
-    def buf(self, key: str, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
-        """A buffer kept across steps; made anew only when the shape changes."""
+    def buf(self, key: str, shape: tuple[int, ...], dtype: Any = np.float32,
+            channels_last: bool = False) -> np.ndarray:
+        """A buffer kept across steps (NCHW, or channels-last: layout.py); made anew only when its
+        shape or layout changes."""
         b = self._bufs.get(key)
-        if b is None or b.shape != tuple(shape) or b.dtype != dtype:
-            b = self._bufs[key] = np.empty(shape, dtype)
+        if b is None or b.shape != tuple(shape) or b.dtype != dtype or not layout.in_layout(b, channels_last):
+            b = self._bufs[key] = layout.empty(tuple(shape), channels_last, dtype)
         return b
 
     def wants_dx(self, i: int) -> bool:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import ops
+from .. import layout, ops
 from ..params.seeds import make_rng
 from .base import Layer, LayerContext
 from .registry import implements
@@ -35,7 +35,8 @@ def _positive(value: int, field: str) -> int:
 
 @implements("kConvolution", "kCConvolution")
 class ConvolutionLayer(Layer):
-    """kConvolution / kCConvolution: weight (filters, C*k*k), bias (filters); NCHW."""
+    """kConvolution / kCConvolution: weight (filters, C*k*k), bias (filters). Its output is channels-last
+    (layout.py); its input and gradients may be in either layout."""
 
     def __init__(self, ctx: LayerContext) -> None:
         super().__init__(ctx)
@@ -52,7 +53,7 @@ class ConvolutionLayer(Layer):
         self.x = x if x.ndim == 4 else x.reshape(x.shape[0], -1, *x.shape[-2:])
         self.w, b = self.weight(params), self.param(params, "bias")
         n, _, h, w = self.x.shape
-        y = self.buf("y", (n, self.w.shape[0], self._out_size(h), self._out_size(w)))
+        y = self.buf("y", (n, self.w.shape[0], self._out_size(h), self._out_size(w)), channels_last=True)
         return ops.conv2d(self.x, self.w, b, y, self.stride, self.pad)
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
@@ -61,8 +62,8 @@ class ConvolutionLayer(Layer):
                                     self.stride, self.pad)
         if not self.wants_dx(0):
             return [None]
-        dx = ops.conv2d_backward_data(dy, self.w, self.x.shape, self.buf("dx", self.x.shape), self.stride,
-                                      self.pad)
+        dx = self.buf("dx", self.x.shape, channels_last=layout.is_channels_last(self.x))
+        ops.conv2d_backward_data(dy, self.w, self.x.shape, dx, self.stride, self.pad)
         return [dx.reshape(self.in_shape)]
 
 
@@ -76,19 +77,22 @@ class PoolingLayer(Layer):
         self.k = _positive(conf.kernel, "pooling_conf.kernel")
         self.stride = _positive(conf.stride, "pooling_conf.stride")
         self.is_max = conf.pool == type(conf).MAX
-        self.ws_shape: tuple[int, ...] | None = None
+        self.ws_shape: tuple[tuple[int, ...], bool] | None = None
 
     def forward(self, inputs: list[Any], params: list[np.ndarray], step: int) -> np.ndarray:
-        self.x_shape = x_shape = inputs[0].shape
-        if self.ws_shape != x_shape:  # the argmax workspace is kept like the other buffers
-            self.ws, self.ws_shape = ops.pool_workspace(x_shape, self.k, self.stride, self.is_max), x_shape
-        n, c, h, w = x_shape
-        y = self.buf("y", (n, c, (h - self.k) // self.stride + 1, (w - self.k) // self.stride + 1))
-        return ops.pool(inputs[0], self.k, self.stride, self.is_max, self.ws, y)
+        x = inputs[0]
+        self.x_shape, self.nhwc = x.shape, layout.is_channels_last(x)  # y (and dx) keep x's layout
+        if self.ws_shape != (x.shape, self.nhwc):  # the argmax workspace is kept like the other buffers
+            self.ws = ops.pool_workspace(x.shape, self.k, self.stride, self.is_max, self.nhwc)
+            self.ws_shape = (x.shape, self.nhwc)
+        n, c, h, w = x.shape
+        y = self.buf("y", (n, c, (h - self.k) // self.stride + 1, (w - self.k) // self.stride + 1),
+                     channels_last=self.nhwc)
+        return ops.pool(x, self.k, self.stride, self.is_max, self.ws, y)
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
-        dy = _given(dy)
-        dx = self.buf("dx", self.x_shape)
+        dy = layout.as_layout(_given(dy), self.nhwc, self.buf("dy", _given(dy).shape, channels_last=self.nhwc))
+        dx = self.buf("dx", self.x_shape, channels_last=self.nhwc)
         return [ops.pool_backward(dy, self.ws, self.x_shape, self.k, self.stride, self.is_max, dx)]
 
 
@@ -106,28 +110,40 @@ class LRNLayer(Layer):
         self.ws_shape: tuple[int, ...] | None = None
 
     def forward(self, inputs: list[Any], params: list[np.ndarray], step: int) -> np.ndarray:
-        self.x = inputs[0]
+        self.x = layout.as_layout(inputs[0], False, self.buf("x", inputs[0].shape))  # the kernel takes NCHW
         if self.ws_shape != self.x.shape:
             self.ws, self.ws_shape = ops.lrn_workspace(self.x.shape, *self.args), self.x.shape
         return ops.lrn(self.x, *self.args, self.ws, self.buf("y", self.x.shape))
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
-        dy = _given(dy)
+        dy = layout.as_layout(_given(dy), False, self.buf("dy", self.x.shape))
         return [ops.lrn_backward(self.x, dy, self.ws, *self.args, self.buf("dx", self.x.shape))]
 
 
-class ActivationLayer(Layer):
+class ElementwiseLayer(Layer):
+    """A layer applied value by value: its output (and input gradient) keep its input's memory layout."""
+
+    def out_buf(self, key: str, like: np.ndarray) -> np.ndarray:
+        """A buffer of `like`'s shape and layout."""
+        return self.buf(key, like.shape, channels_last=layout.is_channels_last(like))
+
+    def in_layout_of(self, dy: np.ndarray | None, y: np.ndarray) -> np.ndarray:
+        """The gradient dy in y's layout (copied when it came in the other one)."""
+        return layout.as_layout(_given(dy), layout.is_channels_last(y), self.out_buf("dy", y))
+
+
+class ActivationLayer(ElementwiseLayer):
     """kReLU, kSigmoid, kTanh: backward runs from the output."""
 
     kind = "relu"
 
     def forward(self, inputs: list[Any], params: list[np.ndarray], step: int) -> np.ndarray:
-        self.y = ops.activation(self.kind, inputs[0], self.buf("y", inputs[0].shape))
+        self.y = ops.activation(self.kind, inputs[0], self.out_buf("y", inputs[0]))
         return self.y
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
-        dy = _given(dy)
-        return [ops.activation_backward(self.kind, self.y, dy, self.buf("dx", self.y.shape))]
+        dy = self.in_layout_of(dy, self.y)
+        return [ops.activation_backward(self.kind, self.y, dy, self.out_buf("dx", self.y))]
 
 
 @implements("kReLU")
@@ -146,17 +162,16 @@ class TanhLayer(ActivationLayer):
 
 
 @implements("kSTanh")
-class STanhLayer(Layer):
+class STanhLayer(ElementwiseLayer):
     """kSTanh: 1.7159 tanh(2x/3); backward runs from the output."""
 
     def forward(self, inputs: list[Any], params: list[np.ndarray], step: int) -> np.ndarray:
-        x = inputs[0]
-        self.y = ops.stanh(x, STANH_A, STANH_B, self.buf("y", x.shape))
+        self.y = ops.stanh(inputs[0], STANH_A, STANH_B, self.out_buf("y", inputs[0]))
         return self.y
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
-        dy = _given(dy)
-        return [ops.stanh_backward(self.y, dy, STANH_A, STANH_B, self.buf("dx", dy.shape))]
+        dy = self.in_layout_of(dy, self.y)
+        return [ops.stanh_backward(self.y, dy, STANH_A, STANH_B, self.out_buf("dx", self.y))]
 
 
 @implements("kDropout")
@@ -212,7 +227,8 @@ class InnerProductLayer(Layer):
 
     def forward(self, inputs: list[Any], params: list[np.ndarray], step: int) -> np.ndarray:
         self.in_shape = inputs[0].shape
-        self.x = inputs[0].reshape(self.in_shape[0], -1)
+        x = layout.as_layout(inputs[0], False, self.buf("x", self.in_shape))  # flattened in C, H, W order
+        self.x = x.reshape(self.in_shape[0], -1)
         self.w, b = self.weight(params), self.param(params, "bias")
         vdim = self.w.shape[0] if self.transpose else self.w.shape[1]
         if self.x.shape[1] != vdim:
