@@ -108,10 +108,10 @@ class ReplicaShare:
             self._wait(self.barrier)  # every part and every gradient row is done
         if self.coef is None and not self.store.update_rows(self.ref, step, rows) and i == 0:
             self.store.update_whole(self.ref, step)
-        if dx is not None:
+        if dx is not None:  # my rows of the sum of the parts (there are n >= 2), the first two in one pass
             mine = self.batch_rows(i)
-            np.copyto(dx, self.parts[0][mine])
-            for part in self.parts[1:]:
+            np.add(self.parts[0][mine], self.parts[1][mine], out=dx)
+            for part in self.parts[2:]:
                 dx += part[mine]
         return True
 
