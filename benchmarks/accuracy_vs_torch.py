@@ -116,6 +116,7 @@ def summary_row(net: str, side: str, got: list[Run], quick: bool) -> tuple[str, 
 
 
 def main() -> int:
+    """Every net and seed the three ways, then the summary; 1 when singart misses a target."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nets", nargs="+", choices=list(NETS), default=list(NETS))
     ap.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="the jobs' seed: values")

@@ -86,6 +86,7 @@ def write_out(args: argparse.Namespace, head: list[str], body: str, raw: Raw) ->
 
 
 def main() -> None:
+    """A child's measurement with --child; otherwise the whole benchmark."""
     p = parser()
     args = p.parse_args()
     if args.child:

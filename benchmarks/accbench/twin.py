@@ -22,18 +22,21 @@ from .curve import Curve, is_test_step
 
 
 def conv(conf: job_pb2.LayerProto, x: torch.Tensor, p: list[torch.Tensor]) -> torch.Tensor:
+    """kConvolution with the layer's weight and bias."""
     c = conf.convolution_conf  # SINGA keeps the weight as {filters, C*k*k}
     w = p[0].view(p[0].shape[0], x.shape[1], c.kernel, c.kernel)
     return F.conv2d(x, w, p[1] if len(p) > 1 else None, stride=c.stride, padding=c.pad)
 
 
 def pool(conf: job_pb2.LayerProto, x: torch.Tensor, p: list[torch.Tensor]) -> torch.Tensor:
+    """kPooling, max or average."""
     c = conf.pooling_conf  # floor((H - k) / s) + 1, no padding, as v0.1
     f = F.max_pool2d if c.pool == job_pb2.PoolingProto.MAX else F.avg_pool2d
     return f(x, c.kernel, c.stride)
 
 
 def inner_product(conf: job_pb2.LayerProto, x: torch.Tensor, p: list[torch.Tensor]) -> torch.Tensor:
+    """kInnerProduct on the flattened input."""
     w = p[0].t() if conf.innerproduct_conf.transpose else p[0]  # weight {out, in} unless transposed
     return F.linear(x.flatten(1), w, p[1] if len(p) > 1 else None)
 
