@@ -109,6 +109,9 @@ void same_layout(const F32& a, const F32& b, const char* name) {
     throw py::value_error(std::string(name) + ": memory layout (NCHW / NHWC) differs from x's");
 }
 
+// The byte a pooling workspace ends with: which layout filled it (0: none yet).
+uint8_t layout_mark(bool nhwc) { return nhwc ? 2 : 1; }
+
 // Whether a pair that shares one layout is channels-last (the definite one of the two decides).
 bool nhwc_of(const F32& a, const F32& b) { return a.either ? b.nhwc : a.nhwc; }
 
@@ -175,7 +178,8 @@ Shape gemm_dims(const F32& a, const F32& b, bool ta, bool tb) {
   if (a.shape.size() != 2 || b.shape.size() != 2) throw py::value_error("gemm: operands must be 2-D");
   int64_t m = ta ? a.shape[1] : a.shape[0], k = ta ? a.shape[0] : a.shape[1];
   int64_t kb = tb ? b.shape[1] : b.shape[0], n = tb ? b.shape[0] : b.shape[1];
-  if (k != kb) throw py::value_error("gemm: inner dimensions differ: " + show(a.shape) + " x " + show(b.shape));
+  if (k != kb)
+    throw py::value_error("gemm: inner dimensions differ: " + show(a.shape) + " x " + show(b.shape));
   return {m, n, k};
 }
 
@@ -242,9 +246,10 @@ void register_cpu_only(py::module_& m) {
     run_without_gil(cpu::matmul, ta, tb, d[0], d[1], d[2], A.p, Bm.p, bp, C.p);
   }, py::arg("a"), py::arg("b"), py::arg("bias"), py::arg("c"), py::arg("trans_a") = false,
      py::arg("trans_b") = false, "c = op(a) op(b) + bias (oneDNN matmul primitive).");
-  // x and y (dx and dy) both NCHW or both channels-last; the workspace is made for that layout
+  // x and y (dx and dy) both NCHW or both channels-last. The workspace ends with a byte saying which layout
+  // its forward ran in: a backward in the other layout would read the argmax wrongly.
   m.def("pool_workspace_bytes", [](Shape x, int64_t k, int64_t stride, bool max, bool nhwc) {
-    return cpu::pool_workspace_bytes(pool_shape(x, k, stride, max), nhwc);
+    return cpu::pool_workspace_bytes(pool_shape(x, k, stride, max), nhwc) + 1;
   }, py::arg("x_shape"), py::arg("k"), py::arg("stride"), py::arg("max"), py::arg("nhwc") = false);
   m.def("pool_forward", [](py::array x, py::array y, py::array ws, int64_t k, int64_t stride, bool max) {
     F32 X = image(x, "x", false, true);
@@ -252,8 +257,10 @@ void register_cpu_only(py::module_& m) {
     F32 Y = dense(y, "y", pool_out(s), true);
     same_layout(X, Y, "y");
     const bool nhwc = nhwc_of(X, Y);
-    void* w = workspace(ws, cpu::pool_workspace_bytes(s, nhwc));
-    run_without_gil(cpu::pool_forward, s, X.p, Y.p, w, nhwc);
+    const size_t need = cpu::pool_workspace_bytes(s, nhwc);
+    auto* w = static_cast<uint8_t*>(workspace(ws, need + 1));
+    w[need] = layout_mark(nhwc);
+    run_without_gil(cpu::pool_forward, s, X.p, Y.p, static_cast<void*>(w), nhwc);
   });
   m.def("pool_backward", [](py::array dy, py::array ws, py::array dx, int64_t k, int64_t stride, bool max) {
     F32 DX = image(dx, "dx", true, true);
@@ -261,8 +268,12 @@ void register_cpu_only(py::module_& m) {
     F32 DY = dense(dy, "dy", pool_out(s));
     same_layout(DX, DY, "dy");
     const bool nhwc = nhwc_of(DX, DY);
-    void* w = workspace(ws, cpu::pool_workspace_bytes(s, nhwc));
-    run_without_gil(cpu::pool_backward, s, DY.p, w, DX.p, nhwc);
+    const size_t need = cpu::pool_workspace_bytes(s, nhwc);
+    auto* w = static_cast<uint8_t*>(workspace(ws, need + 1));
+    if (w[need] != layout_mark(nhwc))
+      throw py::value_error(std::string("ws: not filled by a forward on ") + (nhwc ? "NHWC" : "NCHW") +
+                            " arrays of this shape (backward must take the forward's layout)");
+    run_without_gil(cpu::pool_backward, s, DY.p, static_cast<void*>(w), DX.p, nhwc);
   });
   m.def("lrn_workspace_bytes", [](Shape x, int64_t size, float alpha, float beta, float knorm) {
     return cpu::lrn_workspace_bytes(lrn_shape(x, size, alpha, beta, knorm));
@@ -295,7 +306,8 @@ void register_cpu_only(py::module_& m) {
     same_layout(Y, DY, "dy");
     same_layout(Y, DX, "dx");
     run_without_gil(cpu::stanh_backward, Y.size, a, b, Y.p, DY.p, DX.p);
-  }, py::arg("y"), py::arg("dy"), py::arg("dx"), py::arg("a"), py::arg("b"), "dx of y = a tanh(b x), from y.");
+  }, py::arg("y"), py::arg("dy"), py::arg("dx"), py::arg("a"), py::arg("b"),
+     "dx of y = a tanh(b x), from y.");
   m.def("sgd_update", [](py::array w, py::array g, py::object h, float lr, float wd, float momentum,
                          float grad_scale) {
     F32 W = f32(w, "w", true);

@@ -53,6 +53,10 @@ dnnl::memory::desc plain_md(const dnnl::memory::dims& dims) {
   return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, plain_tag(dims.size()));
 }
 
+dnnl::memory::desc act_md(const dnnl::memory::dims& dims, bool nhwc) {
+  return nhwc ? dnnl::memory::desc(dims, dnnl::memory::data_type::f32, tag::nhwc) : plain_md(dims);
+}
+
 dnnl::memory plain(const dnnl::memory::dims& dims, const void* data) {
   return dnnl::memory(plain_md(dims), engine(), const_cast<void*>(data));
 }

@@ -54,6 +54,8 @@ Entry& cached(Key key, Make make) {
 
 // A plain (row-major) f32 memory desc, and a memory object of it over a caller's buffer.
 dnnl::memory::desc plain_md(const dnnl::memory::dims& dims);
+// A 4-D activation (dims N, C, H, W) as the caller holds it: NCHW, or channels-last (NHWC in memory).
+dnnl::memory::desc act_md(const dnnl::memory::dims& dims, bool nhwc);
 dnnl::memory plain(const dnnl::memory::dims& dims, const void* data);
 
 void set_num_threads(int n);

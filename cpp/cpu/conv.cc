@@ -67,11 +67,6 @@ ConvDescs descs(const ConvShape& s, bool bias) {
           {s.stride, s.stride}, {s.pad, s.pad}, {s.pad, s.pad}};
 }
 
-// The caller's activations: NCHW or channels-last.
-dnnl::memory::desc act_md(const dims& d, bool nhwc) {
-  return nhwc ? dnnl::memory::desc(d, dnnl::memory::data_type::f32, dnnl::memory::format_tag::nhwc)
-              : plain_md(d);
-}
 dnnl::memory::desc x_md(const ConvShape& s, ConvLayouts l) { return act_md({s.n, s.c, s.h, s.w}, l.x_nhwc); }
 dnnl::memory::desc w_md(const ConvShape& s) { return plain_md({s.oc, s.c, s.k, s.k}); }
 dnnl::memory::desc y_md(const ConvShape& s, ConvLayouts l) {

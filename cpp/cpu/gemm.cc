@@ -19,8 +19,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
     if (beta == 0.f) {
       std::fill(c, c + count, 0.f);
     } else if (beta != 1.f) {
-#pragma omp parallel for simd schedule(static)
-      for (int64_t i = 0; i < count; ++i) c[i] *= beta;
+      for (int64_t i = 0; i < count; ++i) c[i] *= beta;  // an edge case: not worth waking the team
     }
     return;
   }
@@ -49,8 +48,9 @@ MatmulEntry make_matmul(bool ta, bool tb, int64_t m, int64_t n, int64_t k, bool 
   auto a_md = operand_md(m, k, ta), b_md = operand_md(k, n, tb);
   auto c_md = plain_md({m, n});
   auto bias_md = has_bias ? plain_md({1, n}) : dnnl::memory::desc();
-  auto pd = has_bias ? dnnl::matmul::primitive_desc(engine(), a_md, b_md, bias_md, c_md, user_scratchpad_attr())
-                     : dnnl::matmul::primitive_desc(engine(), a_md, b_md, c_md, user_scratchpad_attr());
+  auto attr = user_scratchpad_attr();
+  auto pd = has_bias ? dnnl::matmul::primitive_desc(engine(), a_md, b_md, bias_md, c_md, attr)
+                     : dnnl::matmul::primitive_desc(engine(), a_md, b_md, c_md, attr);
   return {pd, dnnl::matmul(pd), a_md, b_md, bias_md, c_md};
 }
 
@@ -99,7 +99,6 @@ void matmul(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const f
             const float* bias, float* c) {
   if (m == 0 || n == 0) return;
   if (k == 0) {  // oneDNN leaves C as it was: C is the bias alone
-#pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < m; ++i) {
       float* row = c + i * n;
       if (bias) std::copy(bias, bias + n, row);

@@ -12,11 +12,6 @@ dnnl::algorithm algorithm_of(const PoolShape& s) {
   return s.max ? dnnl::algorithm::pooling_max : dnnl::algorithm::pooling_avg_exclude_padding;
 }
 
-dnnl::memory::desc act_md(const dims& d, bool nhwc) {
-  return nhwc ? dnnl::memory::desc(d, dnnl::memory::data_type::f32, dnnl::memory::format_tag::nhwc)
-              : plain_md(d);
-}
-
 dnnl::pooling_forward::primitive_desc forward_pd(const PoolShape& s, bool nhwc) {
   return {engine(), dnnl::prop_kind::forward_training, algorithm_of(s), act_md({s.n, s.c, s.h, s.w}, nhwc),
           act_md({s.n, s.c, s.oh(), s.ow()}, nhwc), dims{s.stride, s.stride}, dims{s.k, s.k}, dims{0, 0},

@@ -37,12 +37,6 @@ def take(x: Any, r: plan_pb2.Range) -> Any:
     return x.rows(r.begin, r.end)
 
 
-def contiguous(x: Any) -> Any:
-    """Kernels take dense arrays (C-contiguous or channels-last): a column cut or a gradient cut is
-    copied into one (cuts of rows stay views)."""
-    return np.ascontiguousarray(x) if isinstance(x, np.ndarray) and not layout.is_dense(x) else x
-
-
 def join(parts: list[Any], axis: int) -> Any:
     """Concatenate tensors along `axis`, or record batches along rows."""
     if isinstance(parts[0], np.ndarray):
@@ -122,11 +116,26 @@ class ComputeStep(Step):
         self.bufs = [env.store.block_buffer(r) for r in self.refs]
         self.grads = [env.store.grad_buffer(r) for r in self.refs] if env.train else []
         self.fold = weight_fold(self.layer, self.refs, env.store) if env.train else None
+        self._copies: dict[Any, np.ndarray] = {}  # kept across steps: fresh pages are slow
+
+    def dense(self, slot: Any, x: Any) -> Any:
+        """An array as the layer takes it: C-contiguous, or channels-last where the layer takes that
+        (layout.py); a cut of columns, or channels-last for a layer that wants NCHW, is copied into the
+        slot's buffer (cuts of rows stay views)."""
+        if not isinstance(x, np.ndarray) or x.flags.c_contiguous:
+            return x
+        if self.layer.channels_last and layout.is_dense(x):
+            return x
+        buf = self._copies.get(slot)
+        if buf is None or buf.shape != x.shape or buf.dtype != x.dtype:
+            buf = self._copies[slot] = np.empty(x.shape, x.dtype)
+        np.copyto(buf, x)
+        return buf
 
     def forward(self, inputs: list[Any], step: int) -> Any:
         params = [self.env.store.fetch(r, b) for r, b in zip(self.refs, self.bufs)]
         with layer_errors(self.node):
-            return self.layer.forward([contiguous(x) for x in inputs], params, step)
+            return self.layer.forward([self.dense(i, x) for i, x in enumerate(inputs)], params, step)
 
     def wants_backward(self, dy: Any) -> bool:
         return self.spec.grad and (dy is not None or self.spec.loss)  # backward starts at the losses
@@ -135,7 +144,7 @@ class ComputeStep(Step):
         if self.fold is not None:
             self.fold.offer(step)
         with layer_errors(self.node):
-            dxs = self.layer.backward(contiguous(dy), self.grads)
+            dxs = self.layer.backward(self.dense("dy", dy), self.grads)
         for i, (ref, g) in enumerate(zip(self.refs, self.grads)):
             if self.fold is not None and self.fold.took(i):
                 self.env.store.folded(ref, step)

@@ -9,7 +9,6 @@ from singart import layout, ops
 from singart import reference as ref
 
 from .test_kernels import ATOL, RTOL, rand
-from .test_layers import make_layer
 
 
 def to(a: np.ndarray, channels_last: bool) -> np.ndarray:
@@ -74,21 +73,80 @@ def test_element_wise_kernels_need_one_layout() -> None:
         ops.activation("relu", np.empty((2, 6, 4, 5), np.float32)[:, :3], np.empty(x.shape, np.float32))
 
 
-def test_layers_keep_channels_last_and_hand_nchw_on() -> None:
+JOB = """name: "layouts"
+train_steps: 1
+seed: 5
+train_one_batch { alg: kBP }
+updater { type: kSGD learning_rate { type: kFixed base_lr: 0.1 } }
+cluster { workspace: "$ws" }
+neuralnet {
+  layer { name: "data" type: kShardData sharddata_conf { path: "$shard" batchsize: 4 } }
+  layer { name: "mnist" type: kMnist srclayers: "data" mnist_conf { norm_a: 255 norm_b: 0.5 } }
+  layer { name: "label" type: kLabel srclayers: "data" }
+  layer { name: "conv" type: kConvolution srclayers: "mnist" convolution_conf { num_filters: 20 kernel: 3 }
+    param { name: "cw" init { type: kUniform low: -0.3 high: 0.3 } } param { name: "cb" } }
+  layer { name: "pool" type: kPooling srclayers: "conv" pooling_conf { kernel: 2 stride: 2 pool: MAX } }
+  layer { name: "relu" type: kReLU srclayers: "pool" }
+  layer { name: "norm" type: kLRN srclayers: "relu" lrn_conf { local_size: 3 alpha: 0.5 beta: 0.75 knorm: 2 } }
+  layer { name: "ip" type: kInnerProduct srclayers: "norm" innerproduct_conf { num_output: 3 }
+    param { name: "w" init { type: kUniform low: -0.3 high: 0.3 } } param { name: "b" } }
+  layer { name: "loss" type: kSoftmaxLoss srclayers: "ip" srclayers: "label" }
+}
+"""
+
+
+def test_the_executor_keeps_channels_last_where_layers_take_it(tmp_path) -> None:
+    """conv, pool and ReLU hand channels-last on; LRN (which wants NCHW) gets an NCHW copy from the
+    executor; every output equals the NCHW reference chain's, and a step trains."""
+    from string import Template
+
+    import singac
+    from singa_proto import job_pb2
+    from singart import store
+    from singart.data.convert import write_image_shard
+    from singart.train import find_graph
+    from singart.worker import WorkerGroup
+
     rng = np.random.default_rng(4)
-    x, wt, b = rand(rng, 2, 3, 8, 8), rand(rng, 20, 27), rand(rng, 20)
-    conv = make_layer("kConvolution", "convolution_conf { num_filters: 20 kernel: 3 }", ("weight", "bias"))
-    pool = make_layer("kPooling", "pooling_conf { kernel: 2 stride: 2 pool: MAX }")
-    relu = make_layer("kReLU")
-    lrn = make_layer("kLRN", "lrn_conf { local_size: 3 alpha: 0.5 beta: 0.75 knorm: 2 }")
-    y = relu.forward([pool.forward([conv.forward([x], [wt, b], 0)], [], 0)], [], 0)
-    assert layout.is_channels_last(y)
-    want = np.maximum(ref.pool(ref.conv2d(x, wt, b, 1, 0), 2, 2, True), 0)
-    np.testing.assert_allclose(y, want, RTOL, ATOL)
-    z = lrn.forward([y], [], 0)
-    assert z.flags.c_contiguous
-    np.testing.assert_allclose(z, ref.lrn(want, 3, 0.5, 0.75, 2.0), RTOL, ATOL)
-    dy = rand(rng, *want.shape)  # an NCHW gradient coming back into the channels-last chain
-    d_relu = relu.backward(dy, [])[0]
-    assert layout.is_channels_last(d_relu)
-    np.testing.assert_allclose(d_relu, ref.relu_backward(want, dy), RTOL, ATOL)
+    write_image_shard(str(tmp_path / "shard"), rng.integers(0, 256, (8, 10, 10), dtype=np.uint8),
+                      rng.integers(0, 3, 8), interval=1e9)
+    src = tmp_path / "job.pbtxt"
+    src.write_text(Template(JOB).substitute(ws=tmp_path / "ws", shard=tmp_path / "shard"))
+    plan = singac.compile_file(str(src))
+    graph = find_graph(plan, job_pb2.kTrain)
+    params, _ = store.build(plan, graph)
+    group = WorkerGroup(graph, params, plan.job.seed, train=True)
+    outs = group.executors[0].forward(0)
+    assert [layout.is_channels_last(outs[n]) for n in ("conv", "pool", "relu")] == [True, True, True]
+    assert outs["norm"].flags.c_contiguous
+    v = params.values
+    want = np.maximum(ref.pool(ref.conv2d(outs["mnist"], v["cw"], v["cb"], 1, 0), 2, 2, True), 0)
+    np.testing.assert_allclose(outs["relu"], want, RTOL, ATOL)
+    np.testing.assert_allclose(outs["norm"], ref.lrn(want, 3, 0.5, 0.75, 2.0), RTOL, ATOL)
+    group.executors[0].backward(0)  # gradients come back through the same layouts
+    assert params.versions["cw"] == 1 and np.isfinite(v["cw"]).all()
+    group.close()
+
+
+def test_pooling_backward_must_take_the_layout_its_forward_took() -> None:
+    rng = np.random.default_rng(5)
+    shape = (2, 20, 8, 8)
+    x, dy = rand(rng, *shape), rand(rng, 2, 20, 4, 4)
+    ws = ops.pool_workspace(shape, 2, 2, True, True)
+    with pytest.raises(ValueError, match="not filled by a forward"):  # no forward yet
+        ops.pool_backward(to(dy, True), ws, shape, 2, 2, True, layout.empty(shape, True))
+    ops.pool(to(x, True), 2, 2, True, ws, layout.empty(dy.shape, True))
+    with pytest.raises(ValueError, match="not filled by a forward on NCHW"):
+        ops.pool_backward(dy, ws, shape, 2, 2, True, np.empty(shape, np.float32))
+
+
+def test_small_kernels_leave_the_thread_count_as_it_was() -> None:
+    main = ops.get_num_threads()
+    ops.set_num_threads(2)
+    try:
+        rng = np.random.default_rng(6)
+        ops.gemm(rand(rng, 4, 5), rand(rng, 5, 3))  # few multiply-adds: run in this thread alone
+        ops.activation("relu", rand(rng, 10))
+        assert ops.get_num_threads() == 2
+    finally:
+        ops.set_num_threads(main)

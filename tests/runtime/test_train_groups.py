@@ -4,7 +4,8 @@ every checkpoint holds whole steps only (no update half applied, the updater's h
 The interleaving is forced, not hoped for: the background group stops inside each of its steps, right
 after its first param update, until the main thread asks for the checkpoint's hold; every checkpoint is
 therefore requested while a background step is half done, and the hold must not let the checkpoint
-start before that step has ended."""
+start before that step has ended. One background group makes the forcing exact (each hold releases
+exactly one parked step); several groups share the same gate code."""
 from __future__ import annotations
 
 import io
@@ -99,14 +100,14 @@ def _force_interleaving(monkeypatch: pytest.MonkeyPatch) -> Rendezvous:
                 meet.after_hold()
                 yield
 
-    class ProbedGroup(train.GatedGroup):
-        def run(self, step: int) -> None:
-            super().run(step)
-            meet.in_step = False
+        @contextmanager
+        def step(self) -> Iterator[None]:
+            with super().step():
+                yield
+                meet.in_step = False  # the step is done: said before the gate counts it as ended
 
     monkeypatch.setattr(store.Updates, "whole", update_then_park)
     monkeypatch.setattr(train, "Gate", ProbedGate)
-    monkeypatch.setattr(train, "GatedGroup", ProbedGroup)
     return meet
 
 

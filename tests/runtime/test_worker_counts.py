@@ -21,8 +21,6 @@ from singart.train import run_plan
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "mnist" / "job.pbtxt"
 STEPS, BATCH = 2, 64
 
-pytestmark = pytest.mark.skipif(not EXAMPLE.exists(), reason="the MNIST example is not in this tree")
-
 
 @pytest.fixture(scope="module")
 def shard(tmp_path_factory: pytest.TempPathFactory) -> str:

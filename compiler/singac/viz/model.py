@@ -82,7 +82,7 @@ class View:
 
 
 def find_graph(plan: plan_pb2.PlanProto, phase: str) -> plan_pb2.PhaseGraph:
-    """The plan's graph of `phase` ('train', 'val', 'test'); a SingaError names the phases there are."""
+    """The plan's graph of `phase` ('train', 'validation', 'test'); a SingaError names the phases there are."""
     present = [name for name, value in PHASES.items() if any(g.phase == value for g in plan.graphs)]
     if phase not in PHASES or PHASES[phase] not in [g.phase for g in plan.graphs]:
         raise SingaError(f"unknown phase '{phase}': this plan has {', '.join(present) or 'no graphs'}")

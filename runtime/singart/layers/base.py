@@ -50,8 +50,11 @@ class Layer:
     (overwrites) each param's gradient into `grads`, aligned with `params`. dy is None for loss layers.
     Whether a kind passes gradients at all is its spec's `grad` (input layers' backward never runs).
     Buffers are kept across steps (fresh pages are slow); a layer only ever uses the arrays it gets, so
-    it runs unchanged on a feature partition's param blocks.
+    it runs unchanged on a feature partition's param blocks. Its inputs and dy are C-contiguous, unless
+    the class sets `channels_last`: then 4-D ones may also be channels-last (layout.py), each as it comes.
     """
+
+    channels_last = False  # takes channels-last inputs and gradients as they are (else gets them NCHW)
 
     def __init__(self, ctx: LayerContext) -> None:
         self.ctx = ctx

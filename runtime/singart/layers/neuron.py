@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from singa_spec import shapes
 
 from .. import layout, ops
 from ..params.seeds import make_rng
@@ -38,22 +39,22 @@ class ConvolutionLayer(Layer):
     """kConvolution / kCConvolution: weight (filters, C*k*k), bias (filters). Its output is channels-last
     (layout.py); its input and gradients may be in either layout."""
 
+    channels_last = True
+
     def __init__(self, ctx: LayerContext) -> None:
         super().__init__(ctx)
         conf = ctx.conf.convolution_conf
         self.k = _positive(conf.kernel, "convolution_conf.kernel")
         self.stride, self.pad = _positive(conf.stride, "convolution_conf.stride"), int(conf.pad)
 
-    def _out_size(self, d: int) -> int:
-        return (d + 2 * self.pad - self.k) // self.stride + 1
-
     def forward(self, inputs: list[Any], params: list[np.ndarray], step: int) -> np.ndarray:
         x = inputs[0]
         self.in_shape = x.shape
         self.x = x if x.ndim == 4 else x.reshape(x.shape[0], -1, *x.shape[-2:])
         self.w, b = self.weight(params), self.param(params, "bias")
-        n, _, h, w = self.x.shape
-        y = self.buf("y", (n, self.w.shape[0], self._out_size(h), self._out_size(w)), channels_last=True)
+        # the spec's output size; the filters are the weight block's (a feature partition has some)
+        n, _, oh, ow = shapes.convolution(self.ctx.conf, [self.x.shape])
+        y = self.buf("y", (n, self.w.shape[0], oh, ow), channels_last=True)
         return ops.conv2d(self.x, self.w, b, y, self.stride, self.pad)
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
@@ -69,7 +70,9 @@ class ConvolutionLayer(Layer):
 
 @implements("kPooling", "kCPooling")
 class PoolingLayer(Layer):
-    """kPooling / kCPooling: MAX or AVG, no padding, output floor((H - k) / s) + 1."""
+    """kPooling / kCPooling: MAX or AVG, no padding, output floor((H - k) / s) + 1, in its input's layout."""
+
+    channels_last = True
 
     def __init__(self, ctx: LayerContext) -> None:
         super().__init__(ctx)
@@ -85,13 +88,12 @@ class PoolingLayer(Layer):
         if self.ws_shape != (x.shape, self.nhwc):  # the argmax workspace is kept like the other buffers
             self.ws = ops.pool_workspace(x.shape, self.k, self.stride, self.is_max, self.nhwc)
             self.ws_shape = (x.shape, self.nhwc)
-        n, c, h, w = x.shape
-        y = self.buf("y", (n, c, (h - self.k) // self.stride + 1, (w - self.k) // self.stride + 1),
-                     channels_last=self.nhwc)
+        y = self.buf("y", shapes.pooling(self.ctx.conf, [x.shape]), channels_last=self.nhwc)
         return ops.pool(x, self.k, self.stride, self.is_max, self.ws, y)
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
-        dy = layout.as_layout(_given(dy), self.nhwc, self.buf("dy", _given(dy).shape, channels_last=self.nhwc))
+        dy = _given(dy)
+        dy = layout.as_layout(dy, self.nhwc, self.buf("dy", dy.shape, channels_last=self.nhwc))
         dx = self.buf("dx", self.x_shape, channels_last=self.nhwc)
         return [ops.pool_backward(dy, self.ws, self.x_shape, self.k, self.stride, self.is_max, dx)]
 
@@ -110,18 +112,20 @@ class LRNLayer(Layer):
         self.ws_shape: tuple[int, ...] | None = None
 
     def forward(self, inputs: list[Any], params: list[np.ndarray], step: int) -> np.ndarray:
-        self.x = layout.as_layout(inputs[0], False, self.buf("x", inputs[0].shape))  # the kernel takes NCHW
+        self.x = inputs[0]
         if self.ws_shape != self.x.shape:
             self.ws, self.ws_shape = ops.lrn_workspace(self.x.shape, *self.args), self.x.shape
         return ops.lrn(self.x, *self.args, self.ws, self.buf("y", self.x.shape))
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
-        dy = layout.as_layout(_given(dy), False, self.buf("dy", self.x.shape))
+        dy = _given(dy)
         return [ops.lrn_backward(self.x, dy, self.ws, *self.args, self.buf("dx", self.x.shape))]
 
 
 class ElementwiseLayer(Layer):
     """A layer applied value by value: its output (and input gradient) keep its input's memory layout."""
+
+    channels_last = True
 
     def out_buf(self, key: str, like: np.ndarray) -> np.ndarray:
         """A buffer of `like`'s shape and layout."""
@@ -227,8 +231,7 @@ class InnerProductLayer(Layer):
 
     def forward(self, inputs: list[Any], params: list[np.ndarray], step: int) -> np.ndarray:
         self.in_shape = inputs[0].shape
-        x = layout.as_layout(inputs[0], False, self.buf("x", self.in_shape))  # flattened in C, H, W order
-        self.x = x.reshape(self.in_shape[0], -1)
+        self.x = inputs[0].reshape(self.in_shape[0], -1)
         self.w, b = self.weight(params), self.param(params, "bias")
         vdim = self.w.shape[0] if self.transpose else self.w.shape[1]
         if self.x.shape[1] != vdim:
@@ -269,6 +272,8 @@ class InnerProductLayer(Layer):
 class SplitLayer(Layer):
     """kSplit as a user declares it: hands its input to every consumer (the executor sums their
     gradients before this layer's backward, which passes the sum on)."""
+
+    channels_last = True  # whatever it gets, it hands on
 
     def forward(self, inputs: list[Any], params: list[np.ndarray], step: int) -> Any:
         return inputs[0]
