@@ -7,6 +7,8 @@ are given, so a conv -> pool -> conv chain runs with no reorder between its laye
 NCHW get it by one copy at the boundary (an inner product's flattening reshape does it anyway)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 
@@ -35,9 +37,11 @@ def empty(shape: tuple[int, ...], channels_last: bool, dtype: np.dtype | type = 
     return np.empty((n, h, w, c), dtype).transpose(0, 3, 1, 2)
 
 
-def as_layout(a: np.ndarray, channels_last: bool, out: np.ndarray) -> np.ndarray:
-    """`a` itself when it is in the layout already, else a copied into `out` (of that layout)."""
+def as_layout(a: np.ndarray, channels_last: bool, buffer: Callable[[], np.ndarray]) -> np.ndarray:
+    """`a` itself when it is in the layout already, else a copied into `buffer()` (of that layout; asked
+    for only then, so a layer keeps no copy buffer it never needs)."""
     if in_layout(a, channels_last):
         return a
+    out = buffer()
     np.copyto(out, a)
     return out

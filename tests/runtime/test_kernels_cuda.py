@@ -6,6 +6,8 @@ import pytest
 from singart import reference as ref
 from singart._native import kernels
 
+from .test_kernels_zero import zero_gemm_case
+
 cuda = kernels.cuda
 if not cuda.built:
     pytest.skip("the CUDA twins were not built (no CUDA toolkit at build time)", allow_module_level=True)
@@ -96,13 +98,7 @@ def test_softmax() -> None:
 @pytest.mark.parametrize("beta", [0.0, 2.0])
 def test_sgemm_zero_sizes(m: int, n: int, k: int, ta: bool, tb: bool, beta: float) -> None:
     """M or N = 0 writes nothing; K = 0 gives beta C (0 when beta is 0, whatever C held)."""
-    rng = np.random.default_rng(6)
-    a = rand(rng, k, m) if ta else rand(rng, m, k)
-    b = rand(rng, n, k) if tb else rand(rng, k, n)
-    c = rand(rng, m, n)
-    want = 0.5 * ref.gemm(a, b, ta, tb) + beta * c
-    if beta == 0.0:
-        c[...] = np.nan
+    a, b, c, want = zero_gemm_case(m, n, k, ta, tb, beta)
     cuda.sgemm(a, b, c, ta, tb, 0.5, beta)
     np.testing.assert_array_equal(c, want)
 

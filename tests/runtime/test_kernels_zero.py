@@ -13,12 +13,8 @@ from .test_kernels import ACTS, ATOL, RTOL, rand
 ZERO_MNK = [(0, 5, 3), (4, 0, 3), (4, 5, 0), (0, 5, 0), (0, 0, 0)]
 
 
-@pytest.mark.parametrize("m,n,k", ZERO_MNK)
-@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
-@pytest.mark.parametrize("beta", [0.0, 1.0, 2.0])
-def test_gemm_zero_sizes(m: int, n: int, k: int, ta: bool, tb: bool, beta: float) -> None:
-    """An empty A or B (a replica's empty block of rows): M or N = 0 writes nothing; K = 0 gives beta C,
-    and 0 when beta is 0 whatever C held (BLAS's rule)."""
+def zero_gemm_case(m: int, n: int, k: int, ta: bool, tb: bool, beta: float) -> tuple[np.ndarray, ...]:
+    """(a, b, c, want) of c = 0.5 op(a) op(b) + beta c; c is NaN where beta is 0 (it must be ignored)."""
     rng = np.random.default_rng(7)
     a = rand(rng, k, m) if ta else rand(rng, m, k)
     b = rand(rng, n, k) if tb else rand(rng, k, n)
@@ -26,6 +22,16 @@ def test_gemm_zero_sizes(m: int, n: int, k: int, ta: bool, tb: bool, beta: float
     want = 0.5 * ref.gemm(a, b, ta, tb) + beta * c
     if beta == 0.0:
         c[...] = np.nan
+    return a, b, c, want
+
+
+@pytest.mark.parametrize("m,n,k", ZERO_MNK)
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("beta", [0.0, 1.0, 2.0])
+def test_gemm_zero_sizes(m: int, n: int, k: int, ta: bool, tb: bool, beta: float) -> None:
+    """An empty A or B (a replica's empty block of rows): M or N = 0 writes nothing; K = 0 gives beta C,
+    and 0 when beta is 0 whatever C held (BLAS's rule)."""
+    a, b, c, want = zero_gemm_case(m, n, k, ta, tb, beta)
     np.testing.assert_array_equal(ops.gemm(a, b, c, ta, tb, alpha=0.5, beta=beta), want)
 
 

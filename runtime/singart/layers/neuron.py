@@ -92,10 +92,11 @@ class PoolingLayer(Layer):
         return ops.pool(x, self.k, self.stride, self.is_max, self.ws, y)
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
-        dy = _given(dy)
-        dy = layout.as_layout(dy, self.nhwc, self.buf("dy", dy.shape, channels_last=self.nhwc))
+        given = _given(dy)  # in x's layout, as the workspace's argmax is
+        dy_in = layout.as_layout(given, self.nhwc,
+                                 lambda: self.buf("dy", given.shape, channels_last=self.nhwc))
         dx = self.buf("dx", self.x_shape, channels_last=self.nhwc)
-        return [ops.pool_backward(dy, self.ws, self.x_shape, self.k, self.stride, self.is_max, dx)]
+        return [ops.pool_backward(dy_in, self.ws, self.x_shape, self.k, self.stride, self.is_max, dx)]
 
 
 @implements("kLRN")
@@ -133,7 +134,7 @@ class ElementwiseLayer(Layer):
 
     def in_layout_of(self, dy: np.ndarray | None, y: np.ndarray) -> np.ndarray:
         """The gradient dy in y's layout (copied when it came in the other one)."""
-        return layout.as_layout(_given(dy), layout.is_channels_last(y), self.out_buf("dy", y))
+        return layout.as_layout(_given(dy), layout.is_channels_last(y), lambda: self.out_buf("dy", y))
 
 
 class ActivationLayer(ElementwiseLayer):
