@@ -10,6 +10,7 @@ from singa_spec.plans import read_plan, write_plan
 
 from . import debug
 from .compile import compile_file
+from .report import memory_lines, process_phrase
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_compile)
     s = sub.add_parser("show", help="print a plan as protobuf text",
                        description="Print a plan file as protobuf text: nodes, workers, params, "
-                       "slices and roles.")
+                       "slices and roles, after `#` comment lines with its memory estimate.")
     s.add_argument("plan", help="a plan file written by `singac compile`")
     s.set_defaults(func=_show)
     _add_viz(sub)
@@ -59,11 +60,12 @@ def _compile(args: argparse.Namespace) -> int:
     write_plan(plan, args.output)
     nodes = sum(len(g.nodes) for g in plan.graphs)
     print(f"{args.output}: {len(plan.graphs)} phase(s), {nodes} nodes, {len(plan.params)} params, "
-          f"{plan.topology.nprocs} process(es), hash {plan.content_hash[:12]}")
+          f"{plan.topology.nprocs} process(es), {process_phrase(plan)}, hash {plan.content_hash[:12]}")
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
     plan = read_plan(args.plan)
+    sys.stdout.write("".join(line + "\n" for line in memory_lines(plan)))  # comments: still protobuf text
     sys.stdout.write(text_format.MessageToString(plan))
     return 0

@@ -19,12 +19,15 @@ def _run(args: argparse.Namespace) -> int:
     from singa_spec.plans import read_plan
 
     from .data.shard import ShardError
+    from .memory import check_fits
     from .train import run_plan
 
     if args.hosts:
         raise SingaError(f"--hosts {args.hosts}: multi-process runs come with the distributed runtime; "
                          "run without --hosts to train in this process")
     plan = read_plan(args.plan)
+    if not args.no_memory_check:
+        check_fits(plan, args.plan)  # before anything is allocated
     try:
         run_plan(plan, resume=args.resume)
     except ShardError as err:  # the data layers' one-line errors name the layer and the shard
@@ -43,6 +46,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true",
                      help="continue from the newest checkpoint in the job's workspace")
     run.add_argument("--hosts", metavar="FILE", help="host file for a multi-process run")
+    run.add_argument("--no-memory-check", action="store_true",
+                     help="run even when the plan's memory estimate exceeds the memory available")
     run.set_defaults(func=_run)
     add_data_command(sub)
     return p
