@@ -1,10 +1,7 @@
 """Per-node memory rules: the bytes each plan node's step keeps at the batch size, and each param's
 gradient buffers, as the runtime allocates and writes them (memory.py adds them up).
 
-Every tensor is float32 (labels int32: the same size). Buffers made with np.zeros that a run never
-writes hold no memory (the kernel maps those pages on first write), so they are not counted: a
-gradient that plain SGD folds into its inner product's weight, or that replicas sharing one weight
-never write. Kernel workspaces are those of oneDNN: max pooling's argmax per output value, LRN's
+Every tensor is float32 (labels int32: the same size). Kernel workspaces are those of oneDNN: max pooling's argmax per output value, LRN's
 scale per input value.
 """
 from __future__ import annotations
@@ -61,6 +58,18 @@ class Net:
             for ref in n.params:
                 first.setdefault(owner_of(self.entries, ref.param), n.name)
         return first
+
+    def replicated(self, node: plan_pb2.Node) -> bool:
+        """Whether `node` is one of the replicas, one per worker, of an untransposed inner product whose
+        whole weight no other node uses: they compute together (folding.share_replicas)."""
+        if not self.train or node.conf.type != job_pb2.kInnerProduct or node.conf.innerproduct_conf.transpose:
+            return False
+        weight = next((r for r in node.params if r.role == "weight"), None)
+        if weight is None or weight.HasField("block"):
+            return False
+        owner = owner_of(self.entries, weight.param)
+        users = [n.worker for n in self.graph.nodes for r in n.params if owner_of(self.entries, r.param) == owner]
+        return len(self.workers()) > 1 and sorted(users) == self.workers()
 
     def gets_grad(self, name: str) -> bool:
         """Whether backward brings a gradient to `name`'s output: in training, when a param lies
@@ -139,6 +148,17 @@ def _elementwise(net: Net, node: plan_pb2.Node) -> int:
     return _out(net, node) * (2 if net.gets_grad(node.name) else 1)
 
 
+def _replica(net: Net, node: plan_pb2.Node) -> int:
+    """An inner product replica computing with the other workers' (folding.ReplicaShare) keeps the whole
+    batch's input, its block of the output and of the output's gradient, and its part of every dx."""
+    if not net.replicated(node):
+        return 0
+    rows, n = int((node.origin_shape or node.shape)[0]), len(net.workers())
+    vdim, cols = math.prod(net.shape(node.srcs[0])[1:]), int(node.shape[-1]) // n
+    part = rows * vdim if net.gets_grad(node.srcs[0]) else 0
+    return FLOAT * (rows * vdim + 2 * rows * cols + part)
+
+
 def _pooling(net: Net, node: plan_pb2.Node) -> int:
     ws = _out(net, node) if node.conf.pooling_conf.pool == job_pb2.PoolingProto.MAX else 0
     return _out(net, node) + ws + (_in(net, node) if net.gets_grad(node.name) else 0)
@@ -169,7 +189,7 @@ ACTIVATIONS: dict[str, Rule] = {
     "kRGBImage": lambda net, node: _out(net, node) + _in(net, node),  # float copy, then the crop
     "kConvolution": lambda net, node: _out(net, node) + _dx(net, node),
     "kCConvolution": lambda net, node: _out(net, node) + _dx(net, node),
-    "kInnerProduct": lambda net, node: _out(net, node) + _dx(net, node),
+    "kInnerProduct": lambda net, node: _out(net, node) + _dx(net, node) + _replica(net, node),
     "kPooling": _pooling,
     "kCPooling": _pooling,
     "kLRN": _lrn,
@@ -229,7 +249,9 @@ def _block_bytes(ref: plan_pb2.ParamRef, net: Net) -> int:
 
 
 class Gradients:
-    """Which gradient buffers of one train group's params are written (store.py, folding.py)."""
+    """One train group's gradient buffers and the updater's state per param (store.py, folding.py,
+    params/updaters.py). Both are made with np.zeros_like, which writes its zeros: they are counted
+    whole whether or not a step writes them."""
 
     def __init__(self, net: Net, fold: bool) -> None:
         self.net, self.fold = net, fold
@@ -237,39 +259,26 @@ class Gradients:
         for n in net.graph.nodes:
             for ref in n.params:
                 self.refs.setdefault(self.owner(ref.param), []).append((n, ref))
-        self.shared = {p for p in self.refs if self._replicas(p)}
 
     def owner(self, name: str) -> str:
         return owner_of(self.net.entries, name)
 
-    def _replicas(self, param: str) -> bool:
-        """Whether every worker holds one whole, untransposed inner product replica of the weight:
-        they then compute its gradient together, straight into its rows (folding.share_replicas)."""
-        uses = self.refs[param]
-        workers = self.net.workers()
-        return len(workers) > 1 and len(uses) == len(workers) and {n.worker for n, _ in uses} == set(
-            workers) and all(_ip_weight(n, r) and not n.conf.innerproduct_conf.transpose for n, r in uses)
-
-    def _partial(self, param: str) -> bool:
-        return any(r.HasField("block") for _, r in self.refs[param])
-
-    def buffer(self, node: plan_pb2.Node, ref: plan_pb2.ParamRef) -> int:
-        """The node's own gradient buffer: for a block, or a param with several users."""
-        param = self.owner(ref.param)
-        if param in self.shared or not (ref.HasField("block") or len(self.refs[param]) > 1):
-            return 0
-        if self.fold and _ip_weight(node, ref) and node is self.refs[param][-1][0]:
-            return 0  # the last user folds the update: its buffer is never written
-        return _block_bytes(ref, self.net)
+    def buffer(self, ref: plan_pb2.ParamRef) -> int:
+        """A node's own gradient buffer: for a block, or for a param with several users (one user of
+        a whole param writes the group's gradient itself)."""
+        if ref.HasField("block") or len(self.refs[self.owner(ref.param)]) > 1:
+            return _block_bytes(ref, self.net)
+        return 0
 
     def store(self, param: str) -> int:
-        """The group's summed gradient of `param`, unless the update is folded before it is written."""
+        """The group's gradient of `param` (summed over its users)."""
+        return nbytes(self.net.param_shape(param)) if param in self.refs else 0
+
+    def folded(self, param: str) -> bool:
+        """Whether every update of `param` is folded into its inner products' weight GEMMs (plain SGD,
+        whole weights): the updater then never keeps state for it."""
         uses = self.refs.get(param, [])
-        if not uses:
-            return 0
-        folded = self.fold and not self._partial(param) and all(_ip_weight(n, r) for n, r in uses) and (
-            len(uses) <= 2 or param in self.shared)
-        return 0 if folded else nbytes(self.net.param_shape(param))
+        return self.fold and bool(uses) and all(_ip_weight(n, r) and not r.HasField("block") for n, r in uses)
 
 
 def _ip_weight(node: plan_pb2.Node, ref: plan_pb2.ParamRef) -> bool:

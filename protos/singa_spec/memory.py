@@ -21,12 +21,17 @@ from . import footprints
 from .footprints import FLOAT, Net, nbytes
 
 # The interpreter, NumPy, protobuf and the kernels' library, loaded before any tensor is made (peak
-# RSS of a process that has imported the runtime and run one kernel, rounded up).
-BASELINE = 96 << 20
+# RSS of a process that has imported the runtime and run one kernel: 53 MiB, rounded up).
+BASELINE = 64 << 20
+# Encoding a checkpoint holds about four copies of what it saves (the messages, the serialised bytes,
+# the encoder's buffers); decoding a shard holds the file's bytes and each record's bytes beside the
+# arrays, before any activation is made. They pass, and never at once: the peak is what the run keeps
+# plus the larger (a decode less the activations not yet made).
+CHECKPOINT_COPIES, DECODE_COPIES = 4, 2
 PARTS = ("params", "grads", "updater", "activations", "data")
 # The updater's kept arrays per param, each the param's size: history slots, and the two scratch
 # buffers of the rules that are not one fused pass (params/updaters.py).
-UPDATER_ARRAYS = {"kNesterov": 3, "kAdaGrad": 3, "kRMSProp": 3, "kAdam": 4}
+UPDATER_ARRAYS = {"kSGD": 1, "kNesterov": 3, "kAdaGrad": 3, "kRMSProp": 3, "kAdam": 4}
 
 
 class Usage:
@@ -63,19 +68,18 @@ class Estimate:
     process: Usage = field(default_factory=Usage)
     groups: int = 1
     baseline: int = BASELINE
+    passing: dict[str, int] = field(default_factory=dict)  # "checkpoint", "decode": bytes above the rest
 
     @property
     def total(self) -> int:
-        """Bytes the process needs, baseline included."""
-        return self.process.total() + self.baseline
+        """Bytes the process needs at its peak, baseline included."""
+        return self.process.total() + self.baseline + max(self.passing.values(), default=0)
 
 
 def updater_arrays(conf: job_pb2.UpdaterProto) -> int:
-    """How many param-sized arrays the updater keeps per param (plain SGD: a history with momentum)."""
-    kind = job_pb2.UpdaterType.Name(conf.type)
-    if kind == "kSGD":
-        return 1 if conf.momentum > 0 else 0
-    return UPDATER_ARRAYS.get(kind, 4)
+    """How many param-sized arrays the updater keeps per param it updates (SGD: its history, made even
+    without momentum)."""
+    return UPDATER_ARRAYS.get(job_pb2.UpdaterType.Name(conf.type), 1)
 
 
 def foldable(conf: job_pb2.UpdaterProto) -> bool:
@@ -90,8 +94,9 @@ def estimate(plan: plan_pb2.PlanProto) -> Estimate:
     group = Usage()
     if train is not None:
         net = Net(train, True, plan.params)
-        for w in sorted({n.worker for n in train.nodes}):
-            est.workers[w] = _worker(plan, net, w)
+        grads = footprints.Gradients(net, foldable(plan.job.updater) and est.groups == 1)
+        for w in net.workers():
+            est.workers[w] = _worker(plan, net, grads, w)
             group.merge(est.workers[w])
     for part in ("params", "updater"):  # held once per process, whatever the number of groups
         for layer, parts in group.layers.items():
@@ -104,14 +109,15 @@ def estimate(plan: plan_pb2.PlanProto) -> Estimate:
             evaluation = Net(g, False, plan.params)
             for node in g.nodes:
                 est.process.add(node.origin or node.name, "activations", footprints.node_bytes(evaluation, node))
-    _add_data(plan, est.process)
+    decode = _add_data(plan, est.process)
+    est.passing["decode"] = max(0, decode - est.process.part("activations"))
+    est.passing["checkpoint"] = CHECKPOINT_COPIES * (est.process.part("params") + est.process.part("updater"))
     return est
 
 
-def _worker(plan: plan_pb2.PlanProto, net: Net, worker: int) -> Usage:
+def _worker(plan: plan_pb2.PlanProto, net: Net, grads: footprints.Gradients, worker: int) -> Usage:
     """Worker `worker`'s share of one train group: its nodes' buffers, and the params it uses first."""
     usage = Usage()
-    grads = footprints.Gradients(net, foldable(plan.job.updater))
     first = net.first_users()
     arrays = updater_arrays(plan.job.updater)
     for node in net.graph.nodes:
@@ -122,11 +128,11 @@ def _worker(plan: plan_pb2.PlanProto, net: Net, worker: int) -> Usage:
         for ref in node.params:
             owner = grads.owner(ref.param)
             usage.add(layer, "params", footprints.block_copy(ref, net))
-            usage.add(layer, "grads", grads.buffer(node, ref))
+            usage.add(layer, "grads", grads.buffer(ref))
             if first.get(owner) == node.name:
                 size = nbytes(net.param_shape(owner))
                 usage.add(layer, "params", size)
-                usage.add(layer, "updater", size * arrays)
+                usage.add(layer, "updater", 0 if grads.folded(owner) else size * arrays)
                 usage.add(layer, "grads", grads.store(owner))
     for entry in plan.params:  # values the train net never reads (an evaluation net's own params)
         if not entry.share_from and entry.name not in first and worker == min(net.workers()):
@@ -143,9 +149,9 @@ def shard_bytes(path: str) -> int:
         return 0
 
 
-def _add_data(plan: plan_pb2.PlanProto, usage: Usage) -> None:
-    """Every shard read, once (all partitions and nets share one decoded copy), and the decode's peak:
-    the file's bytes and each record's bytes are held beside the arrays while the largest is decoded."""
+def _add_data(plan: plan_pb2.PlanProto, usage: Usage) -> int:
+    """Add every shard read, once (all partitions and nets share one decoded copy); returns the peak of
+    decoding the largest."""
     shards: dict[str, str] = {}
     for g in plan.graphs:
         for node in g.nodes:
@@ -154,9 +160,7 @@ def _add_data(plan: plan_pb2.PlanProto, usage: Usage) -> None:
     sizes = {path: shard_bytes(path) for path in shards}
     for path, layer in shards.items():
         usage.add(layer, "data", sizes[path])
-    if sizes:
-        biggest = max(sizes, key=lambda p: sizes[p])
-        usage.add(shards[biggest], "data", 2 * sizes[biggest])
+    return DECODE_COPIES * max(sizes.values(), default=0)
 
 
 def human(n: float) -> str:

@@ -83,5 +83,5 @@ def check_fits(plan: plan_pb2.PlanProto, name: str, room: int | None = None) -> 
     if room is None or est.total <= room:
         return
     biggest = "".join(f" (biggest: layer '{layer}' {describe(parts)})" for layer, parts in est.process.top(1))
-    raise SingaError(f"{name} needs ~{human(est.total)} per process{biggest}, {human(room)} available; lower the batch size or partition "
-                     "the net over more workers (or pass --no-memory-check)")
+    raise SingaError(f"{name} needs ~{human(est.total)} per process{biggest}, {human(room)} available; "
+                     "lower the batch size or partition the net over more workers (or pass --no-memory-check)")
