@@ -1,0 +1,98 @@
+"""`singart run` reads the memory available (cgroup files, /proc/meminfo) and refuses a plan whose
+estimate exceeds it, before allocating anything."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import singac
+from singa_spec import SingaError
+from singa_spec.plans import write_plan
+from singart.memory import cgroup_available, check_fits, meminfo_available
+
+GIB = 1 << 30
+# an inner product of 10M units on a batch of 100,000: terabytes of activations
+HUGE = """name: "huge"
+train_steps: 2
+train_one_batch { alg: kBP }
+updater { type: kSGD learning_rate { type: kFixed base_lr: 0.1 } }
+cluster { workspace: "WS" }
+neuralnet {
+  layer { name: "data" type: kShardData sharddata_conf { path: "absent" batchsize: 100000 shape: 100 } }
+  layer { name: "mnist" type: kMnist srclayers: "data" mnist_conf { norm_a: 255 norm_b: 0.5 } }
+  layer { name: "label" type: kLabel srclayers: "data" }
+  layer { name: "fc1" type: kInnerProduct srclayers: "mnist" innerproduct_conf { num_output: 10000000 }
+    param { name: "w1" } param { name: "b1" } }
+  layer { name: "fc2" type: kInnerProduct srclayers: "fc1" innerproduct_conf { num_output: 10 }
+    param { name: "w2" } param { name: "b2" } }
+  layer { name: "loss" type: kSoftmaxLoss srclayers: "fc2" srclayers: "label" }
+}
+"""
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_cgroup_v2_takes_the_tightest_level(tmp_path: Path) -> None:
+    proc = _write(tmp_path / "cgroup", "0::/user.slice/job\n")
+    root = tmp_path / "fs"
+    _write(root / "user.slice" / "job" / "memory.max", "max\n")  # no limit here
+    _write(root / "user.slice" / "memory.max", f"{8 * GIB}\n")
+    _write(root / "user.slice" / "memory.current", f"{3 * GIB}\n")
+    _write(root / "memory.max", f"{64 * GIB}\n")
+    _write(root / "memory.current", f"{1 * GIB}\n")
+    assert cgroup_available(proc, root) == 5 * GIB
+
+
+def test_cgroup_v1_memory_controller_in_a_namespace(tmp_path: Path) -> None:
+    # the path names the host's cgroup; inside a cgroup namespace the mount's root is that cgroup
+    proc = _write(tmp_path / "cgroup", "5:cpu,cpuacct:/x\n4:memory:/host/job42\n0::/\n")
+    root = tmp_path / "fs"
+    _write(root / "memory" / "memory.limit_in_bytes", f"{2 * GIB}\n")
+    _write(root / "memory" / "memory.usage_in_bytes", f"{GIB // 2}\n")
+    assert cgroup_available(proc, root) == GIB + GIB // 2
+
+
+def test_no_limit_and_no_controller(tmp_path: Path) -> None:
+    root = tmp_path / "fs"
+    _write(root / "memory" / "memory.limit_in_bytes", "9223372036854771712\n")  # v1's "unlimited"
+    assert cgroup_available(_write(tmp_path / "v1", "4:memory:/\n"), root) is None
+    assert cgroup_available(_write(tmp_path / "none", "1:cpu:/\n"), root) is None
+    assert cgroup_available(tmp_path / "missing", root) is None
+
+
+def test_meminfo(tmp_path: Path) -> None:
+    info = _write(tmp_path / "meminfo", "MemTotal:  32000000 kB\nMemAvailable:  1048576 kB\n")
+    assert meminfo_available(info) == GIB
+    assert meminfo_available(_write(tmp_path / "old", "MemTotal: 1 kB\n")) is None
+
+
+def test_check_fits_names_the_biggest_layer(tmp_path: Path) -> None:
+    plan = singac.compile_file(str(_write(tmp_path / "huge.pbtxt", HUGE)))
+    check_fits(plan, "huge.bin", room=1 << 60)  # fits in an exabyte
+    with pytest.raises(SingaError, match=r"huge.bin needs ~\d+\.\d TiB per process \(biggest: layer "
+                                         r"'fc1' .* of activations\), 1.0 GiB available; lower the batch size"):
+        check_fits(plan, "huge.bin", room=GIB)
+
+
+def test_run_refuses_a_plan_that_cannot_fit_before_allocating(tmp_path: Path) -> None:
+    job = _write(tmp_path / "huge.pbtxt", HUGE.replace("WS", str(tmp_path / "ws")))
+    plan = tmp_path / "huge.bin"
+    write_plan(singac.compile_file(str(job)), plan)
+    err = tmp_path / "stderr"
+    with err.open("w") as f:
+        child = subprocess.Popen([str(Path(sys.executable).parent / "singart"), "run", str(plan)],
+                                 stdout=subprocess.DEVNULL, stderr=f)
+        _, status, usage = os.wait4(child.pid, 0)
+    lines = err.read_text().splitlines()
+    assert os.waitstatus_to_exitcode(status) == 2
+    assert len(lines) == 1 and lines[0].startswith(f"singart: error: {plan} needs ~")
+    assert "layer 'fc1'" in lines[0] and "available" in lines[0]
+    assert usage.ru_maxrss * 1024 < 256 << 20  # nothing of the terabytes was allocated
+    assert not (tmp_path / "ws").exists()  # refused before the workspace was made
