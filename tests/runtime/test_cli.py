@@ -209,6 +209,14 @@ def test_a_second_run_on_a_workspace_in_use_is_refused(tmp_path: Path, job: dict
     assert third.returncode == 0, third.stderr
 
 
+def test_relative_shard_path_names_the_directory_and_leaves_no_workspace(tmp_path: Path,
+                                                                         job: dict[str, str]) -> None:
+    job["train"] = "data/no_such_shard"
+    proc = singart("run", str(_plan(tmp_path, job)), cwd=tmp_path)
+    _one_line_error(proc, "data/no_such_shard", f"relative to the current directory {tmp_path}")
+    assert not Path(job["ws"]).exists()
+
+
 def test_resume_and_overwrite_together_are_refused(tmp_path: Path, job: dict[str, str]) -> None:
     proc = singart("run", str(_plan(tmp_path, job)), "--resume", "--overwrite")
     assert proc.returncode == 2 and "not allowed with argument" in proc.stderr
