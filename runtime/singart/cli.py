@@ -32,6 +32,13 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def count(text: str) -> int:
+    """A whole number >= 0, for argparse."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     """The `singart` command line."""
     from .data.cli import add_data_command
@@ -51,13 +58,6 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_run)
     add_data_command(sub)
     return p
-
-
-def count(text: str) -> int:
-    """A whole number >= 0, for argparse."""
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
-    return int(text)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,6 +45,7 @@ class Workspace:
     def release(self) -> None:
         """Let another run use the workspace (the lock file stays: removing it would race a new locker)."""
         if self._lock is not None:
+            os.ftruncate(self._lock, 0)  # no holder named once none holds it
             os.close(self._lock)
             self._lock = None
 

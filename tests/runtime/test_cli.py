@@ -207,6 +207,7 @@ def test_a_second_run_on_a_workspace_in_use_is_refused(tmp_path: Path, job: dict
     assert first.returncode == -9
     third = singart("run", str(_plan(tmp_path, job)))
     assert third.returncode == 0, third.stderr
+    assert (Path(job["ws"]) / ".lock").read_text() == ""  # a finished run names no holder
 
 
 def test_relative_shard_path_names_the_directory_and_leaves_no_workspace(tmp_path: Path,
