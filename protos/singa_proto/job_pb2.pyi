@@ -161,7 +161,7 @@ kFixedStep: ChangeMethod
 kUserChange: ChangeMethod
 
 class JobProto(_message.Message):
-    __slots__ = ("name", "neuralnet", "train_one_batch", "updater", "cluster", "train_steps", "disp_freq", "test_freq", "test_steps", "validate_freq", "validate_steps", "checkpoint_freq", "checkpoint_path", "warmup_steps", "debug", "reset_param_version", "num_openblas_threads", "checkpoint_after", "disp_after", "test_after", "validate_after", "resume", "step", "id", "seed")
+    __slots__ = ("name", "neuralnet", "train_one_batch", "updater", "cluster", "train_steps", "disp_freq", "test_freq", "test_steps", "validate_freq", "validate_steps", "checkpoint_freq", "checkpoint_keep", "checkpoint_path", "warmup_steps", "debug", "reset_param_version", "num_openblas_threads", "checkpoint_after", "disp_after", "test_after", "validate_after", "resume", "step", "id", "seed")
     Extensions: _python_message._ExtensionDict
     NAME_FIELD_NUMBER: _ClassVar[int]
     NEURALNET_FIELD_NUMBER: _ClassVar[int]
@@ -175,6 +175,7 @@ class JobProto(_message.Message):
     VALIDATE_FREQ_FIELD_NUMBER: _ClassVar[int]
     VALIDATE_STEPS_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_FREQ_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_KEEP_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_PATH_FIELD_NUMBER: _ClassVar[int]
     WARMUP_STEPS_FIELD_NUMBER: _ClassVar[int]
     DEBUG_FIELD_NUMBER: _ClassVar[int]
@@ -200,6 +201,7 @@ class JobProto(_message.Message):
     validate_freq: int
     validate_steps: int
     checkpoint_freq: int
+    checkpoint_keep: int
     checkpoint_path: _containers.RepeatedScalarFieldContainer[str]
     warmup_steps: int
     debug: bool
@@ -213,7 +215,7 @@ class JobProto(_message.Message):
     step: int
     id: int
     seed: int
-    def __init__(self, name: _Optional[str] = ..., neuralnet: _Optional[_Union[NetProto, _Mapping]] = ..., train_one_batch: _Optional[_Union[AlgProto, _Mapping]] = ..., updater: _Optional[_Union[UpdaterProto, _Mapping]] = ..., cluster: _Optional[_Union[ClusterProto, _Mapping]] = ..., train_steps: _Optional[int] = ..., disp_freq: _Optional[int] = ..., test_freq: _Optional[int] = ..., test_steps: _Optional[int] = ..., validate_freq: _Optional[int] = ..., validate_steps: _Optional[int] = ..., checkpoint_freq: _Optional[int] = ..., checkpoint_path: _Optional[_Iterable[str]] = ..., warmup_steps: _Optional[int] = ..., debug: _Optional[bool] = ..., reset_param_version: _Optional[bool] = ..., num_openblas_threads: _Optional[int] = ..., checkpoint_after: _Optional[int] = ..., disp_after: _Optional[int] = ..., test_after: _Optional[int] = ..., validate_after: _Optional[int] = ..., resume: _Optional[bool] = ..., step: _Optional[int] = ..., id: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., neuralnet: _Optional[_Union[NetProto, _Mapping]] = ..., train_one_batch: _Optional[_Union[AlgProto, _Mapping]] = ..., updater: _Optional[_Union[UpdaterProto, _Mapping]] = ..., cluster: _Optional[_Union[ClusterProto, _Mapping]] = ..., train_steps: _Optional[int] = ..., disp_freq: _Optional[int] = ..., test_freq: _Optional[int] = ..., test_steps: _Optional[int] = ..., validate_freq: _Optional[int] = ..., validate_steps: _Optional[int] = ..., checkpoint_freq: _Optional[int] = ..., checkpoint_keep: _Optional[int] = ..., checkpoint_path: _Optional[_Iterable[str]] = ..., warmup_steps: _Optional[int] = ..., debug: _Optional[bool] = ..., reset_param_version: _Optional[bool] = ..., num_openblas_threads: _Optional[int] = ..., checkpoint_after: _Optional[int] = ..., disp_after: _Optional[int] = ..., test_after: _Optional[int] = ..., validate_after: _Optional[int] = ..., resume: _Optional[bool] = ..., step: _Optional[int] = ..., id: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class ClusterProto(_message.Message):
     __slots__ = ("nworker_groups", "nserver_groups", "nworkers_per_group", "nservers_per_group", "nworkers_per_procs", "nservers_per_procs", "workspace", "log_dir", "zookeeper_host", "server_worker_separate", "nprocs", "start_port", "share_memory", "sync_freq", "poll_time", "stub_timeout", "worker_timeout", "server_timeout")

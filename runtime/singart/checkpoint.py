@@ -2,27 +2,43 @@
 
 Files are written atomically (a temp file in the same folder, fsync, rename), so a crash leaves either
 the previous file or the new one, never a partial one. A step is several files (one per worker, then
-the updater's history), so a manifest `step<N>-done` naming them is written last: a step without it is
-incomplete and `latest` passes over it. Loading matches params by name; later files win.
+the updater's history), so a manifest `step<N>-done` naming them with their SHA-256 is written last
+(manifests.py): resume passes over a step without one, and over a step whose files do not match it.
+After each save, the steps beyond the newest `keep` are removed. Loading matches params by name; later
+files win.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 from google.protobuf.message import DecodeError
 from singa_proto import common_pb2, plan_pb2
-from singa_spec.files import remove_partial, sync_folder, write_atomic
+from singa_spec.files import write_atomic
 
 from . import SingaError
+from .manifests import (
+    FILE_NAME,
+    UPDATER_SUFFIX,
+    Manifest,
+    all_steps,
+    complete_steps,
+    done_path,
+    mark_done,
+    newest_written,
+    prune,
+    remove_steps,
+    sha256_of,
+)
 from .params.updaters import Updater
 from .store import ParamStore
 
-FILE_NAME = re.compile(r"^step(\d+)-worker(\d+)$")
-UPDATER_SUFFIX = "updater"  # step<N>-updater: the updater's history, so a resumed run continues exactly
-DONE_NAME = re.compile(r"^step(\d+)-done$")  # step<N>-done: the manifest of a complete step
+Contents = dict[str, tuple[np.ndarray, int]]  # a checkpoint file's params: {name: (values, version)}
+
+
+class DamagedStep(Exception):
+    """A complete step whose file does not match its checksum or does not decode: resume passes over it."""
 
 
 def file_name(step: int, worker: int) -> str:
@@ -70,14 +86,20 @@ def save(folder: Path, step: int, worker: int, values: dict[str, np.ndarray],
     return path
 
 
-def read(path: str | Path) -> dict[str, tuple[np.ndarray, int]]:
+def read(path: str | Path) -> Contents:
     """A checkpoint file's params: {name: (values, version)}."""
     try:
         data = Path(path).read_bytes()
-        blobs = common_pb2.BlobProtos()
-        blobs.ParseFromString(data)
     except OSError as err:
         raise SingaError(f"{path}: cannot read checkpoint: {err.strerror or err}") from None
+    return decode(path, data)
+
+
+def decode(path: str | Path, data: bytes) -> Contents:
+    """The params of a checkpoint file's bytes; `path` names it in errors."""
+    blobs = common_pb2.BlobProtos()
+    try:
+        blobs.ParseFromString(data)
     except DecodeError:
         raise SingaError(f"{path}: not a checkpoint file (corrupt or truncated)") from None
     if not (len(blobs.name) == len(blobs.blob) and len(blobs.version) in (0, len(blobs.name))):
@@ -98,64 +120,24 @@ def load_into(paths: Iterable[str | Path], values: dict[str, np.ndarray],
     """Overwrite params by name from checkpoint files in order (later files win); returns the names set."""
     loaded: set[str] = set()
     for path in paths:
-        for name, (arr, version) in read(path).items():
-            if name not in values:
-                continue  # another job's param this net does not have
-            if arr.shape != values[name].shape:
-                raise SingaError(f"{path}: param {name} has shape {list(arr.shape)}, "
-                                 f"the net expects {list(values[name].shape)}")
-            np.copyto(values[name], arr)
-            versions[name] = version
-            loaded.add(name)
+        loaded |= load_contents(path, read(path), values, versions)
     return loaded
 
 
-def done_path(folder: Path, step: int) -> Path:
-    """The manifest that marks `step` complete."""
-    return folder / f"step{step}-done"
-
-
-def mark_done(folder: Path, step: int, files: Iterable[Path]) -> Path:
-    """Write `step`'s manifest naming its files; written last, it makes the step visible to `latest`."""
-    path = done_path(folder, step)
-    try:
-        write_atomic(path, "".join(f"{p.name}\n" for p in files).encode())
-    except OSError as err:
-        raise SingaError(f"{path}: cannot write checkpoint: {err.strerror or err}") from None
-    return path
-
-
-def step_files(manifest: Path, step: int) -> list[Path] | None:
-    """The files `manifest` names, workers in order then the updater's history; None unless every one
-    exists and belongs to `step` (a damaged manifest or a missing file: the step is incomplete)."""
-    try:
-        names = manifest.read_text().split()
-    except (OSError, UnicodeDecodeError):
-        return None
-    workers = {n: int(m.group(2)) for n in names if (m := FILE_NAME.match(n)) and int(m.group(1)) == step}
-    history = [n for n in names if n == f"step{step}-{UPDATER_SUFFIX}"]
-    files = [manifest.parent / n for n in [*sorted(workers, key=workers.__getitem__), *history]]
-    if not workers or len(files) != len(names) or not all(p.is_file() for p in files):
-        return None
-    return files
-
-
-def latest(folder: Path) -> tuple[int, list[Path]] | None:
-    """The newest complete step in `folder` and its files (None when there is none)."""
-    done = {int(m.group(1)): p for p in (folder.iterdir() if folder.is_dir() else ())
-            if (m := DONE_NAME.match(p.name))}
-    for step in sorted(done, reverse=True):
-        files = step_files(done[step], step)
-        if files is not None:
-            return step, files
-    return None
-
-
-def newest_written(folder: Path) -> int | None:
-    """The newest step with any worker file, complete or not."""
-    steps = [int(m.group(1)) for p in (folder.iterdir() if folder.is_dir() else ())
-             if (m := FILE_NAME.match(p.name))]
-    return max(steps, default=None)
+def load_contents(path: str | Path, contents: Contents, values: dict[str, np.ndarray],
+                  versions: dict[str, int]) -> set[str]:
+    """Overwrite params by name from one file's contents; returns the names set."""
+    loaded = set()
+    for name, (arr, version) in contents.items():
+        if name not in values:
+            continue  # another job's param this net does not have
+        if arr.shape != values[name].shape:
+            raise SingaError(f"{path}: param {name} has shape {list(arr.shape)}, "
+                             f"the net expects {list(values[name].shape)}")
+        np.copyto(values[name], arr)
+        versions[name] = version
+        loaded.add(name)
+    return loaded
 
 
 def param_workers(graph: plan_pb2.PhaseGraph | None, names: Iterable[str],
@@ -168,20 +150,45 @@ def param_workers(graph: plan_pb2.PhaseGraph | None, names: Iterable[str],
     return {name: where.get(name, 0) for name in names}
 
 
+def read_step(found: Manifest) -> list[tuple[Path, Contents]]:
+    """Every file of a complete step, checked against its manifest's SHA-256 (when it has one) and
+    decoded; raises DamagedStep naming the first file that fails."""
+    out = []
+    for path in found.files:
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise DamagedStep(f"{path.name}: {err.strerror or err}") from None
+        want = found.sha256.get(path.name)
+        if want is not None and sha256_of(data) != want:
+            raise DamagedStep(f"{path.name} does not match its SHA-256 in step{found.step}-done")
+        try:
+            out.append((path, decode(path.name, data)))
+        except SingaError as err:
+            raise DamagedStep(str(err)) from None
+    return out
+
+
 class Checkpoints:
-    """Group 0's checkpoints in `<workspace>/checkpoint`: saving, resuming, warm-starting."""
+    """Group 0's checkpoints in `<workspace>/checkpoint`: saving (and pruning to the newest `keep`
+    steps), resuming, warm-starting. `plan` is the content hash of the plan that writes them."""
 
     def __init__(self, folder: Path, store: ParamStore, updater: Updater,
-                 train_graph: plan_pb2.PhaseGraph | None) -> None:
+                 train_graph: plan_pb2.PhaseGraph | None, plan: str = "", keep: int = 0,
+                 say: Callable[[str], None] = print) -> None:
         self.folder, self.store, self.updater = folder, store, updater
+        self.plan, self.keep, self.say = plan, keep, say
         self.workers = param_workers(train_graph, store.values, store.owner)
+        self.replace_old = False  # --overwrite: remove the steps found in the folder before the first save
+        self.last: Path | None = None  # the manifest of the newest step saved or resumed
 
     def save(self, step: int) -> None:
-        """Write every worker's file for `step`, the updater's history, and last the step's manifest."""
-        done = done_path(self.folder, step)
-        if done.exists():  # a step saved before is rewritten: it is incomplete until the new manifest
-            done.unlink()
-            sync_folder(self.folder)
+        """Write every worker's file for `step`, the updater's history, last the step's manifest; then
+        prune the steps beyond the newest `keep`."""
+        if self.replace_old:
+            remove_steps(self.folder, all_steps(self.folder))
+            self.replace_old = False
+        remove_steps(self.folder, [step])  # a step saved before is rewritten: incomplete until its manifest
         files = []
         for w in sorted(set(self.workers.values())):
             names = [n for n, wk in self.workers.items() if wk == w]
@@ -192,23 +199,56 @@ class Checkpoints:
             write_atomic(path, encode(self.updater.state(), {}))
         except OSError as err:
             raise SingaError(f"{path}: cannot write checkpoint: {err.strerror or err}") from None
-        mark_done(self.folder, step, [*files, path])
+        self.last = mark_done(self.folder, step, [*files, path], self.plan)
+        prune(self.folder, step, self.keep)
 
     def resume(self) -> int | None:
-        """Load the newest complete step's files (and updater history); returns that step (None: none)."""
-        remove_partial(self.folder)
-        found = latest(self.folder)
-        if found is None:
-            return None
-        step, paths = found
-        workers = [p for p in paths if FILE_NAME.match(p.name)]
-        load_into(workers, self.store.values, self.store.versions)
-        for history in (p for p in paths if p not in workers):
+        """Load the newest complete step that passes its checksums (saying which newer ones do not);
+        returns that step (None: none)."""
+        steps = complete_steps(self.folder)
+        newest = newest_written(self.folder)
+        if newest is not None and newest > max((m.step for m in steps), default=-1):
+            self.say(f"singart: checkpoint step {newest} is incomplete (no step{newest}-done); "
+                     "passing over it")
+        for found in steps:
             try:
-                self.updater.load_state({k: v for k, (v, _) in read(history).items()})
-            except ValueError as err:  # e.g. another updater type's history
-                raise SingaError(f"{history}: {err}") from None
-        return step
+                contents = read_step(found)
+            except DamagedStep as err:
+                self.say(f"singart: checkpoint step {found.step} is damaged ({err}); passing over it")
+                continue
+            self._check_plan(found, contents)
+            self._load(contents)
+            self.last = done_path(self.folder, found.step)
+            return found.step
+        return None
+
+    def _check_plan(self, found: Manifest, contents: list[tuple[Path, Contents]]) -> None:
+        """Another (or an unknown) plan's step resumes only when it holds exactly this net's params, by
+        name and shape (a longer train_steps, another schedule); else it is refused, naming both plans."""
+        if found.plan == self.plan:
+            return
+        mine = {n: v.shape for n, v in self.store.values.items()}
+        theirs = {n: a.shape for path, c in contents if FILE_NAME.match(path.name) for n, (a, _) in c.items()}
+        writer = f"plan {found.plan[:12]}" if found.plan else "an unknown plan (an older manifest)"
+        diff = sorted(n for n in mine.keys() | theirs.keys() if mine.get(n) != theirs.get(n))
+        if diff:
+            raise SingaError(f"{self.folder}: step {found.step} was written by {writer}, this is plan "
+                             f"{self.plan[:12]}, and their params differ ({', '.join(diff[:5])}); "
+                             "resume with the plan that wrote it, or start over with --overwrite")
+        self.say(f"singart: checkpoint step {found.step} was written by {writer}, this is plan "
+                 f"{self.plan[:12]}; their params match by name")
+
+    def _load(self, contents: list[tuple[Path, Contents]]) -> None:
+        """Params from the workers' files, then the updater's history."""
+        for path, params in contents:
+            if FILE_NAME.match(path.name):
+                load_contents(path, params, self.store.values, self.store.versions)
+        for path, history in contents:
+            if not FILE_NAME.match(path.name):
+                try:
+                    self.updater.load_state({k: v for k, (v, _) in history.items()})
+                except ValueError as err:  # e.g. another updater type's history
+                    raise SingaError(f"{path}: {err}") from None
 
     def warm_start(self, paths: Iterable[str], step: int, reset_version: bool) -> None:
         """Load params by name from other jobs' files (later files win)."""

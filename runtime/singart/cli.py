@@ -29,10 +29,17 @@ def _run(args: argparse.Namespace) -> int:
     if not args.no_memory_check:
         check_fits(plan, args.plan)  # before anything is allocated
     try:
-        run_plan(plan, resume=args.resume)
+        run_plan(plan, resume=args.resume, overwrite=args.overwrite, keep=args.keep_checkpoints)
     except ShardError as err:  # the data layers' one-line errors name the layer and the shard
         raise SingaError(str(err)) from None
     return 0
+
+
+def count(text: str) -> int:
+    """A whole number >= 0, for argparse."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return int(text)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -43,8 +50,13 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     run = sub.add_parser("run", help="train a compiled plan in this process")
     run.add_argument("plan", metavar="PLAN", help="plan file written by `singac compile`")
-    run.add_argument("--resume", action="store_true",
-                     help="continue from the newest checkpoint in the job's workspace")
+    start = run.add_mutually_exclusive_group()
+    start.add_argument("--resume", action="store_true",
+                       help="continue from the newest checkpoint in the job's workspace")
+    start.add_argument("--overwrite", action="store_true",
+                       help="start over in a workspace that holds checkpoints, replacing them")
+    run.add_argument("--keep-checkpoints", type=count, metavar="N",
+                     help="keep the N newest checkpoint steps, 0: all (default: the job's checkpoint_keep, 3)")
     run.add_argument("--hosts", metavar="FILE", help="host file for a multi-process run")
     run.add_argument("--no-memory-check", action="store_true",
                      help="run even when the plan's memory estimate exceeds the memory available")

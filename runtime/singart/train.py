@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, TextIO
 
 from singa_proto import job_pb2, plan_pb2
+from singa_spec.plans import content_hash
 
 from . import SingaError, store
-from .checkpoint import Checkpoints, newest_written
+from .checkpoint import Checkpoints
 from .events import EventWriter
 from .progress import Progress
 from .worker import Background, WorkerGroup, kernel_threads, merge_metrics, set_kernel_threads
+from .workspace import check_fresh_run, open_workspace
 
 # what -> (frequency field, offset field) of JobProto
 FREQUENCIES = {
@@ -52,22 +54,6 @@ def log_line(label: str, step: int, metrics: dict[str, tuple[float, int]]) -> st
 def averages(metrics: dict[str, tuple[float, int]]) -> dict[str, float]:
     """{name: sum / count}."""
     return {k: s / c for k, (s, c) in metrics.items() if c}
-
-
-def prepare_workspace(job: job_pb2.JobProto) -> Path:
-    """The job's workspace with its checkpoint/ and events/ folders, checked to be writable."""
-    workspace = Path(job.cluster.workspace or ".")
-    for sub in ("checkpoint", "events"):
-        folder = workspace / sub
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            probe = folder / ".write-test"
-            probe.write_bytes(b"")
-            probe.unlink()
-        except OSError as err:
-            raise SingaError(f"cluster.workspace {workspace}: cannot write {folder}: "
-                             f"{err.strerror or err}") from None
-    return workspace
 
 
 def find_graph(plan: plan_pb2.PlanProto, phase: int) -> plan_pb2.PhaseGraph | None:
@@ -129,44 +115,55 @@ class Trainer:
     """Runs a plan's job: the train group, the evaluation nets, checkpoints, logs and event files."""
 
     def __init__(self, plan: plan_pb2.PlanProto, resume: bool = False, out: TextIO | None = None,
-                 err: TextIO | None = None) -> None:
+                 err: TextIO | None = None, overwrite: bool = False, keep: int | None = None) -> None:
         self.plan, self.job = plan, plan.job
         self.out = out if out is not None else sys.stdout
         self.err = err if err is not None else sys.stderr
-        self.workspace = prepare_workspace(self.job)
+        self.began = time.monotonic()
+        keep = checkpoint_keep(self.job, keep, resume, overwrite)
         graph = find_graph(plan, job_pb2.kTrain)
         if graph is None:
             raise SingaError(f"{plan.source or 'plan'}: the plan has no kTrain graph")
         self.store, self.updater = store.build(plan, graph)
-        self.checkpoints = Checkpoints(self.workspace / "checkpoint", self.store, self.updater, graph)
-        self.start, self.resumed = self._restore(resume)
-        # every net is built (shards opened, confs checked) before the first checkpoint is written
+        # every net is built (shards opened, confs checked) before the workspace is touched, so that a
+        # run refused here leaves no folder behind
         ngroups = max(1, self.job.cluster.nworker_groups)
         self.train = WorkerGroup(graph, self.store, self.job.seed, train=True, ngroups=ngroups)
         # groups 1.. of the process share group 0's params; other seeds give them other batches
         self.gate = Gate()
-        self.others = [Background(GatedGroup(self.gate, graph, self.store.sibling(plan, graph),
-                                             self.job.seed + g, train=True, ngroups=ngroups),
-                                  self.start, self.job.train_steps, kernel_threads(ngroups))
-                       for g in range(1, ngroups)]
+        siblings = [GatedGroup(self.gate, graph, self.store.sibling(plan, graph), self.job.seed + g,
+                               train=True, ngroups=ngroups) for g in range(1, ngroups)]
         self.evals = {what: self._eval_group(what) for what in EVALS}
-        self.events = EventWriter(self.workspace / "events")
+        self.workspace = open_workspace(self.job.cluster.workspace)
+        try:
+            self.checkpoints = Checkpoints(self.workspace.checkpoints, self.store, self.updater, graph,
+                                           plan.content_hash or content_hash(plan), keep, self.say)
+            self.start, self.resumed = self._restore(resume, overwrite)
+            self.events = EventWriter(self.workspace.events)
+        except BaseException:
+            self.workspace.discard()  # refused or failed before training: the workspace as it was
+            raise
+        self.others = [Background(group, self.start, self.job.train_steps, kernel_threads(ngroups))
+                       for group in siblings]
         self.progress = Progress(self.start, self.job.train_steps, self.err)
         self.train_metrics: dict[str, tuple[float, int]] = {}
 
-    def _restore(self, resume: bool) -> tuple[int, bool]:
+    def say(self, line: str) -> None:
+        """A line about the run (not a metric) on stderr."""
+        print(line, file=self.err, flush=True)
+
+    def _restore(self, resume: bool, overwrite: bool) -> tuple[int, bool]:
         """The first step: the newest checkpoint's when resuming, else the job's (after a warm start)."""
         if resume:
             step = self.checkpoints.resume()
-            newest = newest_written(self.checkpoints.folder)
-            if newest is not None and (step is None or newest > step):
-                print(f"singart: checkpoint step {newest} is incomplete (no step{newest}-done); "
-                      f"{'resuming from step ' + str(step) if step is not None else 'none to resume'}",
-                      file=self.err)
             if step is not None:
+                self.say(f"singart: resuming from step {step} ({self.checkpoints.folder})")
                 return step, True
-            print(f"singart: no checkpoint in {self.workspace / 'checkpoint'}; starting from step 0",
-                  file=self.err)
+            self.say(f"singart: no checkpoint in {self.checkpoints.folder}; starting from step 0")
+        elif overwrite:
+            self.checkpoints.replace_old = True
+        else:
+            check_fresh_run(self.checkpoints.folder, self.checkpoints.plan)
         self.checkpoints.warm_start(self.job.checkpoint_path, self.job.step, self.job.reset_param_version)
         return self.job.step, False
 
@@ -183,7 +180,7 @@ class Trainer:
         for other in self.others:
             other.start()
         try:
-            return self._loop()
+            metrics = self._loop()
         except BaseException:
             for other in self.others:
                 other.join(stop=True)
@@ -191,6 +188,19 @@ class Trainer:
         finally:
             self.progress.clear()
             self.close()
+        self.say(self.summary(metrics))
+        return metrics
+
+    def summary(self, metrics: dict[str, float]) -> str:
+        """`singart: done: N steps in T; test loss = ..., ...; last checkpoint W/checkpoint/step<N>-done`."""
+        steps = self.job.train_steps - self.start
+        parts = [f"{steps} steps" + (f" (from step {self.start})" if self.resumed else "")
+                 + f" in {duration(time.monotonic() - self.began)}"]
+        if metrics:
+            parts.append("test " + ", ".join(f"{k} = {v:.6g}" for k, v in metrics.items()))
+        if self.checkpoints.last is not None:
+            parts.append(f"last checkpoint {self.checkpoints.last}")
+        return "singart: done: " + "; ".join(parts)
 
     def _loop(self) -> dict[str, float]:
         start, end = self.start, self.job.train_steps
@@ -211,7 +221,8 @@ class Trainer:
             self.progress.update(step + 1)
         for other in self.others:
             other.join()  # the final params include every group's steps
-        self.checkpoints.save(end)
+        if not (self.resumed and start == end):  # a finished run resumed: its last step is saved already
+            self.checkpoints.save(end)
         return self.evaluate("test", end) if self.evals["test"] is not None else {}
 
     def evaluate(self, what: str, step: int) -> dict[str, float]:
@@ -238,15 +249,37 @@ class Trainer:
             if group is not None:
                 group.close()
         self.events.close()
+        self.workspace.release()
+
+
+def checkpoint_keep(job: job_pb2.JobProto, keep: int | None, resume: bool, overwrite: bool) -> int:
+    """How many checkpoint steps the run keeps: `--keep-checkpoints`, else the job's `checkpoint_keep`."""
+    if resume and overwrite:
+        raise SingaError("--resume and --overwrite: pick one (continue the checkpoints, or replace them)")
+    value = job.checkpoint_keep if keep is None else keep
+    if value < 0:
+        what = "checkpoint_keep" if keep is None else "--keep-checkpoints"
+        raise SingaError(f"{what}: {value}; give the number of checkpoint steps to keep (0: all of them)")
+    return value
+
+
+def duration(seconds: float) -> str:
+    """`4.2 s`, `2 min 13 s`, `1 h 5 min`."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    return f"{minutes // 60} h {minutes % 60} min"
 
 
 def run_plan(plan: plan_pb2.PlanProto, resume: bool = False, out: TextIO | None = None,
-             err: TextIO | None = None) -> dict[str, float]:
+             err: TextIO | None = None, overwrite: bool = False, keep: int | None = None) -> dict[str, float]:
     """Train a loaded plan in this process; returns the final test metrics."""
     if plan.job.train_one_batch.alg not in (job_pb2.kBP,):
         name = job_pb2.AlgType.Name(plan.job.train_one_batch.alg)
         raise SingaError(f"train_one_batch: {name} is not supported by this runtime yet (kBP is)")
     set_kernel_threads(kernel_threads(1))  # the main thread runs one-worker groups and evaluations
-    return Trainer(plan, resume, out, err).run()
+    return Trainer(plan, resume, out, err, overwrite, keep).run()
 
 

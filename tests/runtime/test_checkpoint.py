@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from singa_proto import common_pb2
 from singa_spec import files as fileio
-from singart import SingaError, checkpoint
+from singart import SingaError, checkpoint, manifests
 
 
 def _params(seed: int) -> dict[str, np.ndarray]:
@@ -47,7 +47,7 @@ def test_failed_rename_keeps_the_last_good_file(tmp_path: Path, monkeypatch: pyt
 
 def test_writer_killed_midway_leaves_no_partial_checkpoint(tmp_path: Path) -> None:
     good = _params(0)
-    checkpoint.mark_done(tmp_path, 10, [checkpoint.save(tmp_path, 10, 0, good, {})])
+    manifests.mark_done(tmp_path, 10, [checkpoint.save(tmp_path, 10, 0, good, {})])
     # A real process writes step 20 and is killed (SIGKILL) after its data is written but
     # before the rename: the point where a non-atomic writer would have left a partial file.
     script = textwrap.dedent(f"""
@@ -63,20 +63,20 @@ def test_writer_killed_midway_leaves_no_partial_checkpoint(tmp_path: Path) -> No
     proc = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True)
     assert proc.returncode == -9, proc.stderr.decode()
     assert not (tmp_path / "step20-worker0").exists()
-    step, files = checkpoint.latest(tmp_path)
+    step, files = manifests.latest(tmp_path)
     assert step == 10 and [f.name for f in files] == ["step10-worker0"]
     np.testing.assert_array_equal(checkpoint.read(files[0])["w1"][0], good["w1"])
-    checkpoint.remove_partial(tmp_path)
+    fileio.remove_partial(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["step10-done", "step10-worker0"]
 
 
 def test_latest_picks_the_newest_step_and_all_its_workers(tmp_path: Path) -> None:
     for step in (0, 5, 12):
-        checkpoint.mark_done(tmp_path, step, [checkpoint.save(tmp_path, step, w, _params(step), {}) for w in (1, 0)])
+        manifests.mark_done(tmp_path, step, [checkpoint.save(tmp_path, step, w, _params(step), {}) for w in (1, 0)])
     (tmp_path / "step99-notes.txt").write_text("not a checkpoint")
-    step, files = checkpoint.latest(tmp_path)
+    step, files = manifests.latest(tmp_path)
     assert step == 12 and [f.name for f in files] == ["step12-worker0", "step12-worker1"]
-    assert checkpoint.latest(tmp_path / "absent") is None
+    assert manifests.latest(tmp_path / "absent") is None
 
 
 def test_load_by_name_later_files_win(tmp_path: Path) -> None:
@@ -113,7 +113,7 @@ def _step(folder: Path, step: int, workers: int = 2, history: bool = True) -> li
     if history:
         files.append(folder / f"step{step}-updater")
         checkpoint.write_atomic(files[-1], checkpoint.encode({"w1/history": np.ones(2, np.float32)}, {}))
-    checkpoint.mark_done(folder, step, files)
+    manifests.mark_done(folder, step, files)
     return files
 
 
@@ -126,11 +126,11 @@ def test_latest_passes_over_incomplete_steps(tmp_path: Path) -> None:
     (tmp_path / "step20-done").write_bytes(b"\xff\xfe garbage")
     _step(tmp_path, 24)
     (tmp_path / "step24-done").write_text("step24-worker0\nstep4-worker1\n")  # another step's file
-    step, files = checkpoint.latest(tmp_path)
+    step, files = manifests.latest(tmp_path)
     assert step == 4 and [f.name for f in files] == ["step4-worker0", "step4-worker1", "step4-updater"]
-    assert checkpoint.newest_written(tmp_path) == 24
+    assert manifests.newest_written(tmp_path) == 24
 
 
 def test_a_step_without_its_manifest_is_not_resumed(tmp_path: Path) -> None:
     checkpoint.save(tmp_path, 3, 0, _params(3), {})
-    assert checkpoint.latest(tmp_path) is None
+    assert manifests.latest(tmp_path) is None

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import singac
@@ -48,11 +49,12 @@ def _shard(tmp_path: Path) -> str:
     return str(folder)
 
 
-def _run(tmp_path: Path, ws: str, steps: int, freq: int = 0, resume: bool = False, extra: str = "") -> str:
+def _run(tmp_path: Path, ws: str, steps: int, freq: int = 0, resume: bool = False, extra: str = "",
+         err: io.StringIO | None = None, **options: Any) -> str:
     src = tmp_path / "job.pbtxt"
     src.write_text(JOB.format(steps=steps, freq=freq, ws=ws, shard=_shard(tmp_path), extra=extra))
     out = io.StringIO()
-    run_plan(singac.compile_file(str(src)), resume=resume, out=out, err=io.StringIO())
+    run_plan(singac.compile_file(str(src)), resume=resume, out=out, err=err or io.StringIO(), **options)
     return out.getvalue()
 
 
@@ -64,7 +66,12 @@ def _params(ws: str, step: int) -> dict[str, np.ndarray]:
 def test_resume_continues_from_the_newest_step_exactly(tmp_path: Path) -> None:
     straight = _run(tmp_path, str(tmp_path / "a"), steps=6)
     _run(tmp_path, str(tmp_path / "b"), steps=3, freq=2)  # checkpoints at steps 0, 2 and the final 3
-    resumed = _run(tmp_path, str(tmp_path / "b"), steps=6, resume=True)
+    err = io.StringIO()
+    resumed = _run(tmp_path, str(tmp_path / "b"), steps=6, resume=True, err=err)
+    # a longer train_steps is another plan with the same params: it resumes, and says so
+    lines = err.getvalue().splitlines()
+    assert lines[0].endswith(f"this is plan {_hash(tmp_path, tmp_path / 'b', 6)}; their params match by name")
+    assert lines[1] == f"singart: resuming from step 3 ({tmp_path / 'b' / 'checkpoint'})"
     steps = [int(s) for s in re.findall(r"Train @ step (\d+)", resumed)]
     assert steps == [3, 4, 5]
     assert resumed == "".join(straight.splitlines(keepends=True)[3:])
@@ -72,6 +79,12 @@ def test_resume_continues_from_the_newest_step_exactly(tmp_path: Path) -> None:
     assert a.keys() == b.keys() == {"w1", "b1", "w2", "b2"}
     for name in a:
         np.testing.assert_allclose(b[name], a[name], rtol=1e-6, atol=1e-7)
+
+
+def _hash(tmp_path: Path, ws: Path, steps: int, freq: int = 0) -> str:
+    src = tmp_path / "job.pbtxt"  # the plan names its source file: the same file, the same hash
+    src.write_text(JOB.format(steps=steps, freq=freq, ws=ws, shard=_shard(tmp_path), extra=""))
+    return seal(singac.compile_file(str(src))).content_hash[:12]
 
 
 def test_resume_without_checkpoints_starts_at_zero(tmp_path: Path) -> None:
@@ -103,7 +116,7 @@ def test_a_run_killed_inside_a_checkpoint_resumes_from_the_previous_step(tmp_pat
     # files, before the updater's history: step 3 has param files but is incomplete.
     script = textwrap.dedent(f"""
         import io, os, signal
-        from singart import checkpoint
+        from singart import SingaError, checkpoint, manifests
         from singa_spec.plans import read_plan
         from singart.train import run_plan
         write = checkpoint.write_atomic
@@ -126,3 +139,4 @@ def test_a_run_killed_inside_a_checkpoint_resumes_from_the_previous_step(tmp_pat
     for name in a:
         np.testing.assert_allclose(b[name], a[name], rtol=1e-6, atol=1e-7)
     assert "checkpoint step 3 is incomplete" in err.getvalue() and "resuming from step 2" in err.getvalue()
+

@@ -1,7 +1,9 @@
 """The `singart` command line as a real process: a good run, and one-line errors (exit 2) on bad input."""
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -86,7 +88,10 @@ def test_run_trains_logs_and_checkpoints(tmp_path: Path, job: dict[str, str]) ->
         "Test @ step 0", "Train @ step 0", "Train @ step 1", "Test @ step 2", "Train @ step 2",
         "Train @ step 3", "Test @ step 4"]
     assert all("loss = " in ln and "accuracy = " in ln for ln in lines)
-    assert proc.stderr == ""  # no progress bar when stderr is not a terminal
+    # no progress bar when stderr is not a terminal; one summary line, off stdout so that its lines parse
+    ws = Path(job["ws"])
+    assert re.fullmatch(r"singart: done: 4 steps in \d+\.\d s; test loss = \S+, accuracy = \S+; "
+                        rf"last checkpoint {re.escape(str(ws / 'checkpoint' / 'step4-done'))}\n", proc.stderr)
     names = sorted(p.name for p in (Path(job["ws"]) / "checkpoint").iterdir())
     assert {"step0-worker0", "step2-worker0", "step4-worker0"} <= set(names)
 
@@ -165,7 +170,7 @@ def test_labels_out_of_range_are_a_one_line_error(tmp_path: Path, job: dict[str,
 UNEXPECTED = """
 import sys
 from singart import cli, train
-def broken(plan, resume=False):
+def broken(plan, **options):
     raise RuntimeError("a bug\\nover two lines")
 train.run_plan = broken
 sys.exit(cli.main(["run", sys.argv[1]]))
@@ -182,3 +187,66 @@ def test_unexpected_errors_exit_70_with_a_hint(tmp_path: Path, job: dict[str, st
     assert last == "singart: internal error: RuntimeError: a bug over two lines (set SINGART_DEBUG=1 for the traceback)"
     assert ("Traceback" in proc.stderr) == bool(debug)
     assert len(proc.stderr.strip().splitlines()) == 1 or debug
+
+
+def test_a_second_run_on_a_workspace_in_use_is_refused(tmp_path: Path, job: dict[str, str]) -> None:
+    long = _plan(tmp_path, job, "long")
+    long_job = read_plan(long)
+    long_job.job.train_steps, long_job.job.checkpoint_freq = 10**7, 0  # runs until killed, saves nothing
+    write_plan(seal(long_job), long)
+    exe = Path(sys.executable).parent / "singart"
+    first = subprocess.Popen([str(exe), "run", str(long)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        assert first.stdout is not None and first.stdout.readline().startswith("Test @ step 0")  # training
+        second = singart("run", str(_plan(tmp_path, job)))
+        _one_line_error(second, f"workspace {job['ws']} is in use by singart run (pid {first.pid}) since ")
+    finally:
+        first.kill()  # SIGKILL: the lock goes with the process
+        first.communicate()
+    assert first.returncode == -9
+    third = singart("run", str(_plan(tmp_path, job)))
+    assert third.returncode == 0, third.stderr
+    assert (Path(job["ws"]) / ".lock").read_text() == ""  # a finished run names no holder
+
+
+def test_relative_shard_path_names_the_directory_and_leaves_no_workspace(tmp_path: Path,
+                                                                         job: dict[str, str]) -> None:
+    job["train"] = "data/no_such_shard"
+    proc = singart("run", str(_plan(tmp_path, job)), cwd=tmp_path)
+    _one_line_error(proc, "data/no_such_shard", f"relative to the current directory {tmp_path}")
+    assert not Path(job["ws"]).exists()
+
+
+def test_resume_and_overwrite_together_are_refused(tmp_path: Path, job: dict[str, str]) -> None:
+    proc = singart("run", str(_plan(tmp_path, job)), "--resume", "--overwrite")
+    assert proc.returncode == 2 and "not allowed with argument" in proc.stderr
+    assert not Path(job["ws"]).exists()
+
+
+def test_keep_checkpoints_flag_overrides_the_job(tmp_path: Path, job: dict[str, str]) -> None:
+    proc = singart("run", str(_plan(tmp_path, job)), "--keep-checkpoints", "1")
+    assert proc.returncode == 0, proc.stderr
+    names = sorted(p.name for p in (Path(job["ws"]) / "checkpoint").iterdir())
+    assert names == ["step4-done", "step4-updater", "step4-worker0"]
+    bad = singart("run", str(_plan(tmp_path, job)), "--keep-checkpoints", "-1")  # argparse: usage, then why
+    assert bad.returncode == 2 and bad.stderr.splitlines()[-1].endswith("'-1' is not a whole number >= 0")
+
+
+def test_a_fresh_run_over_checkpoints_needs_resume_or_overwrite(tmp_path: Path, job: dict[str, str]) -> None:
+    plan = _plan(tmp_path, job)
+    assert singart("run", str(plan)).returncode == 0
+    _one_line_error(singart("run", str(plan)), "checkpoints of this plan up to step 4", "--resume", "--overwrite")
+    other = read_plan(plan)
+    other.job.train_steps = 6
+    write_plan(seal(other), tmp_path / "other.plan")
+    _one_line_error(singart("run", str(tmp_path / "other.plan")), f"plan {read_plan(plan).content_hash[:12]}",
+                    f"this is plan {other.content_hash[:12]}", "--overwrite")
+    folder = Path(job["ws"]) / "checkpoint"
+    (folder / "notes.txt").write_text("the user's own file")
+    proc = singart("run", str(tmp_path / "other.plan"), "--overwrite", "--keep-checkpoints", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in folder.glob("step*-done")) == ["step0-done", "step2-done", "step4-done",
+                                                                  "step6-done"]
+    assert json.loads((folder / "step4-done").read_text())["plan"] == other.content_hash
+    assert (folder / "notes.txt").exists()

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import singac
-from singart import checkpoint, store, train
+from singart import checkpoint, manifests, store, train
 from singart.data.convert import write_image_shard
 from singart.train import run_plan
 
@@ -26,6 +26,7 @@ HANG = 60  # seconds: only a broken gate waits this long (a hang guard, not a ti
 JOB = """name: "groups"
 train_steps: {steps}
 checkpoint_freq: 1
+checkpoint_keep: 0  # every step stays, for the test to read
 seed: 7
 train_one_batch {{ alg: kBP }}
 updater {{ type: kSGD momentum: 0.9 learning_rate {{ type: kFixed base_lr: 0.01 }} }}
@@ -131,7 +132,7 @@ def test_every_checkpoint_holds_whole_steps_of_every_group(tmp_path: Path,
     params = ["w1", "b1", "w2", "b2", "w3", "b3"]
     seen = []
     for step in range(STEPS + 1):
-        files = checkpoint.step_files(checkpoint.done_path(folder, step), step)
+        files = manifests.step_files(manifests.done_path(folder, step), step)
         assert files is not None, f"step {step} is incomplete"
         state = checkpoint.read(files[-1])
         # each group step updates every param once: a group caught inside a step would leave the

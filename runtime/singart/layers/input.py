@@ -6,6 +6,7 @@ choice is drawn for the full batch and then cut to those rows, so partitioning c
 """
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -59,7 +60,10 @@ def _open_shard(layer: str, path: str) -> ShardArrays:
     try:
         return load_shard(path)
     except ShardError as err:
-        raise ShardError(f"layer {layer!r}: {err}") from None
+        # a relative path is read from wherever singart runs, which is easy to forget: say where that is
+        where = "" if os.path.isabs(path) or os.path.exists(path) else \
+            f" ({path} is relative to the current directory {os.getcwd()})"
+        raise ShardError(f"layer {layer!r}: {err}{where}") from None
 
 
 def _check_record_shape(ctx: LayerContext, layer: str, shard: ShardArrays) -> None:
