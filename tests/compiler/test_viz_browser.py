@@ -45,5 +45,5 @@ def test_browser_screenshot_shows_the_picture(tmp_path):
                    capture_output=True, timeout=120, check=True)
     pixels = image.open(shot).convert("RGB")
     colours = {rgb for _, rgb in pixels.getcolors(maxcolors=1 << 20)}
-    assert (0xDB, 0xE9, 0xF6) in colours  # worker 0's fill: its nodes were drawn, not a blank page
+    assert (0xAA, 0xCB, 0xE2) in colours  # worker 0's fill: its nodes were drawn, not a blank page
     assert len(colours) > 50
