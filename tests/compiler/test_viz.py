@@ -203,3 +203,17 @@ def test_golden_summary(name, tmp_path):
     plan = singac.compile_file(str(variant(tmp_path, *EXAMPLES[name])))
     got = summary(plan)
     assert got == json.loads(golden_text(GOLDEN / f"{name}.json", json.dumps(got, indent=1) + "\n"))
+
+
+def test_inserted_nodes_have_short_labels_and_full_names_on_hover(cifar):
+    bridges = [g for g in drawn_nodes(svg_tree(cifar)) if g.get("data-kind") in ("bridge_src", "bridge_dst")]
+    by_name = {n.name: n for n in graph_of(cifar).nodes}
+    for g in bridges:
+        node = by_name[g.get("data-name")]
+        label = g.find("s:text", NS).text
+        peer = by_name[node.peer].worker
+        sends = g.get("data-kind") == "bridge_src"
+        assert label == f"{'send' if sends else 'recv'} {node.origin} {'to' if sends else 'from'} w{peer}"
+        assert g.find("s:title", NS).text.startswith(node.name + " (")
+    split = next(g for g in drawn_nodes(svg_tree(cifar)) if g.get("data-name") == "norm2@00+")
+    assert split.find("s:text", NS).text == "split norm2"

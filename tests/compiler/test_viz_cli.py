@@ -83,3 +83,52 @@ def test_png_needs_graphviz(plan_file, tmp_path):
         assert out.read_bytes().startswith(b"\x89PNG")
     else:
         one_line_error(result, "Graphviz")
+
+
+def cifar_job(tmp_path: Path, workers: int, feature_layer: str | None) -> Path:
+    """The CIFAR-10 example over `workers`, optionally with one layer split on features (hybrid)."""
+    text = (ROOT / "examples/cifar10/job.pbtxt").read_text()
+    text = text.replace("cluster {", f"cluster {{\n  nworkers_per_group: {workers}\n"
+                        f"  nworkers_per_procs: {workers}", 1)
+    if feature_layer:
+        text = text.replace(f'name: "{feature_layer}"\n', f'name: "{feature_layer}"\n    partition_dim: 1\n', 1)
+    job = tmp_path / f"cifar-{workers}.pbtxt"
+    job.write_text(text)
+    return job
+
+
+def installed_singac(*args: str) -> subprocess.CompletedProcess:
+    """Run the installed `singac` console script."""
+    exe = shutil.which("singac", path=str(Path(sys.executable).parent)) or "singac"
+    return subprocess.run([exe, *args], capture_output=True, text=True, check=False)
+
+
+def test_identical_workers_collapse_by_themselves(tmp_path):
+    out = tmp_path / "net.svg"
+    done = installed_singac("viz", str(cifar_job(tmp_path, 4, None)), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "collapsed: 4 identical workers; --no-collapse to expand" in done.stdout.splitlines()
+    assert b"(partitions collapsed)" in out.read_bytes() and b'data-name="conv1@*"' in out.read_bytes()
+
+
+def test_no_collapse_expands(tmp_path):
+    out = tmp_path / "net.svg"
+    done = installed_singac("viz", str(cifar_job(tmp_path, 4, None)), "-o", str(out), "--no-collapse")
+    assert done.returncode == 0, done.stderr
+    assert "collapsed" not in done.stdout
+    assert all(f'data-name="conv1@0{w}"'.encode() in out.read_bytes() for w in range(4))
+
+
+def test_hybrid_plan_of_four_workers_stays_expanded(tmp_path):
+    out = tmp_path / "net.svg"
+    done = installed_singac("viz", str(cifar_job(tmp_path, 4, "conv3")), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "collapsed" not in done.stdout and b'data-name="conv3@03"' in out.read_bytes()
+
+
+def test_large_plan_collapses_and_says_why(tmp_path):
+    out = tmp_path / "net.svg"
+    done = installed_singac("viz", str(cifar_job(tmp_path, 8, "conv3")), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "collapsed: 448 nodes (over 400); --no-collapse to expand" in done.stdout.splitlines()
+    assert b"(partitions collapsed)" in out.read_bytes()

@@ -27,6 +27,7 @@ class VNode:
     whole: bool  # an unpartitioned layer in a partitioned graph
     params: tuple[str, ...] = ()
     count: int = 1
+    peer: int = -1  # a bridge's worker at the other end
 
     @property
     def worker(self) -> int:
@@ -94,7 +95,8 @@ def build_view(plan: plan_pb2.PlanProto, phase: str = "train") -> View:
     """The view of one phase of `plan`."""
     graph = find_graph(plan, phase)
     directions = 2 if phase == "train" and plan.job.train_one_batch.alg in BACKWARD_ALGS else 1
-    nodes = [to_vnode(n, graph.num_partitions) for n in graph.nodes]
+    worker_of = {n.name: n.worker for n in graph.nodes}
+    nodes = [to_vnode(n, graph.num_partitions, worker_of.get(n.peer, -1)) for n in graph.nodes]
     view = View(
         job=plan.job.name or "(unnamed job)",
         phase=phase,
@@ -118,7 +120,7 @@ def crossing(graph: plan_pb2.PhaseGraph) -> list[tuple[int, int, int]]:
             for n in graph.nodes for s in n.srcs if s in worker and worker[s] != n.worker]
 
 
-def to_vnode(node: plan_pb2.Node, num_partitions: int) -> VNode:
+def to_vnode(node: plan_pb2.Node, num_partitions: int, peer: int = -1) -> VNode:
     """A drawn node from a plan node."""
     kind = NODE_KIND_NAMES.get(node.kind, "compute")
     kind_type = layer_type(node.conf) if kind == "compute" and node.HasField("conf") else kind
@@ -132,6 +134,7 @@ def to_vnode(node: plan_pb2.Node, num_partitions: int) -> VNode:
         workers=(node.worker,),
         whole=whole,
         params=tuple(param_label(p) for p in node.params),
+        peer=peer,
     )
 
 
