@@ -32,6 +32,13 @@ def draw_side(c: Canvas, view: View, x: float, y: float) -> tuple[float, float]:
     return w, h
 
 
+def legend_svg(view: View) -> str:
+    """The legend alone, as a small SVG document (the HTML page keeps it in view)."""
+    c = Canvas()
+    w, h = legend(c, view, 0)
+    return c.document(w + 4, h + 4)
+
+
 def heading(c: Canvas, y: float, text: str) -> float:
     """A section heading; returns the y below it."""
     c.text(0, y + 14, text, size=13, font_weight="bold", class_="side-head")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from . import panels
 from .canvas import Canvas, Point, curve_path
+from .collapse import group_key
 from .grid import NODE_H, Item, build_grid
 from .layout import SLANT, Layout, layout_grid
 from .model import View, VNode
@@ -102,7 +103,7 @@ def draw_node(c: Canvas, item: Item, node: VNode, y: float) -> None:
     fill, stroke = worker_colours(node.workers)
     workers = " ".join(f"worker-{w}" for w in node.workers)
     c.open("g", class_=f"node kind-{node.kind} {workers}" + (" whole" if node.whole else ""),
-           data_name=node.name, data_kind=node.kind)
+           data_name=node.name, data_kind=node.kind, data_origin=node.origin, data_group=group_key(node))
     c.title(tooltip(node))
     shape = KIND_STYLES[node.kind]["shape"]
     x, w, h = item.x, item.w, NODE_H
