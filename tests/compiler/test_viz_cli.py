@@ -1,6 +1,9 @@
 """singac viz from the command line: formats, inputs, and one-line errors with exit code 2."""
 from __future__ import annotations
 
+import math
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -75,14 +78,47 @@ def test_unknown_format(plan_file, tmp_path):
     one_line_error(singac("viz", str(plan_file), "-o", str(tmp_path / "x.jpg")), ".jpg", ".svg")
 
 
-def test_png_needs_graphviz(plan_file, tmp_path):
-    out = tmp_path / "net.png"
-    result = singac("viz", str(plan_file), "-o", str(out))
-    if shutil.which("dot"):
-        assert result.returncode == 0, result.stderr
-        assert out.read_bytes().startswith(b"\x89PNG")
-    else:
-        one_line_error(result, "Graphviz")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed")
+
+
+@needs_chromium
+def test_png_is_the_svg_picture_with_its_legend(plan_file, tmp_path):
+    image = pytest.importorskip("PIL.Image", reason="Pillow reads the PNG")
+    svg, png = tmp_path / "net.svg", tmp_path / "net.png"
+    for out in (svg, png):
+        done = installed_singac("viz", str(plan_file), "-o", str(out))
+        assert done.returncode == 0, done.stderr
+    root = svg.read_text().split(">", 1)[0]
+    size = [math.ceil(float(re.search(rf' {k}="([\d.]+)"', root).group(1))) for k in ("width", "height")]
+    picture = image.open(png).convert("RGB")
+    assert list(picture.size) == size
+    assert (0xAA, 0xCB, 0xE2) in {rgb for _, rgb in picture.getcolors(maxcolors=1 << 20)}  # worker 0's nodes
+    svg_text = svg.read_text()
+    side = float(re.search(r'<g class="side" transform="translate\(([\d.]+),', svg_text).group(1))
+    panel = picture.crop((int(side), 0, size[0], size[1])).convert("L")
+    assert panel.getextrema()[0] < 80  # the legend's text is drawn beside the graph
+
+
+@needs_chromium
+def test_png_of_a_huge_picture_is_scaled_to_fit(tmp_path):
+    image = pytest.importorskip("PIL.Image", reason="Pillow reads the PNG")
+    from singac.viz.png import MAX_SIDE, svg_to_png
+
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="40000" height="800" viewBox="0 0 40000 800">'
+           '<rect x="0" y="0" width="40000" height="800" fill="#1f77b4"/></svg>')
+    (tmp_path / "x.png").write_bytes(svg_to_png(svg))
+    picture = image.open(tmp_path / "x.png").convert("RGB")
+    assert picture.size == (MAX_SIDE, math.ceil(800 * MAX_SIDE / 40000))
+    assert picture.getpixel((MAX_SIDE - 1, 100)) == (0x1F, 0x77, 0xB4)
+
+
+def test_png_without_chromium_is_a_one_line_error(plan_file, tmp_path):
+    exe = Path(sys.executable).parent / "singac"
+    result = subprocess.run([str(exe), "viz", str(plan_file), "-o", str(tmp_path / "net.png")], capture_output=True,
+                            text=True, check=False, env={**os.environ, "PATH": str(exe.parent)})
+    one_line_error(result, "Chromium")
+    assert not (tmp_path / "net.png").exists()
 
 
 def cifar_job(tmp_path: Path, workers: int, feature_layer: str | None) -> Path:

@@ -5,9 +5,10 @@ from singa_proto import plan_pb2
 
 from ..errors import SingaError
 from .collapse import collapse_reason, collapse_view
-from .dot import dot_to_png, render_dot
+from .dot import render_dot
 from .html import render_html
 from .model import PHASES, View, build_view
+from .png import svg_to_png
 from .svg import render_svg
 
 
@@ -24,7 +25,7 @@ def dot_of(view: View) -> bytes:
 
 
 def png_of(view: View) -> bytes:
-    return dot_to_png(render_dot(view))
+    return svg_to_png(render_svg(view))
 
 
 # Output format, by the output file's suffix.

@@ -22,7 +22,7 @@ def add_viz_command(subparsers: argparse._SubParsersAction) -> None:
         "shapes, bytes crossing workers, params per worker and slices per server.")
     p.add_argument("input", help="a plan file (plan.bin) or a job file (job.pbtxt, compiled in memory)")
     p.add_argument("-o", "--output", required=True,
-                   help=f"the picture; its suffix picks the format ({', '.join(RENDERERS)}; .png needs Graphviz)")
+                   help=f"the picture; its suffix picks the format ({', '.join(RENDERERS)}; .png needs headless Chromium)")
     p.add_argument("--phase", default="train", help=f"which phase's graph ({', '.join(PHASES)}; default train)")
     p.add_argument("--collapse", action="store_true", default=None,
                    help="draw the partitions of each layer as one node; by default a picture collapses by "
