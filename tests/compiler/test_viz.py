@@ -166,6 +166,7 @@ def test_other_phase_and_collapse(cifar):
     assert small.cross_bytes == full.cross_bytes
     names = {g.get("data-name") for g in drawn_nodes(svg_tree(cifar, collapse=True))}
     assert "conv1@*" in names and not any(re.search(r"@\d", n) for n in names)
+    assert "conv3@*+[*]" in names and not any(re.search(r"\[\d", n) for n in names)  # slices of all blocks
 
 
 def test_dot_has_a_cluster_per_worker_and_every_node_and_edge(cifar):

@@ -10,14 +10,15 @@ from dataclasses import replace
 
 from .model import VEdge, View, VNode
 
-# A partition number inside a node name: 'conv1@03', 'conv1@03:-', '-:ip1@01'.
+# A partition number inside a node name ('conv1@03', '-:ip1@01'), and a block a slice cuts ('[0:16,16:32]').
 PARTITION_TAG = re.compile(r"@\d+")
+BLOCK_TAG = re.compile(r"\[[\d:,]+\]")
 AUTO_COLLAPSE_NODES = 400  # more nodes than this and the picture is collapsed unless asked not to be
 
 
 def group_key(node: VNode) -> str:
-    """The collapsed node's name: the node's name with its partition numbers replaced by '*'."""
-    return PARTITION_TAG.sub("@*", node.name)
+    """The collapsed node's name: the node's name with its partition numbers and blocks replaced by '*'."""
+    return BLOCK_TAG.sub("[*]", PARTITION_TAG.sub("@*", node.name))
 
 
 def collapse_view(view: View) -> View:

@@ -80,7 +80,9 @@ function light(node) {  // the node, its edges, and its partitions on other work
   const mark = (el, c) => { el.classList.add(c); lit.push(el); };
   mark(node, "hl");
   for (const el of edgesOf.get(node.dataset.name) || []) mark(el, "hl");
-  for (const p of peersOf.get(node.dataset.group) || []) if (p !== node) mark(p, "peer");
+  for (const p of peersOf.get(node.dataset.group) || []) {
+    if (p.dataset.worker !== node.dataset.worker) mark(p, "peer");
+  }
 }
 svg.addEventListener("mouseover", (e) => light(e.target.closest(".node")));
 

@@ -103,7 +103,8 @@ def draw_node(c: Canvas, item: Item, node: VNode, y: float) -> None:
     fill, stroke = worker_colours(node.workers)
     workers = " ".join(f"worker-{w}" for w in node.workers)
     c.open("g", class_=f"node kind-{node.kind} {workers}" + (" whole" if node.whole else ""),
-           data_name=node.name, data_kind=node.kind, data_origin=node.origin, data_group=group_key(node))
+           data_name=node.name, data_kind=node.kind, data_origin=node.origin, data_group=group_key(node),
+           data_worker=",".join(map(str, node.workers)))
     c.title(tooltip(node))
     shape = KIND_STYLES[node.kind]["shape"]
     x, w, h = item.x, item.w, NODE_H
