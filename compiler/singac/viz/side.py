@@ -144,7 +144,7 @@ def param_traffic(c: Canvas, view: View, y0: float) -> tuple[float, float]:
 def bridge_table(c: Canvas, view: View, y0: float) -> tuple[float, float]:
     """The worker x worker table of bridge bytes per step (row sends to column)."""
     rows = panels.bridge_table(view)
-    if len(rows) < 3:  # one worker: nothing can cross
+    if not view.traffic.bridges:  # nothing crosses workers
         return 0.0, -18.0
     y = heading(c, y0, BRIDGE_HEAD)
     cell = max(text_width(text, 10) for row in rows for text in row) + 10
