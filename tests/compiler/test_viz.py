@@ -114,15 +114,16 @@ def test_header_names_job_topology_and_traffic(cifar):
     assert texts[0] == "cifar10-convnet - train phase"
     assert "1 worker group x 4 workers" in texts[1]
     assert cifar.topology.framework and texts[1].endswith(cifar.topology.framework)
-    assert re.match(r"crossing workers: [\d.]+ [KMG]?B/step on \d+ edges", texts[3])
+    assert re.match(r"bridges: [\d.]+ [KMG]?B/step on \d+ edges .*, params: [\d.]+ [KMG]?B/step", texts[3])
 
 
 def test_side_panel_lists_params_per_worker_and_slices_per_server(cifar):
-    texts = [t.text for t in svg_tree(cifar).iter(f"{{{NS['s']}}}text")]
+    texts = [t.text for t in svg_tree(cifar).iter(f"{{{NS['s']}}}text") if t.get("class") == "worker-params"]
     for w in range(4):
         line = next(t for t in texts if t.startswith(f"worker {w}: "))
         assert "w3[" in line  # conv3 is split on features: each worker holds a block of w3
-    assert any(t.startswith("server 0: ") for t in texts)
+    assert any(t.text.startswith("server 0: ") for t in svg_tree(cifar).iter(f"{{{NS['s']}}}text")
+               if t.get("class") == "server-slices")
 
 
 def test_layout_has_no_overlaps_and_no_edge_through_a_box(cifar):
@@ -165,6 +166,7 @@ def test_other_phase_and_collapse(cifar):
     assert small.cross_bytes == full.cross_bytes
     names = {g.get("data-name") for g in drawn_nodes(svg_tree(cifar, collapse=True))}
     assert "conv1@*" in names and not any(re.search(r"@\d", n) for n in names)
+    assert "conv3@*+[*]" in names and not any(re.search(r"\[\d", n) for n in names)  # slices of all blocks
 
 
 def test_dot_has_a_cluster_per_worker_and_every_node_and_edge(cifar):
@@ -191,6 +193,7 @@ def summary(plan: plan_pb2.PlanProto) -> dict:
         "nodes_by_worker": dict(sorted(Counter(g.get("class").split()[2] for g in nodes).items())),
         "edges_by_style": dict(sorted(Counter(p.get("class").split()[1] for p in paths).items())),
         "cross_bytes_per_step": view.cross_bytes,
+        "param_push_bytes_per_step": {f"{w}->{s}": n for (w, s), n in sorted(view.traffic.push.items())},
         "params_per_worker": {str(w): names for w, names in view.worker_params.items()},
         "slices_per_server": {str(s): names for s, names in view.server_slices.items()},
     }
@@ -201,3 +204,17 @@ def test_golden_summary(name, tmp_path):
     plan = singac.compile_file(str(variant(tmp_path, *EXAMPLES[name])))
     got = summary(plan)
     assert got == json.loads(golden_text(GOLDEN / f"{name}.json", json.dumps(got, indent=1) + "\n"))
+
+
+def test_inserted_nodes_have_short_labels_and_full_names_on_hover(cifar):
+    bridges = [g for g in drawn_nodes(svg_tree(cifar)) if g.get("data-kind") in ("bridge_src", "bridge_dst")]
+    by_name = {n.name: n for n in graph_of(cifar).nodes}
+    for g in bridges:
+        node = by_name[g.get("data-name")]
+        label = g.find("s:text", NS).text
+        peer = by_name[node.peer].worker
+        sends = g.get("data-kind") == "bridge_src"
+        assert label == f"{'send' if sends else 'recv'} {node.origin} {'to' if sends else 'from'} w{peer}"
+        assert g.find("s:title", NS).text.startswith(node.name + " (")
+    split = next(g for g in drawn_nodes(svg_tree(cifar)) if g.get("data-name") == "norm2@00+")
+    assert split.find("s:text", NS).text == "split norm2"

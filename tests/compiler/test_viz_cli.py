@@ -1,6 +1,9 @@
 """singac viz from the command line: formats, inputs, and one-line errors with exit code 2."""
 from __future__ import annotations
 
+import math
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -75,11 +78,93 @@ def test_unknown_format(plan_file, tmp_path):
     one_line_error(singac("viz", str(plan_file), "-o", str(tmp_path / "x.jpg")), ".jpg", ".svg")
 
 
-def test_png_needs_graphviz(plan_file, tmp_path):
-    out = tmp_path / "net.png"
-    result = singac("viz", str(plan_file), "-o", str(out))
-    if shutil.which("dot"):
-        assert result.returncode == 0, result.stderr
-        assert out.read_bytes().startswith(b"\x89PNG")
-    else:
-        one_line_error(result, "Graphviz")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed")
+
+
+@needs_chromium
+def test_png_is_the_svg_picture_with_its_legend(plan_file, tmp_path):
+    image = pytest.importorskip("PIL.Image", reason="Pillow reads the PNG")
+    svg, png = tmp_path / "net.svg", tmp_path / "net.png"
+    for out in (svg, png):
+        done = installed_singac("viz", str(plan_file), "-o", str(out))
+        assert done.returncode == 0, done.stderr
+    root = svg.read_text().split(">", 1)[0]
+    size = [math.ceil(float(re.search(rf' {k}="([\d.]+)"', root).group(1))) for k in ("width", "height")]
+    picture = image.open(png).convert("RGB")
+    assert list(picture.size) == size
+    assert (0xAA, 0xCB, 0xE2) in {rgb for _, rgb in picture.getcolors(maxcolors=1 << 20)}  # worker 0's nodes
+    svg_text = svg.read_text()
+    side = float(re.search(r'<g class="side" transform="translate\(([\d.]+),', svg_text).group(1))
+    panel = picture.crop((int(side), 0, size[0], size[1])).convert("L")
+    assert panel.getextrema()[0] < 80  # the legend's text is drawn beside the graph
+
+
+@needs_chromium
+def test_png_of_a_huge_picture_is_scaled_to_fit(tmp_path):
+    image = pytest.importorskip("PIL.Image", reason="Pillow reads the PNG")
+    from singac.viz.png import MAX_SIDE, svg_to_png
+
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="40000" height="800" viewBox="0 0 40000 800">'
+           '<rect x="0" y="0" width="40000" height="800" fill="#1f77b4"/></svg>')
+    (tmp_path / "x.png").write_bytes(svg_to_png(svg))
+    picture = image.open(tmp_path / "x.png").convert("RGB")
+    assert picture.size == (MAX_SIDE, math.ceil(800 * MAX_SIDE / 40000))
+    assert picture.getpixel((MAX_SIDE - 1, 100)) == (0x1F, 0x77, 0xB4)
+
+
+def test_png_without_chromium_is_a_one_line_error(plan_file, tmp_path):
+    exe = Path(sys.executable).parent / "singac"
+    result = subprocess.run([str(exe), "viz", str(plan_file), "-o", str(tmp_path / "net.png")], capture_output=True,
+                            text=True, check=False, env={**os.environ, "PATH": str(exe.parent)})
+    one_line_error(result, "Chromium")
+    assert not (tmp_path / "net.png").exists()
+
+
+def cifar_job(tmp_path: Path, workers: int, feature_layer: str | None) -> Path:
+    """The CIFAR-10 example over `workers`, optionally with one layer split on features (hybrid)."""
+    text = (ROOT / "examples/cifar10/job.pbtxt").read_text()
+    text = text.replace("cluster {", f"cluster {{\n  nworkers_per_group: {workers}\n"
+                        f"  nworkers_per_procs: {workers}", 1)
+    if feature_layer:
+        text = text.replace(f'name: "{feature_layer}"\n', f'name: "{feature_layer}"\n    partition_dim: 1\n', 1)
+    job = tmp_path / f"cifar-{workers}.pbtxt"
+    job.write_text(text)
+    return job
+
+
+def installed_singac(*args: str) -> subprocess.CompletedProcess:
+    """Run the installed `singac` console script."""
+    exe = shutil.which("singac", path=str(Path(sys.executable).parent)) or "singac"
+    return subprocess.run([exe, *args], capture_output=True, text=True, check=False)
+
+
+def test_identical_workers_collapse_by_themselves(tmp_path):
+    out = tmp_path / "net.svg"
+    done = installed_singac("viz", str(cifar_job(tmp_path, 4, None)), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "collapsed: 4 identical workers; --no-collapse to expand" in done.stdout.splitlines()
+    assert b"(partitions collapsed)" in out.read_bytes() and b'data-name="conv1@*"' in out.read_bytes()
+
+
+def test_no_collapse_expands(tmp_path):
+    out = tmp_path / "net.svg"
+    done = installed_singac("viz", str(cifar_job(tmp_path, 4, None)), "-o", str(out), "--no-collapse")
+    assert done.returncode == 0, done.stderr
+    assert "collapsed" not in done.stdout
+    assert all(f'data-name="conv1@0{w}"'.encode() in out.read_bytes() for w in range(4))
+
+
+def test_hybrid_plan_of_four_workers_stays_expanded(tmp_path):
+    out = tmp_path / "net.svg"
+    done = installed_singac("viz", str(cifar_job(tmp_path, 4, "conv3")), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "collapsed" not in done.stdout and b'data-name="conv3@03"' in out.read_bytes()
+
+
+def test_large_plan_collapses_and_says_why(tmp_path):
+    out = tmp_path / "net.svg"
+    done = installed_singac("viz", str(cifar_job(tmp_path, 8, "conv3")), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "collapsed: 448 nodes (over 400); --no-collapse to expand" in done.stdout.splitlines()
+    assert b"(partitions collapsed)" in out.read_bytes()

@@ -7,7 +7,8 @@ from pathlib import Path
 from singa_proto import plan_pb2
 
 from ..errors import SingaError
-from . import PHASES, RENDERERS, render
+from . import PHASES, RENDERERS, build_view, draw
+from .collapse import AUTO_COLLAPSE_NODES
 
 # Inputs with these suffixes are job files (protobuf text) and are compiled first; others are plans.
 JOB_SUFFIXES = (".pbtxt", ".conf", ".prototxt", ".txt")
@@ -21,10 +22,12 @@ def add_viz_command(subparsers: argparse._SubParsersAction) -> None:
         "shapes, bytes crossing workers, params per worker and slices per server.")
     p.add_argument("input", help="a plan file (plan.bin) or a job file (job.pbtxt, compiled in memory)")
     p.add_argument("-o", "--output", required=True,
-                   help=f"the picture; its suffix picks the format ({', '.join(RENDERERS)}; .png needs Graphviz)")
+                   help=f"the picture; its suffix picks the format ({', '.join(RENDERERS)}; .png needs headless Chromium)")
     p.add_argument("--phase", default="train", help=f"which phase's graph ({', '.join(PHASES)}; default train)")
-    p.add_argument("--collapse", action="store_true",
-                   help="draw the partitions of each layer as one node (for large graphs)")
+    p.add_argument("--collapse", action="store_true", default=None,
+                   help="draw the partitions of each layer as one node; by default a picture collapses by "
+                   f"itself when its workers' columns are identical or it has over {AUTO_COLLAPSE_NODES} nodes")
+    p.add_argument("--no-collapse", dest="collapse", action="store_false", help="never collapse")
     p.set_defaults(func=run_viz)
 
 
@@ -33,9 +36,11 @@ def run_viz(args: argparse.Namespace) -> int:
     fmt = Path(args.output).suffix.lower()
     if fmt not in RENDERERS:
         raise SingaError(f"{args.output}: unknown picture format '{fmt}': use one of {', '.join(RENDERERS)}")
-    data = render(load_plan(args.input), fmt, args.phase, args.collapse)
+    data, reason = draw(build_view(load_plan(args.input), args.phase), fmt, args.collapse)
     write_output(args.output, data)
     print(f"{args.output}: {args.phase} phase, {len(data)} bytes")
+    if reason:
+        print(f"collapsed: {reason}; --no-collapse to expand")
     return 0
 
 

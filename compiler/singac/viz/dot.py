@@ -1,10 +1,6 @@
 """The Graphviz DOT text of a view: one cluster per worker, a shape per node kind, labelled edges."""
 from __future__ import annotations
 
-import shutil
-import subprocess
-
-from ..errors import SingaError
 from . import panels
 from .grid import edge_lines, node_lines
 from .model import VEdge, View, VNode
@@ -75,14 +71,3 @@ def side_table(view: View) -> list[str]:
     text += ["", "Param slices per server"] + panels.server_lines(view)
     label = "\\l".join(t.replace("\\", "\\\\").replace('"', '\\"') for t in text) + "\\l"
     return [f'  "#params" [shape=note, style=filled, fillcolor="#ffffff", fontsize=9, label="{label}"];']
-
-
-def dot_to_png(dot_text: str) -> bytes:
-    """Render DOT text to PNG with Graphviz; a SingaError when `dot` is not installed or fails."""
-    exe = shutil.which("dot")
-    if exe is None:
-        raise SingaError("PNG output needs Graphviz ('dot' on PATH); write .svg, .html or .dot instead")
-    done = subprocess.run([exe, "-Tpng"], input=dot_text.encode(), capture_output=True, check=False)
-    if done.returncode != 0:
-        raise SingaError(f"Graphviz failed: {done.stderr.decode(errors='replace').strip().splitlines()[-1:]}")
-    return done.stdout

@@ -64,9 +64,24 @@ def column_of(view: View) -> dict[int, int]:
     return {w: (0 if view.collapsed else i) for i, w in enumerate(view.workers)}
 
 
+# What an inserted node does, for its short label (its full name is in its tooltip).
+VERBS = {"slice": "slice", "concat": "concat", "split": "split", "bridge_src": "send", "bridge_dst": "recv"}
+
+
+def short_name(node: VNode) -> str:
+    """A compute node's name; for an inserted node what it does to which layer: 'send norm2 to w1'."""
+    if node.kind == "compute":
+        return node.name
+    text = f"{VERBS[node.kind]} {node.origin}"
+    if node.peer >= 0 and node.count == 1:
+        text += f" {'to' if node.kind == 'bridge_src' else 'from'} w{node.peer}"
+    return text
+
+
 def node_lines(node: VNode) -> tuple[str, str]:
     """The two text lines inside a node's box."""
-    name = f"{node.name} x{node.count}" if node.count > 1 else node.name
+    name = short_name(node)
+    name = f"{name} x{node.count}" if node.count > 1 else name
     detail = node.type
     if len(node.workers) > 1:
         detail += f" w{node.workers[0]}-{node.workers[-1]}"

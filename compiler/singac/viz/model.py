@@ -8,7 +8,7 @@ from singa_proto import job_pb2, plan_pb2
 from singa_spec import SingaError, layer_type
 from singa_spec.names import NODE_KIND_NAMES, PHASES
 
-BYTES_PER_ELEMENT = 4  # every tensor is float32
+from .traffic import BYTES_PER_ELEMENT, Traffic, bridge_traffic, param_traffic
 
 # Algorithms whose train step also sends every activation's gradient back over the same wire.
 BACKWARD_ALGS = (job_pb2.kBP, job_pb2.kBPTT)
@@ -27,6 +27,7 @@ class VNode:
     whole: bool  # an unpartitioned layer in a partitioned graph
     params: tuple[str, ...] = ()
     count: int = 1
+    peer: int = -1  # a bridge's worker at the other end
 
     @property
     def worker(self) -> int:
@@ -70,6 +71,7 @@ class View:
     directions: int  # 2 when gradients travel back over every edge, else 1
     worker_params: dict[int, list[str]] = field(default_factory=dict)
     server_slices: dict[int, list[str]] = field(default_factory=dict)
+    traffic: Traffic = field(default_factory=Traffic)
     collapsed: bool = False
 
     @property
@@ -93,7 +95,8 @@ def build_view(plan: plan_pb2.PlanProto, phase: str = "train") -> View:
     """The view of one phase of `plan`."""
     graph = find_graph(plan, phase)
     directions = 2 if phase == "train" and plan.job.train_one_batch.alg in BACKWARD_ALGS else 1
-    nodes = [to_vnode(n, graph.num_partitions) for n in graph.nodes]
+    worker_of = {n.name: n.worker for n in graph.nodes}
+    nodes = [to_vnode(n, graph.num_partitions, worker_of.get(n.peer, -1)) for n in graph.nodes]
     view = View(
         job=plan.job.name or "(unnamed job)",
         phase=phase,
@@ -104,10 +107,20 @@ def build_view(plan: plan_pb2.PlanProto, phase: str = "train") -> View:
     )
     view.worker_params = params_by_worker(graph)
     view.server_slices = slices_by_server(plan)
+    view.traffic = param_traffic(plan, graph) if phase == "train" else Traffic()
+    view.traffic.bridges = bridge_traffic(crossing(graph), directions)
     return view
 
 
-def to_vnode(node: plan_pb2.Node, num_partitions: int) -> VNode:
+def crossing(graph: plan_pb2.PhaseGraph) -> list[tuple[int, int, int]]:
+    """(src worker, dst worker, activation bytes) of every edge that crosses workers."""
+    worker = {n.name: n.worker for n in graph.nodes}
+    shape = {n.name: n.shape for n in graph.nodes}
+    return [(worker[s], n.worker, math.prod(shape[s]) * BYTES_PER_ELEMENT)
+            for n in graph.nodes for s in n.srcs if s in worker and worker[s] != n.worker]
+
+
+def to_vnode(node: plan_pb2.Node, num_partitions: int, peer: int = -1) -> VNode:
     """A drawn node from a plan node."""
     kind = NODE_KIND_NAMES.get(node.kind, "compute")
     kind_type = layer_type(node.conf) if kind == "compute" and node.HasField("conf") else kind
@@ -121,6 +134,7 @@ def to_vnode(node: plan_pb2.Node, num_partitions: int) -> VNode:
         workers=(node.worker,),
         whole=whole,
         params=tuple(param_label(p) for p in node.params),
+        peer=peer,
     )
 
 

@@ -27,11 +27,40 @@ def topology_line(view: View) -> str:
 
 
 def traffic_line(view: View) -> str:
-    """Total bytes crossing workers per step, and what a step sends."""
+    """Bytes per step over bridges (activations between workers) and to and from servers (params)."""
     crossing = [e for e in view.edges if e.cross]
     count = sum(e.count for e in crossing)
     what = "activations + gradients" if view.directions == 2 else "activations"
-    return f"crossing workers: {bytes_text(view.cross_bytes)}/step on {plural(count, 'edge')} ({what})"
+    t = view.traffic
+    params = f"params: {bytes_text(t.params_bytes)}/step (gradients pushed + values pulled)"
+    if view.phase != "train":
+        params = "params: none in this phase"
+    return f"bridges: {bytes_text(view.cross_bytes)}/step on {plural(count, 'edge')} ({what}), {params}"
+
+
+def param_traffic_lines(view: View) -> list[str]:
+    """Per worker bytes to and from servers, per server bytes in and out, and the server groups' sync."""
+    t = view.traffic
+    if not t.push:
+        return ["(no param traffic in this phase)"]
+    out = [f"worker {w}: push {bytes_text(t.worker_push(w))}, pull {bytes_text(t.worker_push(w))}"
+           for w in t.workers]
+    groups = f", {t.groups_per_server_group} worker groups" if t.groups_per_server_group > 1 else ""
+    out += [f"server {s}: in {bytes_text(t.server_in(s))}, out {bytes_text(t.server_in(s))}{groups}"
+            for s in t.servers]
+    if t.sync:
+        out.append(f"server groups sync: {bytes_text(t.sync)}/step (deltas + values)")
+    return out
+
+
+def bridge_table(view: View) -> list[list[str]]:
+    """Rows of the worker x worker table of bridge bytes per step: row sends, column receives."""
+    workers = view.workers
+    rows = [["from\\to", *(f"w{w}" for w in workers)]]
+    for a in workers:
+        cells = [bytes_text(view.traffic.bridges[(a, b)]) if (a, b) in view.traffic.bridges else "-" for b in workers]
+        rows.append([f"w{a}", *cells])
+    return rows
 
 
 def groups_line(view: View) -> str:

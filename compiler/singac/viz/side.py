@@ -18,17 +18,25 @@ from .style import (
 ROW = LINE_H + 5
 CHIP = 14
 MAX_GROUPS_DRAWN = 8  # more groups are summarised in one line
+BRIDGE_HEAD = "Bridge bytes per step (row sends to column)"
 
 
 def draw_side(c: Canvas, view: View, x: float, y: float) -> tuple[float, float]:
     """Draw the panel at (x, y); returns its width and height."""
     c.open("g", class_="side", transform=f"translate({x:.1f},{y:.1f})")
     h, w = 0.0, 260.0
-    for section in (legend, topology, worker_params, server_slices):
+    for section in (legend, topology, param_traffic, bridge_table, worker_params, server_slices):
         sw, sh = section(c, view, h)
         w, h = max(w, sw), h + sh + 18
     c.close("g")
     return w, h
+
+
+def legend_svg(view: View) -> str:
+    """The legend alone, as a small SVG document (the HTML page keeps it in view)."""
+    c = Canvas()
+    w, h = legend(c, view, 0)
+    return c.document(w + 4, h + 4)
 
 
 def heading(c: Canvas, y: float, text: str) -> float:
@@ -119,3 +127,31 @@ def server_slices(c: Canvas, view: View, y0: float) -> tuple[float, float]:
         c.text(0, y + 11, line, size=10, class_="server-slices", style="white-space:pre")
         y += LINE_H
     return max(text_width(line, 10) for line in lines), y - y0
+
+
+def param_traffic(c: Canvas, view: View, y0: float) -> tuple[float, float]:
+    """Bytes per step each worker pushes and pulls, and each server takes in and sends out."""
+    y = heading(c, y0, "Param traffic per step")
+    lines = panels.param_traffic_lines(view)
+    for line in lines:
+        worker = int(line.split()[1].rstrip(":")) if line.startswith("worker ") else None
+        colour = worker_colours((worker,))[1] if worker is not None else None
+        c.text(0, y + 11, line, size=10, fill=colour, class_="param-traffic", style="white-space:pre")
+        y += LINE_H
+    return max(text_width(line, 10) for line in lines), y - y0
+
+
+def bridge_table(c: Canvas, view: View, y0: float) -> tuple[float, float]:
+    """The worker x worker table of bridge bytes per step (row sends to column)."""
+    rows = panels.bridge_table(view)
+    if not view.traffic.bridges:  # nothing crosses workers
+        return 0.0, -18.0
+    y = heading(c, y0, BRIDGE_HEAD)
+    cell = max(text_width(text, 10) for row in rows for text in row) + 10
+    for i, row in enumerate(rows):
+        for k, text in enumerate(row):
+            bold = "bold" if i == 0 or k == 0 else None
+            colour = "#888888" if text == "-" else CROSS_COLOUR if i and k else None
+            c.text(k * cell, y + 11, text, size=10, font_weight=bold, fill=colour, class_="bridge-cell")
+        y += LINE_H
+    return max(cell * len(rows[0]), text_width(BRIDGE_HEAD, 13)), y - y0

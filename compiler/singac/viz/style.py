@@ -1,11 +1,13 @@
 """How things look: worker colours, one shape per node kind, text metrics of the monospace font."""
 from __future__ import annotations
 
-# Fill and stroke per worker (Tableau 10, light fills); workers beyond ten reuse them in order.
+# Fill and stroke per worker: 16 colours chosen far apart in CIELAB (fills too), and far from the crossing
+# red and the collapsed grey; workers beyond sixteen reuse them in order.
 WORKER_COLOURS = [
-    ("#dbe9f6", "#1f77b4"), ("#ffe4cc", "#ff7f0e"), ("#d8f0d8", "#2ca02c"), ("#f7d6d6", "#d62728"),
-    ("#e6dcf0", "#9467bd"), ("#eadbd8", "#8c564b"), ("#f9dff0", "#e377c2"), ("#e4e4e4", "#7f7f7f"),
-    ("#f0f0cc", "#bcbd22"), ("#d4f1f4", "#17becf"),
+    ("#aacbe2", "#1f77b4"), ("#efa2ef", "#d50bd5"), ("#efc9a2", "#d5700b"), ("#a1d2a1", "#078807"),
+    ("#d2a1b1", "#880732"), ("#a2a9ef", "#0b1cd5"), ("#a1d2c6", "#078868"), ("#b0a8cb", "#301976"),
+    ("#c5cba8", "#667619"), ("#cbb3a8", "#763819"), ("#efa2cf", "#d50b81"), ("#d2ade4", "#8927b9"),
+    ("#a2bcef", "#0b4fd5"), ("#cfa2ef", "#810bd5"), ("#d2a1c6", "#880768"), ("#a8cbad", "#197628"),
 ]
 MANY_WORKERS = ("#f2f2f2", "#444444")  # a collapsed node that spans several workers
 CROSS_COLOUR = "#d62728"  # edges that leave their worker

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from . import panels
 from .canvas import Canvas, Point, curve_path
+from .collapse import group_key
 from .grid import NODE_H, Item, build_grid
 from .layout import SLANT, Layout, layout_grid
 from .model import View, VNode
@@ -15,6 +16,7 @@ from .style import (
     LINE_H,
     WORKER_COLOURS,
     shape_text,
+    text_width,
     worker_colours,
 )
 
@@ -41,7 +43,8 @@ def render_svg(view: View) -> str:
     draw_labels(c, lay)
     c.close("g")
     side_w, side_h = draw_side(c, view, MARGIN + lay.width + PANEL_GAP, MARGIN + HEADER_H)
-    width = MARGIN + lay.width + PANEL_GAP + side_w + MARGIN
+    header_w = max(text_width(line, 12) for line in header_lines(view))
+    width = max(MARGIN + lay.width + PANEL_GAP + side_w, MARGIN + header_w) + MARGIN
     height = max(lay.height, MARGIN + HEADER_H + side_h) + MARGIN
     return c.document(width, height)
 
@@ -59,9 +62,14 @@ def define_markers(c: Canvas) -> None:
 def draw_header(c: Canvas, view: View) -> None:
     """Job name and phase, topology, what the groups do, and the bytes crossing workers."""
     c.text(MARGIN, MARGIN + 18, panels.title(view), size=18, font_weight="bold", class_="title")
-    for i, line in enumerate([panels.topology_line(view), panels.groups_line(view), panels.traffic_line(view)]):
+    for i, line in enumerate(header_lines(view)):
         colour = CROSS_COLOUR if i == 2 and view.cross_bytes else None
         c.text(MARGIN, MARGIN + 40 + i * (LINE_H + 4), line, size=12, fill=colour, class_=f"header-{i}")
+
+
+def header_lines(view: View) -> list[str]:
+    """The three lines under the title: topology, what the groups do, and the traffic."""
+    return [panels.topology_line(view), panels.groups_line(view), panels.traffic_line(view)]
 
 
 def draw_columns(c: Canvas, lay: Layout) -> None:
@@ -102,7 +110,8 @@ def draw_node(c: Canvas, item: Item, node: VNode, y: float) -> None:
     fill, stroke = worker_colours(node.workers)
     workers = " ".join(f"worker-{w}" for w in node.workers)
     c.open("g", class_=f"node kind-{node.kind} {workers}" + (" whole" if node.whole else ""),
-           data_name=node.name, data_kind=node.kind)
+           data_name=node.name, data_kind=node.kind, data_origin=node.origin, data_group=group_key(node),
+           data_worker=",".join(map(str, node.workers)))
     c.title(tooltip(node))
     shape = KIND_STYLES[node.kind]["shape"]
     x, w, h = item.x, item.w, NODE_H

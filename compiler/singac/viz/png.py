@@ -1,0 +1,54 @@
+"""PNG output: the SVG picture itself, rasterised by headless Chromium, so the PNG shows exactly what the
+SVG shows (columns in order, legend and panels included) in about the time a browser takes to open it."""
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from ..errors import SingaError
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+MAX_SIDE = 16_384  # longest side of a PNG Chromium draws reliably; larger pictures are scaled down to it
+TIMEOUT_S = 300
+SIZE = re.compile(r'<svg([^>]*?) width="([\d.]+)" height="([\d.]+)"')
+
+
+def find_browser() -> str:
+    """The headless Chromium to draw with; a SingaError when there is none."""
+    exe = next((path for path in map(shutil.which, BROWSERS) if path), None)
+    if exe is None:
+        raise SingaError("PNG output needs headless Chromium ('chromium' on PATH); write .svg or .html instead")
+    return exe
+
+
+def fitted(svg: str) -> tuple[str, int, int]:
+    """The SVG resized (its viewBox keeps the drawing) so no side exceeds MAX_SIDE, and its pixel size."""
+    found = SIZE.search(svg)
+    if found is None:
+        raise SingaError("cannot draw a PNG: the SVG has no width and height")
+    width, height = float(found.group(2)), float(found.group(3))
+    scale = min(1.0, MAX_SIDE / max(width, height))
+    w, h = max(math.ceil(width * scale), 1), max(math.ceil(height * scale), 1)
+    return SIZE.sub(rf'<svg\1 width="{w}" height="{h}"', svg, count=1), w, h
+
+
+def svg_to_png(svg: str) -> bytes:
+    """A screenshot of the SVG, at its own size (or scaled down to MAX_SIDE), by headless Chromium."""
+    exe = find_browser()
+    svg, w, h = fitted(svg)
+    with tempfile.TemporaryDirectory(prefix="singac-png-") as tmp:
+        page, shot = Path(tmp) / "picture.svg", Path(tmp) / "picture.png"
+        page.write_text(svg)
+        args = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--force-device-scale-factor=1",
+                f"--window-size={w},{h}", f"--screenshot={shot}", page.as_uri()]
+        try:
+            done = subprocess.run(args, capture_output=True, timeout=TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired:
+            raise SingaError(f"Chromium took over {TIMEOUT_S} s to draw the PNG; write .svg or .html instead") from None
+        if done.returncode != 0 or not shot.exists():
+            raise SingaError(f"Chromium could not draw the PNG (exit code {done.returncode})")
+        return shot.read_bytes()
