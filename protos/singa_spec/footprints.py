@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterable
 
 from singa_proto import job_pb2, plan_pb2
 
-from .layers import SPECS, layer_type
+from .gradients import GradientReach
+from .layers import layer_type
 
 FLOAT = 4
 Shape = tuple[int, ...]
@@ -39,7 +40,7 @@ class Net:
         for n in graph.nodes:
             for s in n.srcs:
                 self.consumers.setdefault(s, []).append(n)
-        self._grad: dict[str, bool] = {}
+        self._grad = GradientReach(graph.nodes)
         self._nhwc: dict[str, bool] = {}
 
     def shape(self, name: str) -> Shape:
@@ -72,25 +73,8 @@ class Net:
         return len(self.workers()) > 1 and sorted(users) == self.workers()
 
     def gets_grad(self, name: str) -> bool:
-        """Whether backward brings a gradient to `name`'s output: in training, when a param lies
-        upstream of it through layers that pass gradients (the executor's `needs_grad`)."""
-        if not self.train or name not in self.nodes:
-            return False
-        if name not in self._grad:
-            self._grad[name] = True  # provisional: an RBM pair leads back here
-            self._grad[name] = self._upstream(self.nodes[name])
-        return self._grad[name]
-
-    def _upstream(self, node: plan_pb2.Node) -> bool:
-        if node.kind == plan_pb2.kBridgeDstNode:
-            return self.gets_grad(node.peer)
-        if node.kind == plan_pb2.kCompute:
-            spec = SPECS.get(layer_type(node.conf))
-            if spec is not None and not spec.grad:
-                return False
-            if node.params:
-                return True
-        return any(self.gets_grad(s) for s in node.srcs)
+        """Whether backward brings a gradient to `name`'s output (in training; gradients.py)."""
+        return self.train and name in self.nodes and self._grad.reaches(name)
 
     def channels_last(self, name: str) -> bool:
         """Whether `name`'s output lies channels-last: convolutions write it, pooling, element-wise

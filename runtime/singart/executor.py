@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from singa_proto import plan_pb2
 from singa_spec import SingaError, layer_type, spec_of
+from singa_spec.gradients import GradientReach
 from singa_spec.names import NODE_KIND_NAMES
 
 from . import layout
@@ -51,25 +52,11 @@ class Env:
                  seed: int, train: bool) -> None:
         self.nodes = {n.name: n for n in graph.nodes}
         self.store, self.channels, self.seed, self.train = store, channels, seed, train
-        self._needs: dict[str, bool] = {}
+        self.gradients = GradientReach(graph.nodes)
 
     def needs_grad(self, name: str) -> bool:
-        """Whether backward must bring a gradient to node `name`'s output: some param lies upstream of
-        it through layers that pass gradients (an input layer's output, say, needs none)."""
-        if name not in self._needs:
-            self._needs[name] = True  # provisional, in case a cyclic pair (RBM) leads back here
-            self._needs[name] = self._upstream_params(self.nodes[name]) if name in self.nodes else True
-        return self._needs[name]
-
-    def _upstream_params(self, node: plan_pb2.Node) -> bool:
-        if node.kind == plan_pb2.kBridgeDstNode:
-            return self.needs_grad(node.peer)
-        if node.kind == plan_pb2.kCompute:
-            if not spec_of(layer_type(node.conf)).grad:
-                return False
-            if node.params:
-                return True
-        return any(self.needs_grad(s) for s in node.srcs)
+        """Whether backward must bring a gradient to node `name`'s output (singa_spec.gradients)."""
+        return self.gradients.reaches(name)
 
 
 class Step:

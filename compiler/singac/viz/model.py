@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from singa_proto import job_pb2, plan_pb2
 from singa_spec import SingaError, layer_type
+from singa_spec.gradients import GradientReach
 from singa_spec.names import NODE_KIND_NAMES, PHASES
 
 from .traffic import BYTES_PER_ELEMENT, Traffic, bridge_traffic, param_traffic
@@ -108,15 +109,18 @@ def build_view(plan: plan_pb2.PlanProto, phase: str = "train") -> View:
     view.worker_params = params_by_worker(graph)
     view.server_slices = slices_by_server(plan)
     view.traffic = param_traffic(plan, graph) if phase == "train" else Traffic()
-    view.traffic.bridges = bridge_traffic(crossing(graph), directions)
+    view.traffic.bridges = bridge_traffic(crossing(graph, directions))
     return view
 
 
-def crossing(graph: plan_pb2.PhaseGraph) -> list[tuple[int, int, int]]:
-    """(src worker, dst worker, activation bytes) of every edge that crosses workers."""
+def crossing(graph: plan_pb2.PhaseGraph, directions: int) -> list[tuple[int, int, int, int]]:
+    """(src worker, dst worker, activation bytes, directions) of every edge that crosses workers; a
+    gradient comes back only to an output that needs one (not to an input layer's, say)."""
     worker = {n.name: n.worker for n in graph.nodes}
     shape = {n.name: n.shape for n in graph.nodes}
-    return [(worker[s], n.worker, math.prod(shape[s]) * BYTES_PER_ELEMENT)
+    grads = GradientReach(graph.nodes)
+    return [(worker[s], n.worker, math.prod(shape[s]) * BYTES_PER_ELEMENT,
+             directions if grads.reaches(s) else 1)
             for n in graph.nodes for s in n.srcs if s in worker and worker[s] != n.worker]
 
 
@@ -142,6 +146,7 @@ def build_edges(graph: plan_pb2.PhaseGraph, directions: int) -> list[VEdge]:
     """One edge per (producer, consumer input), labelled with the producer's output shape."""
     by_name = {n.name: n for n in graph.nodes}
     order = {n.name: i for i, n in enumerate(graph.nodes)}
+    grads = GradientReach(graph.nodes)
     edges = []
     for node in graph.nodes:
         for src_name in node.srcs:
@@ -149,7 +154,8 @@ def build_edges(graph: plan_pb2.PhaseGraph, directions: int) -> list[VEdge]:
             if src is None:
                 raise SingaError(f"plan node '{node.name}' reads '{src_name}', which is not in its graph")
             cross = src.worker != node.worker
-            nbytes = math.prod(src.shape) * BYTES_PER_ELEMENT * directions if cross else 0
+            ways = directions if grads.reaches(src_name) else 1  # no gradient back to an input layer
+            nbytes = math.prod(src.shape) * BYTES_PER_ELEMENT * ways if cross else 0
             back = order[src_name] >= order[node.name]
             edges.append(VEdge(src_name, node.name, tuple(src.shape), nbytes, cross, back))
     return edges

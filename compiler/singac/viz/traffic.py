@@ -104,11 +104,12 @@ def sync_bytes(plan: plan_pb2.PlanProto, groups: int, sync_freq: int) -> int:
     return 2 * floats * BYTES_PER_ELEMENT * (groups - 1) // sync_freq
 
 
-def bridge_traffic(edges: list[tuple[int, int, int]], directions: int) -> dict[tuple[int, int], int]:
-    """(sender, receiver) -> bytes from crossing edges (src worker, dst worker, activation bytes)."""
+def bridge_traffic(edges: list[tuple[int, int, int, int]]) -> dict[tuple[int, int], int]:
+    """(sender, receiver) -> bytes from crossing edges (src worker, dst worker, activation bytes,
+    directions: 2 when its gradient comes back the other way)."""
     out: dict[tuple[int, int], int] = {}
-    for src, dst, nbytes in edges:
+    for src, dst, nbytes, directions in edges:
         out[(src, dst)] = out.get((src, dst), 0) + nbytes
-        if directions == 2:  # the gradient comes back the other way
+        if directions == 2:
             out[(dst, src)] = out.get((dst, src), 0) + nbytes
     return out
