@@ -5,11 +5,12 @@ import argparse
 import os
 import sys
 import traceback
+import warnings
 
 from . import SingaError
 
 # Errors the user can cause (a bad plan, shard, checkpoint or workspace, or data a layer refuses, such as
-# labels out of range): one line, exit code 2.
+# labels out of range, or a loss that went non-finite): one line, exit code 2.
 USER_ERRORS: tuple[type[BaseException], ...] = (SingaError, OSError, ValueError)
 EXIT_USER, EXIT_INTERNAL, EXIT_INTERRUPTED = 2, 70, 130  # 70: EX_SOFTWARE, a bug of singart's
 DEBUG_ENV = "SINGART_DEBUG"  # set to 1 to see the traceback behind an error line
@@ -25,6 +26,9 @@ def _run(args: argparse.Namespace) -> int:
         raise SingaError(f"--hosts {args.hosts}: multi-process runs come with the distributed runtime; "
                          "run without --hosts to train in this process")
     plan = read_plan(args.plan)
+    # numpy's warnings on overflow and NaN would interleave with the log; the run checks the losses and
+    # params itself and stops with one line at the step they go non-finite
+    warnings.filterwarnings("ignore", r"(overflow|invalid value|divide by zero) encountered", RuntimeWarning)
     try:
         run_plan(plan, resume=args.resume)
     except ShardError as err:  # the data layers' one-line errors name the layer and the shard
