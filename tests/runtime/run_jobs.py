@@ -71,7 +71,8 @@ def newest_complete(folder: Path) -> int | None:
         return None
     step, files = found
     for path in files:
-        assert checkpoint.read(path)  # loads: not torn, not empty
+        params = checkpoint.read(path)  # loads: not torn
+        assert params or path.name.endswith(checkpoint.UPDATER_SUFFIX)  # plain SGD keeps no history
     return step
 
 
