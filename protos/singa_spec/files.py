@@ -3,7 +3,7 @@ torn one, even if the writer is killed or the machine loses power."""
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 TEMP_PREFIX = ".partial-"  # what a killed writer leaves behind; `remove_partial` deletes it
@@ -12,16 +12,21 @@ TEMP_PREFIX = ".partial-"  # what a killed writer leaves behind; `remove_partial
 def write_atomic(path: str | Path, data: bytes) -> None:
     """Write `data` to `path` through a temp file in the same folder, fsync, rename, fsync the folder."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX + path.name + ".")
+    # named before it exists (mkstemp names it only once made), so that an exception at any point, a
+    # signal handler's included, finds the temp file to delete
+    tmp = path.with_name(f"{TEMP_PREFIX}{path.name}.{secrets.token_hex(6)}")
     try:
-        os.fchmod(fd, 0o644)  # mkstemp makes it private; these are ordinary files
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(fd, 0o644)  # whatever the umask: these are ordinary files
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except FileExistsError:
+        raise  # another writer's temp file of that name: not ours to delete
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     sync_folder(path.parent)
 

@@ -3,16 +3,39 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import traceback
+import warnings
+from importlib import metadata
 
 from . import SingaError
+from .signals import Terminated, silence_stdout, stdout_gone, terminate_like_interrupt
 
 # Errors the user can cause (a bad plan, shard, checkpoint or workspace, or data a layer refuses, such as
-# labels out of range): one line, exit code 2.
+# labels out of range, or a loss that went non-finite): one line, exit code 2.
 USER_ERRORS: tuple[type[BaseException], ...] = (SingaError, OSError, ValueError)
-EXIT_USER, EXIT_INTERNAL, EXIT_INTERRUPTED = 2, 70, 130  # 70: EX_SOFTWARE, a bug of singart's
+EXIT_USER, EXIT_INTERNAL = 2, 70  # 70: EX_SOFTWARE, a bug of singart's
+# ended by signal N: 128 + N, as a shell reports it (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, and 141 when
+# stdout's reader went away, as for a tool SIGPIPE ended)
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
 DEBUG_ENV = "SINGART_DEBUG"  # set to 1 to see the traceback behind an error line
+RUN_HELP = ("Train a plan compiled by `singac compile` in this process: the job's train net for "
+            "train_steps steps, with validation, test, checkpoints and log lines at the job's "
+            "frequencies; checkpoints and event files go to the job's workspace. Ctrl-C, SIGTERM and "
+            "SIGHUP stop a run cleanly: the newest complete checkpoint stays, and --resume continues "
+            "from it. A loss that becomes NaN or infinite stops the run with an error naming the step.")
+EXIT_CODES = ("exit codes: 0 done; 2 bad input or a non-finite loss; 70 internal error; 128+N ended by "
+              "signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 141 stdout closed)")
+
+
+def version() -> str:
+    """The installed singa-py's version."""
+    try:
+        return metadata.version("singa-py")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -28,6 +51,9 @@ def _run(args: argparse.Namespace) -> int:
     plan = read_plan(args.plan)
     if not args.no_memory_check:
         check_fits(plan, args.plan)  # before anything is allocated
+    # numpy's warnings on overflow and NaN would interleave with the log; the run checks the losses and
+    # params itself and stops with one line at the step they go non-finite
+    warnings.filterwarnings("ignore", r"(overflow|invalid value|divide by zero) encountered", RuntimeWarning)
     try:
         run_plan(plan, resume=args.resume, overwrite=args.overwrite, keep=args.keep_checkpoints)
     except ShardError as err:  # the data layers' one-line errors name the layer and the shard
@@ -47,8 +73,10 @@ def parser() -> argparse.ArgumentParser:
     from .data.cli import add_data_command
 
     p = argparse.ArgumentParser(prog="singart", description="Run SINGA placement plans compiled by singac.")
+    p.add_argument("--version", action="version", version=f"singart (singa-py) {version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    run = sub.add_parser("run", help="train a compiled plan in this process")
+    run = sub.add_parser("run", help="train a compiled plan in this process", description=RUN_HELP,
+                         epilog=EXIT_CODES)
     run.add_argument("plan", metavar="PLAN", help="plan file written by `singac compile`")
     start = run.add_mutually_exclusive_group()
     start.add_argument("--resume", action="store_true",
@@ -57,7 +85,9 @@ def parser() -> argparse.ArgumentParser:
                        help="start over in a workspace that holds checkpoints, replacing them")
     run.add_argument("--keep-checkpoints", type=count, metavar="N",
                      help="keep the N newest checkpoint steps, 0: all (default: the job's checkpoint_keep, 3)")
-    run.add_argument("--hosts", metavar="FILE", help="host file for a multi-process run")
+    run.add_argument("--hosts", metavar="FILE",
+                     help="host file for a multi-process run (not available yet: multi-process runs "
+                          "come with the distributed runtime; the flag is refused)")
     run.add_argument("--no-memory-check", action="store_true",
                      help="run even when the plan's memory estimate exceeds the memory available")
     run.set_defaults(func=_run)
@@ -68,10 +98,26 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `singart` console script."""
     args = parser().parse_args(argv)
+    with terminate_like_interrupt():
+        return dispatch(args)
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Run the chosen command; every way it can end becomes one line on stderr and an exit code."""
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # a reader that went away shows here, not as a warning at exit
+        return code
+    except BrokenPipeError as err:
+        if stdout_gone():  # `singart run ... | head -1`: end quietly, as a tool SIGPIPE ends
+            silence_stdout()
+            return EXIT_BROKEN_PIPE
+        return fail(f"error: {one_line(err)}", EXIT_USER)
     except USER_ERRORS as err:
         return fail(f"error: {one_line(err)}", EXIT_USER)
+    except Terminated as err:
+        print(f"singart: terminated ({signal.Signals(err.signum).name})", file=sys.stderr)
+        return 128 + err.signum
     except KeyboardInterrupt:
         print("singart: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -19,8 +19,10 @@ from singa_spec.names import NODE_KIND_NAMES
 
 from . import layout
 from .connection import Channels
+from .finite import NonFinite, first_nonfinite, nonfinite_metric
 from .folding import weight_fold
 from .layers import Layer, LayerContext, make_layer
+from .layers.loss import LossLayer
 from .store import ParamStore
 
 
@@ -260,8 +262,10 @@ class Executor:
         mine = [n for n in graph.nodes if n.worker == worker]
         for n in mine:
             check_node(n, env, worker)
-        self.worker = worker
+        self.worker, self.env = worker, env
         self.steps = [(n, STEPS[n.kind](n, env)) for n in mine]
+        self.losses = [st.layer for _, st in self.steps if isinstance(st, ComputeStep)
+                       and isinstance(st.layer, LossLayer)]
 
     def forward(self, step: int) -> dict[str, Any]:
         """Run every node forward in execution order; returns the outputs by node name."""
@@ -270,6 +274,15 @@ class Executor:
             bridged = node.kind == plan_pb2.kBridgeDstNode
             outs[node.name] = st.forward([] if bridged else [outs[s] for s in node.srcs], step)
         return outs
+
+    def check_finite(self, step: int, outs: dict[str, Any]) -> None:
+        """Raise NonFinite when this step's loss is NaN or infinite, before backward makes updates of it;
+        the error names the first layer whose output went non-finite."""
+        for layer in self.losses:
+            bad = nonfinite_metric(layer.pending())
+            if bad is not None:
+                where = first_nonfinite((n for n, _ in self.steps), outs, self.env.nodes)
+                raise NonFinite(step, f"{bad} (first non-finite output: layer '{where}')" if where else bad)
 
     def backward(self, step: int) -> None:
         """Run backward in reverse order, summing gradients where an output has several consumers."""

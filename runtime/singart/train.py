@@ -18,6 +18,7 @@ from singa_spec.plans import content_hash
 from . import SingaError, store
 from .checkpoint import Checkpoints
 from .events import EventWriter
+from .finite import NonFinite, check_metrics, check_params, last_good
 from .progress import Progress
 from .worker import Background, WorkerGroup, kernel_threads, merge_metrics, set_kernel_threads
 from .workspace import check_fresh_run, open_workspace
@@ -86,11 +87,11 @@ class Gate:
     @contextmanager
     def hold(self) -> Iterator[None]:
         """Wait for the running background steps to finish and keep new ones from starting."""
-        with self._cond:
-            self._held = True
-            self._cond.notify_all()
-            self._cond.wait_for(lambda: self._running == 0)
-        try:
+        try:  # an interrupt while waiting must release the gate too, or the groups never stop
+            with self._cond:
+                self._held = True
+                self._cond.notify_all()
+                self._cond.wait_for(lambda: self._running == 0)
             yield
         finally:
             with self._cond:
@@ -147,6 +148,7 @@ class Trainer:
                        for group in siblings]
         self.progress = Progress(self.start, self.job.train_steps, self.err)
         self.train_metrics: dict[str, tuple[float, int]] = {}
+        self.written: list[int] = []  # the checkpoint steps this run wrote
 
     def say(self, line: str) -> None:
         """A line about the run (not a metric) on stderr."""
@@ -203,6 +205,12 @@ class Trainer:
         return "singart: done: " + "; ".join(parts)
 
     def _loop(self) -> dict[str, float]:
+        try:
+            return self._steps()
+        except NonFinite as err:  # stop there, and say which checkpoint holds params still finite
+            raise last_good(err, self.checkpoints.folder, self.written) from None
+
+    def _steps(self) -> dict[str, float]:
         start, end = self.start, self.job.train_steps
         for step in range(start, end):
             for what in EVALS:
@@ -210,11 +218,13 @@ class Trainer:
                     self.evaluate(what, step)
             if due(self.job, "checkpoint", step) and not (self.resumed and step == start):
                 with self.gate.hold():  # the other groups pause between steps: no torn checkpoint
-                    self.checkpoints.save(step)
+                    self._save(step)
             self.train.run(step)
             for other in self.others:
                 other.check()
-            self.train_metrics = merge_metrics([self.train_metrics, self.train.metrics()])
+            metrics = self.train.metrics()
+            check_metrics(step, metrics, "Train")  # losses of layers the forward check does not know
+            self.train_metrics = merge_metrics([self.train_metrics, metrics])
             if due(self.job, "display", step):
                 self.report("Train", step, self.train_metrics)
                 self.train_metrics = {}
@@ -222,8 +232,14 @@ class Trainer:
         for other in self.others:
             other.join()  # the final params include every group's steps
         if not (self.resumed and start == end):  # a finished run resumed: its last step is saved already
-            self.checkpoints.save(end)
+            self._save(end)
         return self.evaluate("test", end) if self.evals["test"] is not None else {}
+
+    def _save(self, step: int) -> None:
+        """Write the checkpoint of `step`, unless a param went non-finite."""
+        check_params(step, self.store.values)
+        self.checkpoints.save(step)
+        self.written.append(step)
 
     def evaluate(self, what: str, step: int) -> dict[str, float]:
         """Run `test_steps` (or `validate_steps`) batches of that net and log their mean metrics."""
@@ -233,7 +249,9 @@ class Trainer:
         group.metrics()  # drop anything accumulated outside this evaluation
         for i in range(getattr(self.job, steps_field)):
             group.run(i)
-        return self.report(label, step, group.metrics())
+        metrics = group.metrics()
+        check_metrics(step, metrics, label)
+        return self.report(label, step, metrics)
 
     def report(self, label: str, step: int, metrics: dict[str, tuple[float, int]]) -> dict[str, float]:
         """Print one log line and record the metrics in the event file."""

@@ -77,8 +77,9 @@ class WorkerGroup:
             self.store.finish_step(step)
 
     def _one(self, ex: Executor, step: int) -> None:
-        ex.forward(step)
+        outs = ex.forward(step)
         if self.train:
+            ex.check_finite(step, outs)  # a NaN loss stops the run before it reaches the params
             ex.backward(step)
 
     def _all(self, step: int) -> None:

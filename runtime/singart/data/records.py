@@ -143,11 +143,17 @@ def _split_tuples(blob: bytes, path: str) -> list[bytes]:
 
 def _check_image(image: common_pb2.SingleLabelImageRecord, shape: tuple[int, ...], floats: bool,
                  path: str, index: int) -> None:
-    size = int(np.prod(shape)) if shape else 0
-    got = len(image.data) if floats else len(image.pixel)
-    if not shape or tuple(image.shape) != shape or got != size:
-        raise ShardError(f"{path}: record {index}: image shape {list(image.shape)} with {got} "
-                         f"values differs from the first record's {list(shape)}")
+    """A record must have the first record's shape and as many values (of its kind) as that shape holds."""
+    if not shape:
+        raise ShardError(f"{path}: record 0: the image has no shape")
+    if tuple(image.shape) != shape:
+        raise ShardError(f"{path}: record {index}: image shape {list(image.shape)} differs from the "
+                         f"first record's {list(shape)}")
+    got, size = (len(image.data) if floats else len(image.pixel)), int(np.prod(shape))
+    if got != size:
+        kind = "float" if floats else "pixel"
+        raise ShardError(f"{path}: record {index}: image of shape {list(shape)} holds {got} {kind} "
+                         f"values, not {size}")
 
 
 def read_mean_image(path: str) -> np.ndarray:

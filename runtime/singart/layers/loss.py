@@ -29,6 +29,11 @@ class LossLayer(Layer):
             self._sums[name] += float(values.sum())
         self._rows += rows
 
+    def pending(self) -> dict[str, tuple[float, int]]:
+        """The metric sums since the last metrics() call, left in place (the run checks them after
+        every forward)."""
+        return {name: (total, self._rows) for name, total in self._sums.items()}
+
     def metrics(self) -> dict[str, tuple[float, int]]:
         out = {name: (total, self._rows) for name, total in self._sums.items()} if self._rows else {}
         self._sums = dict.fromkeys(self.metric_names, 0.0)
