@@ -164,8 +164,11 @@ class Trainer:
             self.say(f"singart: no checkpoint in {self.checkpoints.folder}; starting from step 0")
         elif overwrite:
             self.checkpoints.replace_old = True
-        else:
-            check_fresh_run(self.checkpoints.folder, self.checkpoints.plan)
+        elif (finished := check_fresh_run(self.checkpoints.folder, self.checkpoints.plan,
+                                          self.job.train_steps)) is not None:
+            self.say(f"singart: starting over: the checkpoints of the finished run of this plan (up to step "
+                     f"{finished}) will be replaced")
+            self.checkpoints.replace_old = True
         self.checkpoints.warm_start(self.job.checkpoint_path, self.job.step, self.job.reset_param_version)
         return self.job.step, False
 

@@ -85,17 +85,22 @@ def open_workspace(root: str) -> Workspace:
     return ws
 
 
-def check_fresh_run(folder: Path, plan: str) -> None:
-    """A run that neither resumes nor overwrites starts only in a workspace without complete checkpoint
-    steps: its own steps would interleave with the old ones, and pruning and a later `--resume` would
-    take the old run's newest step for this run's."""
+def check_fresh_run(folder: Path, plan: str, train_steps: int) -> int | None:
+    """Whether a run that neither resumes nor overwrites may start in `folder`: its own steps would
+    interleave with the old ones, and pruning and a later `--resume` would take the old run's newest step
+    for this run's. Allowed without steps (None), and over a finished run of this same plan (returns its
+    last step: running the plan again makes those steps again, so replacing them loses nothing); refused
+    over an unfinished run of this plan (it may be meant to resume) or another plan's steps."""
     steps = complete_steps(folder)
     if not steps:
-        return
+        return None
     newest = steps[0]
+    if newest.plan == plan and newest.step >= train_steps:
+        return newest.step
     if newest.plan == plan:
-        raise SingaError(f"{folder} holds checkpoints of this plan up to step {newest.step}; pass --resume "
-                         "to continue from there, or --overwrite to start over and replace them")
+        raise SingaError(f"{folder} holds checkpoints of an unfinished run of this plan up to step "
+                         f"{newest.step}; pass --resume to continue from there, or --overwrite to start "
+                         "over and replace them")
     writer = f"plan {newest.plan[:12]}" if newest.plan else "an unknown plan (older manifests)"
     raise SingaError(f"{folder} holds checkpoints of {writer} up to step {newest.step}, this is plan "
                      f"{plan[:12]}; pass --overwrite to replace them, or use another cluster.workspace")

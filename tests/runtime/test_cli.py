@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import singac
 from singa_spec.plans import FORMAT_VERSION, read_plan, seal, write_plan
+from singart import manifests
 from singart.data.convert import write_image_shard
 
 JOB = """name: "cli-mlp"
@@ -236,7 +237,12 @@ def test_keep_checkpoints_flag_overrides_the_job(tmp_path: Path, job: dict[str, 
 def test_a_fresh_run_over_checkpoints_needs_resume_or_overwrite(tmp_path: Path, job: dict[str, str]) -> None:
     plan = _plan(tmp_path, job)
     assert singart("run", str(plan)).returncode == 0
-    _one_line_error(singart("run", str(plan)), "checkpoints of this plan up to step 4", "--resume", "--overwrite")
+    again = singart("run", str(plan))  # a finished run of the same plan: running it again remakes its steps
+    assert again.returncode == 0, again.stderr
+    assert "starting over: the checkpoints of the finished run of this plan (up to step 4)" in again.stderr
+    manifests.remove_steps(Path(job["ws"]) / "checkpoint", [4])  # as if it had stopped after step 2
+    _one_line_error(singart("run", str(plan)), "an unfinished run of this plan up to step 2", "--resume",
+                    "--overwrite")
     other = read_plan(plan)
     other.job.train_steps = 6
     write_plan(seal(other), tmp_path / "other.plan")
