@@ -21,9 +21,9 @@ def memory_lines(plan: plan_pb2.PlanProto) -> list[str]:
     """The estimate as `# ` comment lines: the process, each train worker, the biggest layers."""
     est = estimate(plan)
     process = {p: est.process.part(p) for p in PARTS}
-    passing = ", ".join(f"{k} +{human(n)}" for k, n in est.passing.items())
+    passing = "".join(f"; {k} +{human(n)} for a moment" for k, n in est.passing.items() if n)
     head = (f"# memory: ~{human(est.total)} per process at its peak = {_parts(process, PARTS)}, "
-            f"baseline {human(est.baseline)} (interpreter and libraries); passing: {passing} (the larger counts)")
+            f"baseline {human(est.baseline)} (interpreter and libraries){passing}")
     lines = [head]
     if est.groups > 1:
         lines.append(f"#   {est.groups} worker groups in the process share the params; each has its "

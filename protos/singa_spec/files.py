@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 
 TEMP_PREFIX = ".partial-"  # what a killed writer leaves behind; `remove_partial` deletes it
 
 
-def write_atomic(path: str | Path, data: bytes) -> None:
-    """Write `data` to `path` through a temp file in the same folder, fsync, rename, fsync the folder."""
+def write_atomic(path: str | Path, data: bytes | Iterable[bytes | memoryview]) -> None:
+    """Write `data` (bytes, or pieces of them written in turn) to `path` through a temp file in the same
+    folder, fsync, rename, fsync the folder."""
     path = Path(path)
     # named before it exists (mkstemp names it only once made), so that an exception at any point, a
     # signal handler's included, finds the temp file to delete
@@ -19,7 +21,8 @@ def write_atomic(path: str | Path, data: bytes) -> None:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         with os.fdopen(fd, "wb") as f:
             os.fchmod(fd, 0o644)  # whatever the umask: these are ordinary files
-            f.write(data)
+            for piece in [data] if isinstance(data, bytes) else data:
+                f.write(piece)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -23,11 +23,10 @@ from .footprints import FLOAT, Net, nbytes
 # The interpreter, NumPy, protobuf and the kernels' library, loaded before any tensor is made (peak
 # RSS of a process that has imported the runtime and run one kernel: 53 MiB, rounded up).
 BASELINE = 64 << 20
-# Encoding a checkpoint holds about four copies of what it saves (the messages, the serialised bytes,
-# the encoder's buffers); decoding a shard holds the file's bytes and each record's bytes beside the
-# arrays, before any activation is made. They pass, and never at once: the peak is what the run keeps
-# plus the larger (a decode less the activations not yet made).
-CHECKPOINT_COPIES, DECODE_COPIES = 4, 2
+# Decoding a shard holds the file's bytes and each record's bytes beside the arrays, before any
+# activation is made: it passes, and the peak is what the run keeps plus the decode less the activations
+# not yet made. (A checkpoint is written from views of the arrays and adds nothing.)
+DECODE_COPIES = 2
 PARTS = ("params", "grads", "updater", "activations", "data")
 # The updater's kept arrays per param, each the param's size: history slots, and the two scratch
 # buffers of the rules that are not one fused pass (params/updaters.py).
@@ -68,7 +67,7 @@ class Estimate:
     process: Usage = field(default_factory=Usage)
     groups: int = 1
     baseline: int = BASELINE
-    passing: dict[str, int] = field(default_factory=dict)  # "checkpoint", "decode": bytes above the rest
+    passing: dict[str, int] = field(default_factory=dict)  # "decode": bytes above the rest, for a moment
 
     @property
     def total(self) -> int:
@@ -111,7 +110,6 @@ def estimate(plan: plan_pb2.PlanProto) -> Estimate:
                 est.process.add(node.origin or node.name, "activations", footprints.node_bytes(evaluation, node))
     decode = _add_data(plan, est.process)
     est.passing["decode"] = max(0, decode - est.process.part("activations"))
-    est.passing["checkpoint"] = CHECKPOINT_COPIES * (est.process.part("params") + est.process.part("updater"))
     return est
 
 
