@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import os
-import select
 import signal
 import sys
-from importlib import metadata
 
 from google.protobuf import text_format
 from singa_spec import SingaError
+from singa_spec.console import silence_stdout, stdout_gone, version
 from singa_spec.plans import read_plan, write_plan
 
 from . import debug
@@ -25,8 +23,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # a reader that went away shows here, not as a warning at exit
         return code
     except BrokenPipeError as e:
-        if _stdout_gone():  # `singac show plan | head -1`: end quietly, as a tool SIGPIPE ends
-            _silence_stdout()
+        if stdout_gone():  # `singac show plan | head -1`: end quietly, as a tool SIGPIPE ends
+            silence_stdout()
             return 128 + signal.SIGPIPE
         print(f"singac: error: {e}", file=sys.stderr)
         return 2
@@ -47,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="singac", description="Compile SINGA job descriptions into "
                                 "partitioned placement plans, and show or draw them.")
-    p.add_argument("--version", action="version", version=f"singac (singa-py) {_version()}")
+    p.add_argument("--version", action="version", version=f"singac (singa-py) {version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     c = sub.add_parser("compile", help="parse, check, infer shapes, partition and place a job",
                        description="Compile a job file (protobuf text) into a plan file.")
@@ -61,31 +59,6 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_show)
     _add_viz(sub)
     return p
-
-
-def _version() -> str:
-    try:
-        return metadata.version("singa-py")
-    except metadata.PackageNotFoundError:
-        return "unknown (not installed)"
-
-
-def _stdout_gone() -> bool:
-    """Whether stdout is a pipe whose reader has gone: poll reports an error on such a pipe."""
-    try:
-        poller = select.poll()
-        poller.register(sys.stdout.fileno(), select.POLLOUT)
-        return any(events & select.POLLERR for _, events in poller.poll(0))
-    except (OSError, ValueError):
-        return False
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null, so that flushing it at exit raises nothing (Python's documented way
-    to end quietly after a BrokenPipeError)."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
 
 
 def _add_viz(sub) -> None:

@@ -7,10 +7,11 @@ import signal
 import sys
 import traceback
 import warnings
-from importlib import metadata
+
+from singa_spec.console import silence_stdout, stdout_gone, version
 
 from . import SingaError
-from .signals import Terminated, silence_stdout, stdout_gone, terminate_like_interrupt
+from .signals import Terminated, terminate_like_interrupt
 
 # Errors the user can cause (a bad plan, shard, checkpoint or workspace, or data a layer refuses, such as
 # labels out of range, or a loss that went non-finite): one line, exit code 2.
@@ -28,14 +29,6 @@ RUN_HELP = ("Train a plan compiled by `singac compile` in this process: the job'
             "from it. A loss that becomes NaN or infinite stops the run with an error naming the step.")
 EXIT_CODES = ("exit codes: 0 done; 2 bad input or a non-finite loss; 70 internal error; 128+N ended by "
               "signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 141 stdout closed)")
-
-
-def version() -> str:
-    """The installed singa-py's version."""
-    try:
-        return metadata.version("singa-py")
-    except metadata.PackageNotFoundError:
-        return "unknown (not installed)"
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""How a run ends when it is asked to, or when nobody reads its output any more.
+"""How a run ends when it is asked to.
 
 SIGTERM (a job scheduler, `kill`, a container stop) and SIGHUP (a closed terminal) end a run as Ctrl-C
 does: the handler raises `Terminated`, a KeyboardInterrupt, so every path that cleans up after Ctrl-C
@@ -6,10 +6,7 @@ does: the handler raises `Terminated`, a KeyboardInterrupt, so every path that c
 """
 from __future__ import annotations
 
-import os
-import select
 import signal
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -41,22 +38,3 @@ def terminate_like_interrupt() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def stdout_gone() -> bool:
-    """Whether stdout is a pipe whose reader has gone (`singart run ... | head -1`): poll reports an
-    error on such a pipe, so a broken pipe elsewhere is not mistaken for it."""
-    try:
-        poller = select.poll()
-        poller.register(sys.stdout.fileno(), select.POLLOUT)
-        return any(events & select.POLLERR for _, events in poller.poll(0))
-    except (OSError, ValueError):
-        return False
-
-
-def silence_stdout() -> None:
-    """Point stdout at /dev/null, so that flushing it at exit raises nothing (Python's documented way
-    to end quietly after a BrokenPipeError)."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
