@@ -119,6 +119,9 @@ def inner_product(conf: Any, ins: list[Shape]) -> Shape:
 def softmax_loss(conf: Any, ins: list[Shape]) -> Shape:
     arity(ins, 2, "source layer (prediction, label)")
     pred, labels = ins
+    if any(x != 1 for x in pred[2:]):  # SINGA would flatten them: an image's pixels taken for classes
+        raise ShapeError(f"prediction {list(pred)} is {len(pred)}-D; kSoftmaxLoss needs (batch, classes) "
+                         "rows (feed it from a kInnerProduct with num_output = the number of classes)")
     if labels != (pred[0],):
         raise ShapeError(f"labels {list(labels)} do not match the prediction rows {list(pred)}")
     classes = math.prod(pred[1:])
