@@ -30,16 +30,16 @@ class TextMap:
 
 
 def scan(text: str, stop: int | None = None) -> TextMap:
-    """Scan `text` (up to the 1-based line `stop`, exclusive, when given)."""
+    """Scan `text` (up to the character offset `stop`, exclusive, when given)."""
     lines: dict[Key, int] = {}
     stack = [Block((), 0)]
     name, line = "", 1
     pos = 0
     for m in _TOKEN.finditer(text):
+        if stop is not None and m.start() >= stop:
+            break
         line += text.count("\n", pos, m.start())
         pos = m.start()
-        if stop is not None and line >= stop:
-            break
         tok = m.group()
         if tok.startswith("#") or tok in (":", ",", ";", "[", "]"):
             continue
