@@ -13,6 +13,7 @@ from singa_proto import job_pb2
 from singac.cli import main
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*/*.pbtxt"))
+JOBS = [*EXAMPLES, Path(__file__).parent / "every_conf.pbtxt"]
 FD = descriptor.FieldDescriptor
 INTS = {FD.CPPTYPE_INT32: (0, -1, 2**31 - 1), FD.CPPTYPE_INT64: (0, -1, 2**63 - 1),
         FD.CPPTYPE_UINT32: (0, 2**32 - 1), FD.CPPTYPE_UINT64: (0, 2**64 - 1)}
@@ -39,11 +40,11 @@ def numeric_fields(msg: Message, at: Path_ = ()) -> Iterator[tuple[Path_, FD]]:
 
 
 def cases() -> list[tuple[Path, Path_, object]]:
-    """(example, field path, value), each (message type, field) taken from the first example that has
-    it, so that the sweep stays a few hundred compiles."""
+    """(job, field path, value), each (message type, field) taken from the first job that has it, so
+    that the sweep stays a few hundred compiles."""
     seen: set[tuple[str, str]] = set()
     out = []
-    for example in EXAMPLES:
+    for example in JOBS:
         job = text_format.Parse(example.read_text(), job_pb2.JobProto())
         for path, f in numeric_fields(job):
             key = (f.containing_type.full_name, f.name)
@@ -81,7 +82,9 @@ def test_the_sweep_covers_the_cluster_and_layer_fields() -> None:
     names = {case_id(c).split(":")[1] for c in CASES}
     for field in ("cluster.nworkers_per_group", "cluster.nserver_groups", "train_steps",
                   "neuralnet.layer.sharddata_conf.batchsize", "neuralnet.layer.convolution_conf.kernel",
-                  "updater.learning_rate.base_lr", "neuralnet.layer.param.init.std"):
+                  "updater.learning_rate.base_lr", "neuralnet.layer.param.init.std",
+                  "neuralnet.layer.rnn_conf.dim", "updater.adam_conf.beta1",
+                  "updater.learning_rate.linear_conf.change_freq", "neuralnet.layer.concate_conf.concate_dim"):
         assert any(n.startswith(field + "=") for n in names), field
 
 
