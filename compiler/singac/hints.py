@@ -9,7 +9,7 @@ import re
 from google.protobuf.descriptor import Descriptor
 from singa_proto import job_pb2
 
-from .textmap import Block, scan
+from .textmap import Block, TextMap, scan
 
 _NO_FIELD = re.compile(r'Message type "([\w.]+)" has no field named "(\w+)"')
 _NO_VALUE = re.compile(r'Enum type "([\w.]+)" has no value named (\w+)')
@@ -21,8 +21,9 @@ def hint(text: str, line: int, col: int, what: str) -> str:
     text, or ''."""
     m = _NO_FIELD.search(what)
     if m:
-        return _missing_brace(text, _offset(text, line, col), m.group(1), m.group(2)) or _did_you_mean(
-            m.group(2), [f.name for f in POOL.FindMessageTypeByName(m.group(1)).fields])
+        tm = scan(text, stop=_offset(text, line, col))
+        return (_missing_brace(tm, m.group(1), m.group(2)) or _extra_brace(tm, m.group(2))
+                or _did_you_mean(m.group(2), [f.name for f in POOL.FindMessageTypeByName(m.group(1)).fields]))
     m = _NO_VALUE.search(what)
     if m:
         return _did_you_mean(m.group(2), [v.name for v in POOL.FindEnumTypeByName(m.group(1)).values])
@@ -42,9 +43,9 @@ def _offset(text: str, line: int, col: int) -> int:
     return start + col - 1
 
 
-def _missing_brace(text: str, offset: int, type_name: str, name: str) -> str:
+def _missing_brace(tm: TextMap, type_name: str, name: str) -> str:
     """When `name` belongs to a block enclosing the one the parser is in, say which block is open."""
-    blocks = scan(text, stop=offset).open_blocks
+    blocks = tm.open_blocks
     types = _block_types(blocks)
     if types[-1].full_name != type_name:  # the scan lost its way; better no hint than a wrong one
         return ""
@@ -55,6 +56,19 @@ def _missing_brace(text: str, offset: int, type_name: str, name: str) -> str:
             return (f"; a `}}` is probably missing: the `{still_open.key[-1][0]}` block opened at line "
                     f"{still_open.line} is still open, and `{name}` belongs to {outer}")
     return ""
+
+
+def _extra_brace(tm: TextMap, name: str) -> str:
+    """When `name` belongs to the block just closed inside the current one, that `}` came too early."""
+    closed = tm.last_closed
+    current = tm.open_blocks[-1].key if tm.open_blocks else ()
+    if closed is None or closed.key[:-1] != current:
+        return ""
+    types = _block_types([Block(closed.key[:i + 1], 0) for i in range(len(closed.key))])
+    if len(types) <= len(closed.key) or name not in types[-1].fields_by_name:
+        return ""
+    return (f"; `{name}` belongs to the `{closed.key[-1][0]}` block closed at line {closed.closed}: "
+            "did that `}` come too early?")
 
 
 def _block_types(blocks: list[Block]) -> list[Descriptor]:

@@ -19,14 +19,17 @@ class Block:
     key: Key
     line: int
     counts: dict[str, int] = field(default_factory=dict)
+    closed: int = 0  # the line of its closing brace, once closed
 
 
 @dataclass
 class TextMap:
-    """The line of every field occurrence, and the blocks still open where the scan stopped."""
+    """The line of every field occurrence, the blocks still open where the scan stopped, and the
+    last block closed before that."""
 
     lines: dict[Key, int]
     open_blocks: list[Block]
+    last_closed: Block | None = None
 
 
 def scan(text: str, stop: int | None = None) -> TextMap:
@@ -35,6 +38,7 @@ def scan(text: str, stop: int | None = None) -> TextMap:
     stack = [Block((), 0)]
     name, line = "", 1
     pos = 0
+    last_closed = None
     for m in _TOKEN.finditer(text):
         if stop is not None and m.start() >= stop:
             break
@@ -48,12 +52,13 @@ def scan(text: str, stop: int | None = None) -> TextMap:
             stack.append(Block(top.key + ((name, top.counts.get(name, 1) - 1),), line))
         elif tok in ("}", ">"):
             if len(stack) > 1:
-                stack.pop()
+                last_closed = stack.pop()
+                last_closed.closed = line
         elif _is_name(tok) and _expects_name(text, m.end()):
             name = tok
             top.counts[name] = top.counts.get(name, 0) + 1
             lines.setdefault(top.key + ((name, top.counts[name] - 1),), line)
-    return TextMap(lines, stack[1:])
+    return TextMap(lines, stack[1:], last_closed)
 
 
 def _is_name(tok: str) -> bool:

@@ -71,3 +71,11 @@ def test_an_unknown_field_with_no_close_name_gets_no_guess() -> None:
     with pytest.raises(SingaError) as e:
         parse_job_text('name: "x"\nzzzzzz: 1\n', "job.pbtxt")
     assert str(e.value) == 'job.pbtxt:2:1: Message type "singa.JobProto" has no field named "zzzzzz".'
+
+
+def test_a_field_after_an_early_brace_names_the_block_closed_too_soon() -> None:
+    text = jobs.mlp(2, 0).replace("base_lr: 0.1 }", "} base_lr: 0.1", 1)
+    with pytest.raises(SingaError) as e:
+        parse_job_text(text, "job.pbtxt")
+    assert str(e.value).endswith("`base_lr` belongs to the `learning_rate` block closed at line 6: did that "
+                                 "`}` come too early?"), str(e.value)
