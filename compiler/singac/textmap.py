@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 # Comments, strings, punctuation and words (names and numbers); anything else is one character.
 _TOKEN = re.compile(r"""\#[^\n]*|"(?:\\.|[^"\\\n])*"?|'(?:\\.|[^'\\\n])*'?|[{}<>:\[\];,]|[^\s{}<>:\[\];,"'#]+""")
 
+_FOLLOWS_NAME = re.compile(r"(?:\s|#[^\n]*)*[:{<]")
+
 Key = tuple[tuple[str, int], ...]  # (field name, occurrence within its block) from the job down
 
 
@@ -67,8 +69,7 @@ def _is_name(tok: str) -> bool:
 
 def _expects_name(text: str, end: int) -> bool:
     """A word is a field name when a `:` or a block's opening brace follows it."""
-    m = re.compile(r"(?:\s|#[^\n]*)*([:{<])").match(text, end)
-    return m is not None
+    return _FOLLOWS_NAME.match(text, end) is not None
 
 
 def line_of(tm: TextMap, key: Key) -> int | None:

@@ -11,7 +11,8 @@ from google.protobuf.message import Message
 from singa_proto import job_pb2
 
 from .errors import SingaError, at
-from .textmap import Key, TextMap, line_of
+from .source import Source
+from .textmap import Key, line_of, scan
 
 Rule = tuple[Callable[[float], bool], str]  # (test, what a value must be)
 
@@ -77,15 +78,15 @@ LR_DIVISORS = {
 }
 
 
-def check_values(job: job_pb2.JobProto, path: str, tm: TextMap) -> None:
+def check_values(job: job_pb2.JobProto, src: Source) -> None:
     """Raise a located SingaError for the first numeric field whose value its rule refuses."""
     for key, msg, name, value in _fields(job, ()):
         test, what = RULES.get(msg.DESCRIPTOR.name, {}).get(name, (None, ""))
         if test is not None and not test(value):
-            raise _error(job, path, tm, key, f"must be {what}, got {_text(value)}")
-    _check_inits(job, path, tm)
-    _check_lr(job, path, tm)
-    _check_executors(job, path, tm)
+            raise _error(job, src, key, f"must be {what}, got {_text(value)}")
+    _check_inits(job, src)
+    _check_lr(job, src)
+    _check_executors(job, src)
 
 
 def _fields(msg: Message, key: Key) -> Iterator[tuple[Key, Message, str, Any]]:
@@ -103,17 +104,17 @@ def _fields(msg: Message, key: Key) -> Iterator[tuple[Key, Message, str, Any]]:
                 yield (*key, (f.name, i)), msg, f.name, value
 
 
-def _check_inits(job: job_pb2.JobProto, path: str, tm: TextMap) -> None:
+def _check_inits(job: job_pb2.JobProto, src: Source) -> None:
     for li, layer in enumerate(job.neuralnet.layer):
         for pi, param in enumerate(layer.param):
             init = param.init
             if init.low > init.high:
                 key = (("neuralnet", 0), ("layer", li), ("param", pi), ("init", 0), ("low", 0))
-                raise _error(job, path, tm, key, f"({_text(init.low)}) is above `high` "
+                raise _error(job, src, key, f"({_text(init.low)}) is above `high` "
                              f"({_text(init.high)})")
 
 
-def _check_lr(job: job_pb2.JobProto, path: str, tm: TextMap) -> None:
+def _check_lr(job: job_pb2.JobProto, src: Source) -> None:
     lr = job.updater.learning_rate
     method = job_pb2.ChangeMethod.Name(lr.type)
     if method in LR_DIVISORS:
@@ -121,35 +122,36 @@ def _check_lr(job: job_pb2.JobProto, path: str, tm: TextMap) -> None:
         value = getattr(getattr(lr, conf), name)
         if not value > 0:
             key: Key = (("updater", 0), ("learning_rate", 0), (conf, 0), (name, 0))
-            raise _error(job, path, tm, key, f"must be positive for {method} (the schedule divides by "
+            raise _error(job, src, key, f"must be positive for {method} (the schedule divides by "
                          f"it), got {_text(value)}")
     steps = lr.fixedstep_conf
     if method == "kFixedStep" and (not steps.step_lr or len(steps.step) != len(steps.step_lr)):
         key = (("updater", 0), ("learning_rate", 0), ("fixedstep_conf", 0))
-        raise _error(job, path, tm, key, f"kFixedStep needs one step_lr per step, got {len(steps.step)} "
+        raise _error(job, src, key, f"kFixedStep needs one step_lr per step, got {len(steps.step)} "
                      f"step and {len(steps.step_lr)} step_lr")
 
 
-def _check_executors(job: job_pb2.JobProto, path: str, tm: TextMap) -> None:
+def _check_executors(job: job_pb2.JobProto, src: Source) -> None:
     c = job.cluster
     for what, groups, per_group in (("worker", "nworker_groups", "nworkers_per_group"),
                                     ("server", "nserver_groups", "nservers_per_group")):
         total = getattr(c, groups) * getattr(c, per_group)
         if total > MAX_EXECUTORS:
             field = per_group if getattr(c, per_group) > getattr(c, groups) else groups
-            raise _error(job, path, tm, (("cluster", 0), (field, 0)),
+            raise _error(job, src, (("cluster", 0), (field, 0)),
                          f"{groups} x {per_group} = {total} {what}s, more than the {MAX_EXECUTORS} a "
                          "plan may hold")
 
 
-def _error(job: job_pb2.JobProto, path: str, tm: TextMap, key: Key, what: str) -> SingaError:
-    """'FILE:LINE: layer 'x': `conf.field` what', naming the layer when the field is in one."""
+def _error(job: job_pb2.JobProto, src: Source, key: Key, what: str) -> SingaError:
+    """'FILE:LINE: layer 'x': `conf.field` what', naming the layer when the field is in one (the text
+    is scanned for lines only here, when there is an error to locate)."""
     names = [name for name, _ in key]
     prefix = ""
     if names[:2] == ["neuralnet", "layer"]:
         prefix = f"layer '{job.neuralnet.layer[key[1][1]].name}': "
         names = names[2:]
-    return at(path, line_of(tm, key), f"{prefix}`{'.'.join(names)}` {what}")
+    return at(src.path, line_of(scan(src.text), key), f"{prefix}`{'.'.join(names)}` {what}")
 
 
 def _text(value: float) -> str:
