@@ -8,6 +8,7 @@ from .graph import build_graph
 from .parse import parse_job_text, read_text
 from .pipeline import run_passes
 from .source import Source
+from .values import check_values
 
 
 def compile_file(path: str) -> plan_pb2.PlanProto:
@@ -18,6 +19,7 @@ def compile_file(path: str) -> plan_pb2.PlanProto:
 
 def compile_job(job: job_pb2.JobProto, source: Source) -> plan_pb2.PlanProto:
     """Compile a parsed job. The train net has nworkers_per_group partitions; the others one."""
+    check_values(job, source)
     graphs = {}
     for phase in phases(job):
         n = job.cluster.nworkers_per_group if phase == "train" else 1

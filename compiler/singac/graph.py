@@ -8,7 +8,12 @@ from singa_proto import job_pb2
 from singa_spec import SPECS, layer_type, spec_of
 from singa_spec.names import PHASES
 
+from .errors import at
+from .parse import line_of
 from .source import Source
+
+# The training algorithms that back-propagate from a loss (kCD trains RBMs without one).
+GRADIENT_ALGS = frozenset({job_pb2.kBP, job_pb2.kBPTT})
 
 # Connection layers the passes insert; a job cannot declare them (it may declare kSplit and kConcate).
 COMPILER_ONLY = frozenset({"kSlice", "kBridgeSrc", "kBridgeDst"})
@@ -24,7 +29,20 @@ def build_graph(job: job_pb2.JobProto, phase: str, source: Source, num_partition
         _add_sources(g, job, layer, phase, source)
     _mark_rbm_pairs(g)
     _check_acyclic(g, source)
+    if phase == "train":
+        _check_loss(g, job, source)
     return g
+
+
+def _check_loss(g: nx.DiGraph, job: job_pb2.JobProto, source: Source) -> None:
+    """Back-propagation (kBP, kBPTT) starts at a loss layer: a train net without one learns nothing."""
+    alg = job.train_one_batch.alg
+    if alg not in GRADIENT_ALGS or any(spec_of(d["type"]).loss for _, d in g.nodes(data=True)):
+        return
+    losses = sorted(name for name, spec in SPECS.items() if spec.loss)
+    raise at(source.path, line_of(source.text, r"^\s*neuralnet\b"),
+             f"the train net has no loss layer ({', '.join(losses)}); {job_pb2.AlgType.Name(alg)} starts "
+             "its backward pass at one")
 
 
 def _add_layer(g: nx.DiGraph, layer: job_pb2.LayerProto, order: int, source: Source) -> None:

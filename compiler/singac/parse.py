@@ -8,6 +8,7 @@ from google.protobuf import text_format
 from singa_proto import job_pb2
 
 from .errors import SingaError, at
+from .hints import hint
 
 REQUIRED_JOB_FIELDS = ("name", "neuralnet", "train_one_batch", "updater", "cluster", "train_steps")
 _LINE_COL = re.compile(r"^(\d+):(\d+)\s*:\s*(.*)$", re.DOTALL)
@@ -36,16 +37,18 @@ def parse_job_text(text: str, source: str) -> job_pb2.JobProto:
     try:
         text_format.Parse(text, job)
     except text_format.ParseError as e:
-        raise _located(source, str(e)) from None
+        raise _located(source, str(e), text) from None
     _merge_srclayer(job)
     _check_required(job, text, source)
     return job
 
 
-def _located(source: str, message: str) -> SingaError:
+def _located(source: str, message: str, text: str) -> SingaError:
     m = _LINE_COL.match(message.strip())
     if m:
         what = _QUOTED_LINE.sub("", m.group(3))  # protobuf quotes the whole offending line first
+        extra = hint(text, int(m.group(1)), int(m.group(2)), what)
+        what = what.rstrip(".") + extra if extra else what
         return SingaError(f"{source}:{m.group(1)}:{m.group(2)}: {what}")
     return SingaError(f"{source}: {message}")
 

@@ -11,6 +11,10 @@ from typing import Any
 
 Shape = tuple[int, ...]
 
+# Plans store shapes, param offsets and slice sizes as int32, and the GPU GEMM (cuBLAS) takes int
+# sizes, so no tensor of a net, activation or param, may hold more elements than an int32 counts.
+MAX_ELEMENTS = 2**31 - 1
+
 
 class ShapeError(Exception):
     """A shape rule's complaint about a layer's conf or inputs."""
@@ -27,6 +31,14 @@ def positive(value: int, field: str) -> int:
     if value <= 0:
         raise ShapeError(f"`{field}` must be positive, got {value}")
     return value
+
+
+def fits(shape: Shape, what: str, hint: str) -> None:
+    """A tensor must hold at most MAX_ELEMENTS elements; `hint` says which field to lower."""
+    size = math.prod(shape)
+    if size > MAX_ELEMENTS:
+        raise ShapeError(f"{what} {list(shape)} has {size} elements, more than the {MAX_ELEMENTS} a "
+                         f"tensor may hold (32-bit sizes in plans and GEMM kernels); lower {hint}")
 
 
 def image(shape: Shape, what: str) -> Shape:
@@ -107,6 +119,9 @@ def inner_product(conf: Any, ins: list[Shape]) -> Shape:
 def softmax_loss(conf: Any, ins: list[Shape]) -> Shape:
     arity(ins, 2, "source layer (prediction, label)")
     pred, labels = ins
+    if any(x != 1 for x in pred[2:]):  # SINGA would flatten them: an image's pixels taken for classes
+        raise ShapeError(f"prediction {list(pred)} is {len(pred)}-D; kSoftmaxLoss needs (batch, classes) "
+                         "rows (feed it from a kInnerProduct with num_output = the number of classes)")
     if labels != (pred[0],):
         raise ShapeError(f"labels {list(labels)} do not match the prediction rows {list(pred)}")
     classes = math.prod(pred[1:])

@@ -39,6 +39,20 @@ def mlp(n: int = 2, dim: int = 0, extras: dict[str, str] | None = None, batch: i
             + layer("loss", "kSoftmaxLoss", ["fc2", "label"], "", x.get("loss", "")) + "}\n")
 
 
+def batch_concat(n: int = 2, dim: int = 0, extras: dict[str, str] | None = None) -> str:
+    """Two inner products' rows stacked by a kConcate along dim 0 (twice the batch), with the labels
+    stacked likewise -> tanh -> fc2 (6) -> softmax loss."""
+    x = extras or {}
+    stack = "concate_conf { concate_dim: 0 }"
+    return (HEAD.format(name="stack", alg="kBP", n=n, dim=dim, batch=8)
+            + layer("label2", "kLabel", ["data"])
+            + ip("fc1a", "mnist", 6) + ip("fc1b", "mnist", 6)
+            + layer("rows", "kConcate", ["fc1a", "fc1b"], stack, x.get("rows", ""))
+            + layer("labels", "kConcate", ["label", "label2"], stack, x.get("labels", ""))
+            + layer("tanh", "kSTanh", ["rows"]) + ip("fc2", "tanh", 6)
+            + layer("loss", "kSoftmaxLoss", ["fc2", "labels"]) + "}\n")
+
+
 def convnet(n: int = 2, dim: int = 0, extras: dict[str, str] | None = None) -> str:
     """data -> mnist -> conv (6 filters, k3) -> max pool -> relu -> fc (6) -> softmax loss."""
     x = extras or {}

@@ -88,6 +88,8 @@ def forward(node: plan_pb2.Node, ins: list, ps: list[np.ndarray], data: Batch) -
         return ins[0][:, :, :h // k * k, :w // k * k].reshape(n, c, h // k, k, w // k, k).max(axis=(3, 5))
     if t in ("kSTanh", "kTanh", "kSigmoid", "kReLU"):
         return ELTWISE[t](ins[0])
+    if t == "kConcate":
+        return np.concatenate(ins, axis=node.conf.concate_conf.concate_dim)
     if t == "kSoftmaxLoss":
         z = ins[0] - ins[0].max(axis=1, keepdims=True)
         logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
@@ -132,6 +134,10 @@ def backward(node: plan_pb2.Node, ins: list, ps: list[np.ndarray], dy) -> tuple[
         h, w = up.shape[2], up.shape[3]
         dx[:, :, :h, :w] = (ins[0][:, :, :h, :w] == up) * np.repeat(np.repeat(dy, k, 2), k, 3)
         return [dx], []
+    if t == "kConcate":
+        axis = node.conf.concate_conf.concate_dim
+        edges = np.cumsum([0] + [x.shape[axis] for x in ins])
+        return [_cut(dy, plan_pb2.Range(axis=axis, begin=a, end=b)) for a, b in pairwise(edges)], []
     if t == "kSoftmaxLoss":
         z = np.exp(ins[0] - ins[0].max(axis=1, keepdims=True))
         p = z / z.sum(axis=1, keepdims=True)

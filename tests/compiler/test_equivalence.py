@@ -31,6 +31,7 @@ CASES = {
     "conv-hybrid": lambda n: jobs.convnet(n, 0, {"fc": "partition_dim: 1", "loss": "partition_dim: -1"}),
     "autoencoder-feature": lambda n: jobs.autoencoder(n, 1),
     "autoencoder-batch": lambda n: jobs.autoencoder(n, 0),
+    "batch-concat": lambda n: jobs.batch_concat(n, 0),
 }
 
 

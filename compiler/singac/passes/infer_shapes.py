@@ -9,7 +9,7 @@ from typing import Any
 
 import networkx as nx
 from singa_spec import spec_of
-from singa_spec.shapes import Shape, ShapeError
+from singa_spec.shapes import Shape, ShapeError, fits
 
 from ..graph import execution_order, forward_view
 from ..shard import first_record_shape
@@ -29,13 +29,23 @@ def infer_shapes(g: nx.DiGraph) -> nx.DiGraph:
         ins = [g.nodes[s]["shape"] for s in srcs]
         try:
             shape = spec_of(d["type"]).shape(with_record_shape(d["conf"]), ins)
+            if any(x <= 0 for x in shape):
+                raise ShapeError(f"output shape {list(shape)} has a dimension <= 0 "
+                                 f"(inputs {[list(s) for s in ins]})")
+            _check_sizes(d, tuple(shape), ins)
         except ShapeError as e:
             raise source.layer_error(d["origin"], str(e)) from None
-        if any(x <= 0 for x in shape):
-            raise source.layer_error(d["origin"], f"output shape {list(shape)} has a dimension <= 0 "
-                                     f"(inputs {[list(s) for s in ins]})")
         d["shape"] = tuple(shape)
     return g
+
+
+def _check_sizes(d: dict, shape: Shape, ins: list[Shape]) -> None:
+    """The layer's output and params must fit the kernels' 32-bit sizes."""
+    spec = spec_of(d["type"])
+    fits(shape, "output", f"`batchsize` ({shape[0]} rows) or the layer's sizes")
+    field = "the layer's sizes" if spec.feature_field == "feature size" else f"`{spec.feature_field}`"
+    for role, param_shape in spec.params(d["conf"], ins[0] if ins else ()):
+        fits(param_shape, f"param {role}", f"{field} or its input's size")
 
 
 def with_record_shape(conf: Any) -> Any:

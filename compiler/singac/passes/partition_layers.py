@@ -87,9 +87,20 @@ def _resolve(g: nx.DiGraph, layer: str, n: int) -> tuple[int, int]:
             raise source.layer_error(layer, f"a {d['type']} layer cannot be partitioned on features "
                                      "(partition_dim 1); use 0 or -1")
         dim = -1  # the net's default of 1 does not apply to layers whose features cannot be cut
+    if dim == 0 and _joins_batches(d):
+        if explicit:
+            raise source.layer_error(layer, "a kConcate along dim 0 joins whole batches, so it cannot be "
+                                     "partitioned on the batch (partition_dim 0): a worker's rows of the "
+                                     "joined batch are not its rows of each input; use -1")
+        dim = -1  # the net's default of 0 does not apply: the join runs whole, its consumers get rows
     if dim == 0 and len(d["shape"]) < 1:
         dim = -1
     return dim, 0
+
+
+def _joins_batches(d: dict) -> bool:
+    """A declared kConcate along dim 0 stacks its inputs' batches into one taller batch."""
+    return d["type"] == "kConcate" and d["conf"].concate_conf.concate_dim == 0
 
 
 def _location(source: Source, layer: str, location: int, n: int, phase: str) -> int:

@@ -1,0 +1,81 @@
+"""Where each field of a job file is: a small scan of the protobuf text that keeps the line of every
+field occurrence and of every block still open, so that errors found after parsing (a bad value, a
+missing `}`) can name a line. protobuf's Python parser keeps no positions, hence this scan."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# Comments, strings, punctuation and words (names and numbers); anything else is one character.
+_TOKEN = re.compile(r"""\#[^\n]*|"(?:\\.|[^"\\\n])*"?|'(?:\\.|[^'\\\n])*'?|[{}<>:\[\];,]|[^\s{}<>:\[\];,"'#]+""")
+
+_FOLLOWS_NAME = re.compile(r"(?:\s|#[^\n]*)*[:{<]")
+
+Key = tuple[tuple[str, int], ...]  # (field name, occurrence within its block) from the job down
+
+
+@dataclass
+class Block:
+    """An open message block: its key and the line of its opening brace."""
+
+    key: Key
+    line: int
+    counts: dict[str, int] = field(default_factory=dict)
+    closed: int = 0  # the line of its closing brace, once closed
+
+
+@dataclass
+class TextMap:
+    """The line of every field occurrence, the blocks still open where the scan stopped, and the
+    last block closed before that."""
+
+    lines: dict[Key, int]
+    open_blocks: list[Block]
+    last_closed: Block | None = None
+
+
+def scan(text: str, stop: int | None = None) -> TextMap:
+    """Scan `text` (up to the character offset `stop`, exclusive, when given)."""
+    lines: dict[Key, int] = {}
+    stack = [Block((), 0)]
+    name, line = "", 1
+    pos = 0
+    last_closed = None
+    for m in _TOKEN.finditer(text):
+        if stop is not None and m.start() >= stop:
+            break
+        line += text.count("\n", pos, m.start())
+        pos = m.start()
+        tok = m.group()
+        if tok.startswith("#") or tok in (":", ",", ";", "[", "]"):
+            continue
+        top = stack[-1]
+        if tok in ("{", "<"):
+            stack.append(Block(top.key + ((name, top.counts.get(name, 1) - 1),), line))
+        elif tok in ("}", ">"):
+            if len(stack) > 1:
+                last_closed = stack.pop()
+                last_closed.closed = line
+        elif _is_name(tok) and _expects_name(text, m.end()):
+            name = tok
+            top.counts[name] = top.counts.get(name, 0) + 1
+            lines.setdefault(top.key + ((name, top.counts[name] - 1),), line)
+    return TextMap(lines, stack[1:], last_closed)
+
+
+def _is_name(tok: str) -> bool:
+    return re.fullmatch(r"[A-Za-z_]\w*", tok) is not None
+
+
+def _expects_name(text: str, end: int) -> bool:
+    """A word is a field name when a `:` or a block's opening brace follows it."""
+    return _FOLLOWS_NAME.match(text, end) is not None
+
+
+def line_of(tm: TextMap, key: Key) -> int | None:
+    """The line of the field at `key`, or of the closest enclosing field the text sets."""
+    while key:
+        if key in tm.lines:
+            return tm.lines[key]
+        key = key[:-1]
+    return None
