@@ -14,7 +14,8 @@ from singa_spec.plans import write_plan
 from singart.memory import cgroup_available, check_fits, meminfo_available
 
 GIB = 1 << 30
-# an inner product of 10M units on a batch of 100,000: terabytes of activations
+# a batch of 100,000 through 32 wide inner products: each tensor within the 2^31 elements a tensor may
+# hold, the whole near 300 GiB; the biggest is fc2 (its input's gradient is fc1's 2e9-element output)
 HUGE = """name: "huge"
 train_steps: 2
 train_one_batch { alg: kBP }
@@ -24,11 +25,71 @@ neuralnet {
   layer { name: "data" type: kShardData sharddata_conf { path: "absent" batchsize: 100000 shape: 100 } }
   layer { name: "mnist" type: kMnist srclayers: "data" mnist_conf { norm_a: 255 norm_b: 0.5 } }
   layer { name: "label" type: kLabel srclayers: "data" }
-  layer { name: "fc1" type: kInnerProduct srclayers: "mnist" innerproduct_conf { num_output: 10000000 }
+  layer { name: "fc1" type: kInnerProduct srclayers: "mnist" innerproduct_conf { num_output: 20000 }
     param { name: "w1" } param { name: "b1" } }
-  layer { name: "fc2" type: kInnerProduct srclayers: "fc1" innerproduct_conf { num_output: 10 }
+  layer { name: "fc2" type: kInnerProduct srclayers: "fc1" innerproduct_conf { num_output: 10000 }
     param { name: "w2" } param { name: "b2" } }
-  layer { name: "loss" type: kSoftmaxLoss srclayers: "fc2" srclayers: "label" }
+  layer { name: "fc3" type: kInnerProduct srclayers: "fc2" innerproduct_conf { num_output: 10000 }
+    param { name: "w3" } param { name: "b3" } }
+  layer { name: "fc4" type: kInnerProduct srclayers: "fc3" innerproduct_conf { num_output: 10000 }
+    param { name: "w4" } param { name: "b4" } }
+  layer { name: "fc5" type: kInnerProduct srclayers: "fc4" innerproduct_conf { num_output: 10000 }
+    param { name: "w5" } param { name: "b5" } }
+  layer { name: "fc6" type: kInnerProduct srclayers: "fc5" innerproduct_conf { num_output: 10000 }
+    param { name: "w6" } param { name: "b6" } }
+  layer { name: "fc7" type: kInnerProduct srclayers: "fc6" innerproduct_conf { num_output: 10000 }
+    param { name: "w7" } param { name: "b7" } }
+  layer { name: "fc8" type: kInnerProduct srclayers: "fc7" innerproduct_conf { num_output: 10000 }
+    param { name: "w8" } param { name: "b8" } }
+  layer { name: "fc9" type: kInnerProduct srclayers: "fc8" innerproduct_conf { num_output: 10000 }
+    param { name: "w9" } param { name: "b9" } }
+  layer { name: "fc10" type: kInnerProduct srclayers: "fc9" innerproduct_conf { num_output: 10000 }
+    param { name: "w10" } param { name: "b10" } }
+  layer { name: "fc11" type: kInnerProduct srclayers: "fc10" innerproduct_conf { num_output: 10000 }
+    param { name: "w11" } param { name: "b11" } }
+  layer { name: "fc12" type: kInnerProduct srclayers: "fc11" innerproduct_conf { num_output: 10000 }
+    param { name: "w12" } param { name: "b12" } }
+  layer { name: "fc13" type: kInnerProduct srclayers: "fc12" innerproduct_conf { num_output: 10000 }
+    param { name: "w13" } param { name: "b13" } }
+  layer { name: "fc14" type: kInnerProduct srclayers: "fc13" innerproduct_conf { num_output: 10000 }
+    param { name: "w14" } param { name: "b14" } }
+  layer { name: "fc15" type: kInnerProduct srclayers: "fc14" innerproduct_conf { num_output: 10000 }
+    param { name: "w15" } param { name: "b15" } }
+  layer { name: "fc16" type: kInnerProduct srclayers: "fc15" innerproduct_conf { num_output: 10000 }
+    param { name: "w16" } param { name: "b16" } }
+  layer { name: "fc17" type: kInnerProduct srclayers: "fc16" innerproduct_conf { num_output: 10000 }
+    param { name: "w17" } param { name: "b17" } }
+  layer { name: "fc18" type: kInnerProduct srclayers: "fc17" innerproduct_conf { num_output: 10000 }
+    param { name: "w18" } param { name: "b18" } }
+  layer { name: "fc19" type: kInnerProduct srclayers: "fc18" innerproduct_conf { num_output: 10000 }
+    param { name: "w19" } param { name: "b19" } }
+  layer { name: "fc20" type: kInnerProduct srclayers: "fc19" innerproduct_conf { num_output: 10000 }
+    param { name: "w20" } param { name: "b20" } }
+  layer { name: "fc21" type: kInnerProduct srclayers: "fc20" innerproduct_conf { num_output: 10000 }
+    param { name: "w21" } param { name: "b21" } }
+  layer { name: "fc22" type: kInnerProduct srclayers: "fc21" innerproduct_conf { num_output: 10000 }
+    param { name: "w22" } param { name: "b22" } }
+  layer { name: "fc23" type: kInnerProduct srclayers: "fc22" innerproduct_conf { num_output: 10000 }
+    param { name: "w23" } param { name: "b23" } }
+  layer { name: "fc24" type: kInnerProduct srclayers: "fc23" innerproduct_conf { num_output: 10000 }
+    param { name: "w24" } param { name: "b24" } }
+  layer { name: "fc25" type: kInnerProduct srclayers: "fc24" innerproduct_conf { num_output: 10000 }
+    param { name: "w25" } param { name: "b25" } }
+  layer { name: "fc26" type: kInnerProduct srclayers: "fc25" innerproduct_conf { num_output: 10000 }
+    param { name: "w26" } param { name: "b26" } }
+  layer { name: "fc27" type: kInnerProduct srclayers: "fc26" innerproduct_conf { num_output: 10000 }
+    param { name: "w27" } param { name: "b27" } }
+  layer { name: "fc28" type: kInnerProduct srclayers: "fc27" innerproduct_conf { num_output: 10000 }
+    param { name: "w28" } param { name: "b28" } }
+  layer { name: "fc29" type: kInnerProduct srclayers: "fc28" innerproduct_conf { num_output: 10000 }
+    param { name: "w29" } param { name: "b29" } }
+  layer { name: "fc30" type: kInnerProduct srclayers: "fc29" innerproduct_conf { num_output: 10000 }
+    param { name: "w30" } param { name: "b30" } }
+  layer { name: "fc31" type: kInnerProduct srclayers: "fc30" innerproduct_conf { num_output: 10000 }
+    param { name: "w31" } param { name: "b31" } }
+  layer { name: "fc32" type: kInnerProduct srclayers: "fc31" innerproduct_conf { num_output: 10000 }
+    param { name: "w32" } param { name: "b32" } }
+  layer { name: "loss" type: kSoftmaxLoss srclayers: "fc32" srclayers: "label" }
 }
 """
 
@@ -76,8 +137,8 @@ def test_meminfo(tmp_path: Path) -> None:
 def test_check_fits_names_the_biggest_layer(tmp_path: Path) -> None:
     plan = singac.compile_file(str(_write(tmp_path / "huge.pbtxt", HUGE)))
     check_fits(plan, "huge.bin", room=1 << 60)  # fits in an exabyte
-    with pytest.raises(SingaError, match=r"huge.bin needs ~\d+\.\d TiB per process \(biggest: layer "
-                                         r"'fc1' .* of activations\), 1.0 GiB available; lower the batch size"):
+    with pytest.raises(SingaError, match=r"huge.bin needs ~\d+\.\d GiB per process \(biggest: layer "
+                                         r"'fc2' .* of activations\), 1.0 GiB available; lower the batch size"):
         check_fits(plan, "huge.bin", room=GIB)
 
 
@@ -93,6 +154,6 @@ def test_run_refuses_a_plan_that_cannot_fit_before_allocating(tmp_path: Path) ->
     lines = err.read_text().splitlines()
     assert os.waitstatus_to_exitcode(status) == 2
     assert len(lines) == 1 and lines[0].startswith(f"singart: error: {plan} needs ~")
-    assert "layer 'fc1'" in lines[0] and "available" in lines[0]
+    assert "layer 'fc2'" in lines[0] and "available" in lines[0]
     assert usage.ru_maxrss * 1024 < 256 << 20  # nothing of the terabytes was allocated
     assert not (tmp_path / "ws").exists()  # refused before the workspace was made

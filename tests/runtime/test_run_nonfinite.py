@@ -2,11 +2,13 @@
 leaves the last checkpoint whose params are still finite as the newest complete one."""
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from singa_spec.plans import read_plan, seal, write_plan
 from singart import checkpoint
 
 from .run_jobs import make_plan, newest_complete, run
@@ -43,9 +45,14 @@ def test_nan_loss_stops_at_its_step(tmp_path: Path) -> None:
 
 
 def test_param_gone_non_finite_is_never_checkpointed(tmp_path: Path) -> None:
-    # lr 1e44 from step 5 on is infinite in float32: step 5's update makes the weights non-finite while
-    # its own loss was finite; the checkpoint due at step 6 refuses to save them
-    proc = run("singart", "run", str(make_plan(tmp_path, steps=20, learning_rate=JUMP.format(gamma=1e45))))
+    # an infinite gamma (the compiler refuses it; a plan from elsewhere may carry it): lr 0.1 until step
+    # 5, infinite from there, so step 5's update makes the weights non-finite while its own loss was
+    # finite; the checkpoint due at step 6 refuses to save them
+    path = make_plan(tmp_path, steps=20, learning_rate=JUMP.format(gamma=10))
+    plan = read_plan(path)
+    plan.job.updater.learning_rate.step_conf.gamma = math.inf
+    write_plan(seal(plan), path)
+    proc = run("singart", "run", str(path))
     line = _error_line(proc)
     assert re.fullmatch(r"singart: error: step 6: param 'w\d' holds (nan|inf) \(an update before this step "
                         r"made it non-finite\); the last good checkpoint is step 4", line), line
