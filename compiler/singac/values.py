@@ -9,6 +9,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 from singa_proto import job_pb2
+from singa_spec.schedules import LR_DIVISORS
 
 from .errors import SingaError, at
 from .source import Source
@@ -68,15 +69,6 @@ RULES: dict[str, dict[str, Rule]] = {
     "InverseTProto": {"final_lr": FINITE},
     "InverseProto": {"gamma": FINITE_NON_NEGATIVE, "pow": FINITE},
 }
-
-# The LR schedules that divide by a field of their conf: method -> (conf, field), as the runtime's.
-LR_DIVISORS = {
-    "kInverseT": ("inverset_conf", "final_lr"),
-    "kExponential": ("exponential_conf", "change_freq"),
-    "kLinear": ("linear_conf", "change_freq"),
-    "kStep": ("step_conf", "change_freq"),
-}
-
 
 def check_values(job: job_pb2.JobProto, src: Source) -> None:
     """Raise a located SingaError for the first numeric field whose value its rule refuses."""

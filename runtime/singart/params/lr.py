@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TypeAlias
 
 from singa_proto import job_pb2
+from singa_spec.schedules import LR_DIVISORS
 
 LRConf: TypeAlias = job_pb2.LRGenProto
 
@@ -33,13 +34,7 @@ CHANGE_METHODS: dict[str, Callable[[LRConf, int], float]] = {
 }
 
 # the field that must be non-zero (a divisor) or non-empty for each method
-REQUIRED = {
-    "kInverseT": ("inverset_conf", "final_lr"),
-    "kExponential": ("exponential_conf", "change_freq"),
-    "kLinear": ("linear_conf", "change_freq"),
-    "kStep": ("step_conf", "change_freq"),
-    "kFixedStep": ("fixedstep_conf", "step_lr"),
-}
+REQUIRED = {**LR_DIVISORS, "kFixedStep": ("fixedstep_conf", "step_lr")}
 
 
 def check_lr_conf(conf: LRConf) -> str:
