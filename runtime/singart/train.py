@@ -198,7 +198,7 @@ class Trainer:
 
     def summary(self, metrics: dict[str, float]) -> str:
         """`singart: done: N steps in T; test loss = ..., ...; last checkpoint W/checkpoint/step<N>-done`."""
-        steps = self.job.train_steps - self.start
+        steps = max(0, self.job.train_steps - self.start)
         parts = [f"{steps} steps" + (f" (from step {self.start})" if self.resumed else "")
                  + f" in {duration(time.monotonic() - self.began)}"]
         if metrics:
@@ -234,9 +234,11 @@ class Trainer:
             self.progress.update(step + 1)
         for other in self.others:
             other.join()  # the final params include every group's steps
-        if not (self.resumed and start == end):  # a finished run resumed: its last step is saved already
+        # resumed at or past train_steps (a finished run, or a plan with fewer steps): its step is saved
+        # already; saving it again as step `end` would mislabel it, and pruning would then remove it
+        if not (self.resumed and start >= end):
             self._save(end)
-        return self.evaluate("test", end) if self.evals["test"] is not None else {}
+        return self.evaluate("test", max(start, end)) if self.evals["test"] is not None else {}
 
     def _save(self, step: int) -> None:
         """Write the checkpoint of `step`, unless a param went non-finite."""
