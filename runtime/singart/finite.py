@@ -25,7 +25,7 @@ class NonFinite(SingaError):
 
     def __init__(self, step: int, message: str) -> None:
         super().__init__(f"step {step}: {message}")
-        self.step = step
+        self.step, self.detail = step, message
 
 
 def bad_value(x: float) -> str:

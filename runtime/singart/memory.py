@@ -1,8 +1,9 @@
 """Refuse a plan that cannot fit before anything is allocated, instead of being killed by the kernel.
 
-The memory available is the smaller of the cgroup's room (its limit minus its usage, at the process's
-cgroup and every cgroup above it: v2 `memory.max` / `memory.current`, v1 `memory.limit_in_bytes` /
-`memory.usage_in_bytes`) and the system's MemAvailable.
+The memory available is the smaller of the cgroup's room (its limit minus its working set, at the
+process's cgroup and every cgroup above it: v2 `memory.max` / `memory.current`, v1 `memory.limit_in_bytes`
+/ `memory.usage_in_bytes`, less the inactive page cache of `memory.stat`, which the kernel reclaims before
+it kills anything) and the system's MemAvailable.
 """
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from singa_spec.memory import describe, estimate, human
 
 PROC_CGROUP, CGROUP_ROOT, MEMINFO = Path("/proc/self/cgroup"), Path("/sys/fs/cgroup"), Path("/proc/meminfo")
 UNLIMITED = 1 << 60  # v1 writes "no limit" as a huge number (2^63 rounded down to a page)
-# (folder under the root, limit file, usage file) per cgroup version: v2's line has no controllers
-FILES = {"v2": ("", "memory.max", "memory.current"), "v1": ("memory", "memory.limit_in_bytes",
-                                                             "memory.usage_in_bytes")}
+# (folder under the root, limit file, usage file, memory.stat's key of the inactive page cache) per
+# cgroup version: v2's line has no controllers
+FILES = {"v2": ("", "memory.max", "memory.current", "inactive_file"),
+         "v1": ("memory", "memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file")}
 
 
 def _number(path: Path) -> int | None:
@@ -27,11 +29,22 @@ def _number(path: Path) -> int | None:
         return None
 
 
-def _room(folder: Path, limit_file: str, usage_file: str) -> int | None:
+def _stat(folder: Path, key: str) -> int:
+    """A value of the cgroup's memory.stat (0 when it is not there)."""
+    try:
+        lines = (folder / "memory.stat").read_text().splitlines()
+    except OSError:
+        return 0
+    found = [int(v) for k, _, v in (line.partition(" ") for line in lines) if k == key and v.isdigit()]
+    return found[0] if found else 0
+
+
+def _room(folder: Path, limit_file: str, usage_file: str, cache_key: str) -> int | None:
     limit = _number(folder / limit_file)
     if limit is None or limit >= UNLIMITED:
         return None
-    return max(0, limit - (_number(folder / usage_file) or 0))
+    working_set = max(0, (_number(folder / usage_file) or 0) - _stat(folder, cache_key))
+    return max(0, limit - working_set)
 
 
 def _folders(base: Path, path: str) -> list[Path]:
@@ -53,9 +66,9 @@ def cgroup_available(proc_cgroup: Path = PROC_CGROUP, root: Path = CGROUP_ROOT) 
         version = "v2" if controllers == "" else "v1" if "memory" in controllers.split(",") else None
         if version is None:
             continue
-        sub, limit_file, usage_file = FILES[version]
+        sub, *files = FILES[version]
         base = root / sub if sub else root
-        rooms += [r for f in _folders(base, path) if f.is_dir() and (r := _room(f, limit_file, usage_file)) is not None]
+        rooms += [r for f in _folders(base, path) if f.is_dir() and (r := _room(f, *files)) is not None]
     return min(rooms, default=None)
 
 

@@ -198,7 +198,7 @@ class Trainer:
 
     def summary(self, metrics: dict[str, float]) -> str:
         """`singart: done: N steps in T; test loss = ..., ...; last checkpoint W/checkpoint/step<N>-done`."""
-        steps = self.job.train_steps - self.start
+        steps = max(0, self.job.train_steps - self.start)
         parts = [f"{steps} steps" + (f" (from step {self.start})" if self.resumed else "")
                  + f" in {duration(time.monotonic() - self.began)}"]
         if metrics:
@@ -223,8 +223,7 @@ class Trainer:
                 with self.gate.hold():  # the other groups pause between steps: no torn checkpoint
                     self._save(step)
             self.train.run(step)
-            for other in self.others:
-                other.check()
+            self._check_others(step)
             metrics = self.train.metrics()
             check_metrics(step, metrics, "Train")  # losses of layers the forward check does not know
             self.train_metrics = merge_metrics([self.train_metrics, metrics])
@@ -234,9 +233,22 @@ class Trainer:
             self.progress.update(step + 1)
         for other in self.others:
             other.join()  # the final params include every group's steps
-        if not (self.resumed and start == end):  # a finished run resumed: its last step is saved already
+        self._check_others(end)
+        # resumed at or past train_steps (a finished run, or a plan with fewer steps): its step is saved
+        # already; saving it again as step `end` would mislabel it, and pruning would then remove it
+        if not (self.resumed and start >= end):
             self._save(end)
-        return self.evaluate("test", end) if self.evals["test"] is not None else {}
+        return self.evaluate("test", max(start, end)) if self.evals["test"] is not None else {}
+
+    def _check_others(self, step: int) -> None:
+        """Re-raise a background group's error. A non-finite one is put at group 0's `step`, the step
+        that numbers the checkpoints (the group's own step count runs apart, ahead or behind), so that
+        the checkpoints withdrawn are those written since it was last checked, never older good ones."""
+        for g, other in enumerate(self.others, start=1):
+            try:
+                other.check()
+            except NonFinite as err:
+                raise NonFinite(step, f"worker group {g} (at its step {err.step}): {err.detail}") from None
 
     def _save(self, step: int) -> None:
         """Write the checkpoint of `step`, unless a param went non-finite."""

@@ -134,13 +134,12 @@ class Background:
             self.error = err
 
     def join(self, stop: bool = False) -> None:
-        """Wait for the group to finish (or, with `stop`, to stop after its current step); re-raise its error."""
+        """Wait for the group to finish (or, with `stop`, to stop after its current step); `check` then
+        re-raises its error."""
         if stop:
             self.stopping.set()
         if self.thread.ident is not None:
             self.thread.join()
-        if self.error is not None and not stop:
-            raise self.error
 
     def check(self) -> None:
         """Re-raise the group's error as soon as it failed (not only at the end)."""

@@ -141,3 +141,16 @@ def test_a_new_run_removes_the_partial_files_a_killed_one_left(tmp_path: Path) -
     _run(tmp_path, str(ws), steps=1)
     assert not list(ws.glob("*/.partial-*"))
     assert _names(ws) == ["partial-notes.txt", "step1-done", "step1-updater", "step1-worker0"]
+
+
+def test_resuming_past_train_steps_keeps_the_step_it_resumed(tmp_path: Path) -> None:
+    # a shorter train_steps than the checkpoint's step: nothing is left to train, and the step resumed
+    # must stay as it is (it was saved again as step 4, holding step 6's params, and step 6 pruned)
+    ws = tmp_path / "ws"
+    _run(tmp_path, str(ws), steps=6, freq=2)  # steps 0, 2, 4, 6
+    before = _names(ws)
+    err = io.StringIO()
+    _run(tmp_path, str(ws), steps=4, freq=2, resume=True, err=err)
+    assert _names(ws) == before
+    assert manifests.latest(ws / "checkpoint")[0] == 6
+    assert "singart: done: 0 steps (from step 6)" in err.getvalue()

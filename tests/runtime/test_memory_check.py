@@ -111,6 +111,21 @@ def test_cgroup_v2_takes_the_tightest_level(tmp_path: Path) -> None:
     assert cgroup_available(proc, root) == 5 * GIB
 
 
+def test_cgroup_page_cache_the_kernel_can_drop_counts_as_room(tmp_path: Path) -> None:
+    # usage counts the page cache (shards just written or read); its inactive part is reclaimed before
+    # the kernel kills anything, so the room is the limit less the working set, as kubelet counts it
+    proc = _write(tmp_path / "cgroup", "4:memory:/\n0::/job\n")
+    root = tmp_path / "fs"
+    _write(root / "job" / "memory.max", f"{4 * GIB}\n")
+    _write(root / "job" / "memory.current", f"{4 * GIB - 4096}\n")
+    _write(root / "job" / "memory.stat", f"anon {GIB}\nfile {3 * GIB}\ninactive_file {2 * GIB}\n")
+    assert cgroup_available(proc, root) == 2 * GIB + 4096
+    _write(root / "memory" / "memory.limit_in_bytes", f"{3 * GIB}\n")
+    _write(root / "memory" / "memory.usage_in_bytes", f"{3 * GIB}\n")
+    _write(root / "memory" / "memory.stat", f"inactive_file 0\ntotal_inactive_file {GIB}\n")
+    assert cgroup_available(proc, root) == GIB
+
+
 def test_cgroup_v1_memory_controller_in_a_namespace(tmp_path: Path) -> None:
     # the path names the host's cgroup; inside a cgroup namespace the mount's root is that cgroup
     proc = _write(tmp_path / "cgroup", "5:cpu,cpuacct:/x\n4:memory:/host/job42\n0::/\n")
