@@ -155,9 +155,11 @@ def remove_steps(folder: Path, steps: Iterable[int]) -> None:
 
 
 def prune(folder: Path, newest: int, keep: int) -> None:
-    """Keep the `keep` newest complete steps up to `newest` (just written); remove every other step:
-    older ones, incomplete ones, and newer ones a crashed or damaged run left behind."""
+    """Keep the `keep` newest complete steps up to `newest` (just written) and every complete step newer
+    than it (a finished run this one replaces, or a step resume passed over as damaged or unreadable:
+    the user's until this run writes that step again); remove the rest: older steps, incomplete ones."""
     if keep <= 0:
         return
-    kept = {m.step for m in complete_steps(folder) if m.step <= newest}
-    remove_steps(folder, all_steps(folder) - set(sorted(kept, reverse=True)[:keep]))
+    complete = {m.step for m in complete_steps(folder)}
+    kept = set(sorted((s for s in complete if s <= newest), reverse=True)[:keep])
+    remove_steps(folder, all_steps(folder) - kept - {s for s in complete if s > newest})

@@ -7,6 +7,7 @@ it kills anything) and the system's MemAvailable.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from singa_proto import plan_pb2
@@ -89,10 +90,22 @@ def available() -> int | None:
     return min(known, default=None)
 
 
+def resident(statm: Path = Path("/proc/self/statm")) -> int:
+    """This process's resident bytes now (0 when /proc does not say)."""
+    try:
+        return int(statm.read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def check_fits(plan: plan_pb2.PlanProto, name: str, room: int | None = None) -> None:
     """Raise a one-line SingaError when the plan's estimate exceeds the memory available."""
-    room = available() if room is None else room
     est = estimate(plan)
+    if room is None:
+        # the memory this process already holds (the interpreter, the libraries: the estimate's baseline)
+        # is used already, not available: count it on both sides
+        known = available()
+        room = None if known is None else known + min(est.baseline, resident())
     if room is None or est.total <= room:
         return
     biggest = "".join(f" (biggest: layer '{layer}' {describe(parts)})" for layer, parts in est.process.top(1))

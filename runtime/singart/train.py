@@ -166,9 +166,8 @@ class Trainer:
             self.checkpoints.replace_old = True
         elif (finished := check_fresh_run(self.checkpoints.folder, self.checkpoints.plan,
                                           self.job.train_steps)) is not None:
-            self.say(f"singart: starting over: the checkpoints of the finished run of this plan (up to step "
-                     f"{finished}) will be replaced")
-            self.checkpoints.replace_old = True
+            self.say(f"singart: starting over: the finished run's checkpoints of this plan (up to step "
+                     f"{finished}) stay until this run writes its own")
         self.checkpoints.warm_start(self.job.checkpoint_path, self.job.step, self.job.reset_param_version)
         return self.job.step, False
 

@@ -31,13 +31,17 @@ class Workspace:
     def lock(self) -> None:
         """Hold the workspace for this run, or refuse naming the run that holds it."""
         path = self.path / LOCK_NAME
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 200).decode(errors="replace").strip() or "another singart run"
-            os.close(fd)
-            raise SingaError(f"workspace {self.path} is in use by {holder}") from None
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 200).decode(errors="replace").strip() or "another singart run"
+                os.close(fd)
+                raise SingaError(f"workspace {self.path} is in use by {holder}") from None
+            if same_file(fd, path):
+                break
+            os.close(fd)  # a run that gave the workspace up removed this file after we opened it: again
         os.ftruncate(fd, 0)
         os.write(fd, f"singart run (pid {os.getpid()}) since {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
         self._lock = fd
@@ -52,14 +56,24 @@ class Workspace:
     def discard(self) -> None:
         """Undo `open_workspace` for a run that failed before training: release the lock and remove the
         folders it created, when they are still empty (never anything a run wrote)."""
-        self.release()
-        if self.path in self.created:
+        if self.path in self.created:  # removed while still held, so no run can lock the removed file
             (self.path / LOCK_NAME).unlink(missing_ok=True)
+        self.release()
         for folder in reversed(self.created):
             try:
                 folder.rmdir()
             except OSError:
                 pass
+
+
+def same_file(fd: int, path: Path) -> bool:
+    """Whether `fd` is still the file at `path` (not one removed, or replaced, since it was opened)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
 
 
 def open_workspace(root: str) -> Workspace:
@@ -72,7 +86,7 @@ def open_workspace(root: str) -> Workspace:
         created += [] if folder.exists() else [folder]
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            probe = folder / ".write-test"
+            probe = folder / f".write-test-{os.getpid()}"  # two runs starting at once probe apart
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as err:
@@ -89,8 +103,10 @@ def check_fresh_run(folder: Path, plan: str, train_steps: int) -> int | None:
     """Whether a run that neither resumes nor overwrites may start in `folder`: its own steps would
     interleave with the old ones, and pruning and a later `--resume` would take the old run's newest step
     for this run's. Allowed without steps (None), and over a finished run of this same plan (returns its
-    last step: running the plan again makes those steps again, so replacing them loses nothing); refused
-    over an unfinished run of this plan (it may be meant to resume) or another plan's steps."""
+    last step: running the plan again makes those steps again); refused
+    over an unfinished run of this plan (it may be meant to resume) or another plan's steps. (The finished
+    run's steps stay until this run writes its own: manifests.prune spares complete steps newer than
+    the one just written.)"""
     steps = complete_steps(folder)
     if not steps:
         return None

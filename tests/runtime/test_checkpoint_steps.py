@@ -154,3 +154,32 @@ def test_resuming_past_train_steps_keeps_the_step_it_resumed(tmp_path: Path) -> 
     assert _names(ws) == before
     assert manifests.latest(ws / "checkpoint")[0] == 6
     assert "singart: done: 0 steps (from step 6)" in err.getvalue()
+
+
+def test_starting_over_keeps_the_finished_run_until_this_one_writes_its_own(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    _run(tmp_path, str(ws), steps=4, freq=2, extra="checkpoint_keep: 1")  # a finished run: step 4 kept
+    finished = _params(str(ws), 4)
+    # the same plan again, without --resume or --overwrite: it starts over; killed right after it has
+    # saved (and pruned at) step 2, the finished run's step 4 must still be there, whole
+    src = tmp_path / "job.pbtxt"
+    plan = tmp_path / "job.plan"
+    write_plan(seal(singac.compile_file(str(src))), plan)
+    script = textwrap.dedent(f"""
+        import io, os, signal
+        from singart import checkpoint
+        from singa_spec.plans import read_plan
+        from singart.train import run_plan
+        original = checkpoint.prune
+        def dying(folder, newest, keep):
+            original(folder, newest, keep)
+            if newest == 2:
+                os.kill(os.getpid(), signal.SIGKILL)
+        checkpoint.prune = dying
+        run_plan(read_plan({str(plan)!r}), out=io.StringIO(), err=io.StringIO())
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True)
+    assert proc.returncode == -9, proc.stderr.decode()
+    assert [m.step for m in manifests.complete_steps(ws / "checkpoint")] == [4, 2]
+    for name, value in _params(str(ws), 4).items():
+        np.testing.assert_array_equal(value, finished[name])

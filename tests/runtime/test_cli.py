@@ -239,7 +239,7 @@ def test_a_fresh_run_over_checkpoints_needs_resume_or_overwrite(tmp_path: Path, 
     assert singart("run", str(plan)).returncode == 0
     again = singart("run", str(plan))  # a finished run of the same plan: running it again remakes its steps
     assert again.returncode == 0, again.stderr
-    assert "starting over: the checkpoints of the finished run of this plan (up to step 4)" in again.stderr
+    assert "starting over: the finished run's checkpoints of this plan (up to step 4) stay" in again.stderr
     manifests.remove_steps(Path(job["ws"]) / "checkpoint", [4])  # as if it had stopped after step 2
     _one_line_error(singart("run", str(plan)), "an unfinished run of this plan up to step 2", "--resume",
                     "--overwrite")

@@ -11,7 +11,7 @@ import pytest
 import singac
 from singa_spec import SingaError
 from singa_spec.plans import write_plan
-from singart.memory import cgroup_available, check_fits, meminfo_available
+from singart.memory import cgroup_available, check_fits, meminfo_available, resident
 
 GIB = 1 << 30
 # a batch of 100,000 through 32 wide inner products: each tensor within the 2^31 elements a tensor may
@@ -172,3 +172,10 @@ def test_run_refuses_a_plan_that_cannot_fit_before_allocating(tmp_path: Path) ->
     assert "layer 'fc2'" in lines[0] and "available" in lines[0]
     assert usage.ru_maxrss * 1024 < 256 << 20  # nothing of the terabytes was allocated
     assert not (tmp_path / "ws").exists()  # refused before the workspace was made
+
+
+def test_resident_bytes_of_this_process(tmp_path: Path) -> None:
+    assert resident() > 1 << 20  # an interpreter with NumPy holds megabytes
+    page = os.sysconf("SC_PAGE_SIZE")
+    assert resident(_write(tmp_path / "statm", "5000 1000 300 10 0 900 0\n")) == 1000 * page
+    assert resident(tmp_path / "absent") == 0
