@@ -54,4 +54,5 @@ def remove_partial(folder: str | Path, name: str = "") -> None:
     folder = Path(folder)
     if folder.is_dir():
         for p in folder.glob(TEMP_PREFIX + name + "*"):
-            p.unlink(missing_ok=True)
+            if not p.is_dir():  # write_atomic makes files only
+                p.unlink(missing_ok=True)

@@ -103,9 +103,15 @@ def step_files(manifest: Path, step: int) -> list[Path] | None:
     return found.files if found is not None else None
 
 
+def files_in(folder: Path) -> list[Path]:
+    """What `folder` holds that could be a checkpoint file: not folders (a user's folder named like a
+    step is not ours, and unlinking it would fail)."""
+    return [p for p in folder.iterdir() if not p.is_dir()] if folder.is_dir() else []
+
+
 def complete_steps(folder: Path) -> list[Manifest]:
     """The complete steps in `folder`, newest first."""
-    done = {int(m.group(1)): p for p in (folder.iterdir() if folder.is_dir() else ())
+    done = {int(m.group(1)): p for p in files_in(folder)
             if (m := DONE_NAME.match(p.name))}
     found = (step_manifest(done[step], step) for step in sorted(done, reverse=True))
     return [m for m in found if m is not None]
@@ -128,14 +134,14 @@ def step_of(name: str) -> int | None:
 
 def newest_written(folder: Path) -> int | None:
     """The newest step with any worker file, complete or not."""
-    steps = [int(m.group(1)) for p in (folder.iterdir() if folder.is_dir() else ())
+    steps = [int(m.group(1)) for p in files_in(folder)
              if (m := FILE_NAME.match(p.name))]
     return max(steps, default=None)
 
 
 def all_steps(folder: Path) -> set[int]:
     """Every step with any file in `folder`, complete or not."""
-    return {s for p in (folder.iterdir() if folder.is_dir() else ()) if (s := step_of(p.name)) is not None}
+    return {s for p in files_in(folder) if (s := step_of(p.name)) is not None}
 
 
 def remove_steps(folder: Path, steps: Iterable[int]) -> None:
@@ -143,7 +149,7 @@ def remove_steps(folder: Path, steps: Iterable[int]) -> None:
     wrong."""
     wanted = set(steps)
     by_step: dict[int, list[Path]] = {}
-    for p in folder.iterdir() if folder.is_dir() else ():
+    for p in files_in(folder):
         if (step := step_of(p.name)) in wanted:
             by_step.setdefault(step, []).append(p)
     for step in sorted(by_step):

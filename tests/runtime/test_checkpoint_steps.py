@@ -183,3 +183,13 @@ def test_starting_over_keeps_the_finished_run_until_this_one_writes_its_own(tmp_
     assert [m.step for m in manifests.complete_steps(ws / "checkpoint")] == [4, 2]
     for name, value in _params(str(ws), 4).items():
         np.testing.assert_array_equal(value, finished[name])
+
+
+def test_folders_named_like_steps_are_left_alone(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    for name in ("step9-worker0", "step1-done", ".partial-step2-worker0.abc"):
+        (ws / "checkpoint" / name).mkdir(parents=True)
+    _run(tmp_path, str(ws), steps=4, freq=2, extra="checkpoint_keep: 1")  # saves, prunes, cleans temp files
+    names = _names(ws)
+    assert {"step9-worker0", "step1-done", ".partial-step2-worker0.abc"} <= set(names)
+    assert [m.step for m in manifests.complete_steps(ws / "checkpoint")] == [4]
