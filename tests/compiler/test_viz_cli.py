@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from singac.cli import main
 
+from .test_viz import variant
+
 ROOT = Path(__file__).resolve().parents[2]
 MNIST = str(ROOT / "examples/mnist/job.pbtxt")
 
@@ -123,14 +125,7 @@ def test_png_without_chromium_is_a_one_line_error(plan_file, tmp_path):
 
 def cifar_job(tmp_path: Path, workers: int, feature_layer: str | None) -> Path:
     """The CIFAR-10 example over `workers`, optionally with one layer split on features (hybrid)."""
-    text = (ROOT / "examples/cifar10/job.pbtxt").read_text()
-    text = text.replace("cluster {", f"cluster {{\n  nworkers_per_group: {workers}\n"
-                        f"  nworkers_per_procs: {workers}", 1)
-    if feature_layer:
-        text = text.replace(f'name: "{feature_layer}"\n', f'name: "{feature_layer}"\n    partition_dim: 1\n', 1)
-    job = tmp_path / f"cifar-{workers}.pbtxt"
-    job.write_text(text)
-    return job
+    return variant(tmp_path, "examples/cifar10/job.pbtxt", workers, feature_layer)
 
 
 def installed_singac(*args: str) -> subprocess.CompletedProcess:
