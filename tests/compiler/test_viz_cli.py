@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -113,6 +114,34 @@ def test_png_of_a_huge_picture_is_scaled_to_fit(tmp_path):
     picture = image.open(tmp_path / "x.png").convert("RGB")
     assert picture.size == (MAX_SIDE, math.ceil(800 * MAX_SIDE / 40000))
     assert picture.getpixel((MAX_SIDE - 1, 100)) == (0x1F, 0x77, 0xB4)
+
+
+@needs_chromium
+def test_png_leaves_no_browser_profile_or_temp_files(plan_file, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    tmp = Path(tempfile.mkdtemp(prefix="t"))  # short: Chromium puts a socket in it, a path of at most 107 bytes
+    try:
+        exe = Path(sys.executable).parent / "singac"
+        done = subprocess.run([str(exe), "viz", str(plan_file), "-o", str(tmp_path / "net.png")],
+                              capture_output=True, text=True, check=False,
+                              env={**os.environ, "HOME": str(home), "TMPDIR": str(tmp)})
+        assert done.returncode == 0, done.stderr
+        assert not [p for p in home.rglob("*") if "chromium-headless" in p.parts]  # no profile, no cache
+        assert list(tmp.iterdir()) == []
+    finally:
+        shutil.rmtree(tmp)
+
+
+@needs_chromium
+def test_png_that_chromium_cannot_draw_says_why(plan_file, tmp_path):
+    tmp = tmp_path / ("t" * 80)  # too long a directory for the socket Chromium makes in it
+    tmp.mkdir()
+    exe = Path(sys.executable).parent / "singac"
+    result = subprocess.run([str(exe), "viz", str(plan_file), "-o", str(tmp_path / "net.png")], capture_output=True,
+                            text=True, check=False, env={**os.environ, "TMPDIR": str(tmp)})
+    one_line_error(result, "Chromium could not draw the PNG", "Socket path too long")
+    assert not (tmp_path / "net.png").exists()
 
 
 def test_png_without_chromium_is_a_one_line_error(plan_file, tmp_path):
