@@ -24,7 +24,7 @@ def read_text(path: str) -> str:
     if b"\x00" in data:
         raise SingaError(f"{path}: not a text job file (it holds binary data)")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")  # a byte order mark is no part of the text
     except UnicodeDecodeError as e:
         raise SingaError(f"{path}: not a UTF-8 text job file (bad byte at offset {e.start})") from None
 

@@ -22,6 +22,7 @@ class Block:
     line: int
     counts: dict[str, int] = field(default_factory=dict)
     closed: int = 0  # the line of its closing brace, once closed
+    list_name: str = ""  # the field of the `[...]` list open in this block, if any
 
 
 @dataclass
@@ -36,31 +37,42 @@ class TextMap:
 
 def scan(text: str, stop: int | None = None) -> TextMap:
     """Scan `text` (up to the character offset `stop`, exclusive, when given)."""
-    lines: dict[Key, int] = {}
-    stack = [Block((), 0)]
-    name, line = "", 1
-    pos = 0
-    last_closed = None
+    tm = TextMap({}, [Block((), 0)])
+    name, line, pos, prev = "", 1, 0, ""
     for m in _TOKEN.finditer(text):
         if stop is not None and m.start() >= stop:
             break
         line += text.count("\n", pos, m.start())
         pos = m.start()
         tok = m.group()
-        if tok.startswith("#") or tok in (":", ",", ";", "[", "]"):
+        if tok.startswith("#"):
             continue
-        top = stack[-1]
-        if tok in ("{", "<"):
-            stack.append(Block(top.key + ((name, top.counts.get(name, 1) - 1),), line))
+        top = tm.open_blocks[-1]
+        if prev == "," and top.list_name and tok not in ("]", "}", ">"):
+            name = top.list_name  # a further element of `field: [a, b]`: another occurrence of field
+            _occurs(tm, top, name, line)
+        if tok == "[":
+            top.list_name = name
+        elif tok == "]":
+            top.list_name = ""
+        elif tok in ("{", "<"):
+            tm.open_blocks.append(Block(top.key + ((name, top.counts.get(name, 1) - 1),), line))
         elif tok in ("}", ">"):
-            if len(stack) > 1:
-                last_closed = stack.pop()
-                last_closed.closed = line
+            if len(tm.open_blocks) > 1:
+                tm.last_closed = tm.open_blocks.pop()
+                tm.last_closed.closed = line
         elif _is_name(tok) and _expects_name(text, m.end()):
             name = tok
-            top.counts[name] = top.counts.get(name, 0) + 1
-            lines.setdefault(top.key + ((name, top.counts[name] - 1),), line)
-    return TextMap(lines, stack[1:], last_closed)
+            _occurs(tm, top, name, line)
+        prev = tok
+    tm.open_blocks = tm.open_blocks[1:]
+    return tm
+
+
+def _occurs(tm: TextMap, block: Block, name: str, line: int) -> None:
+    """One more occurrence of the field `name` in `block`, at `line`."""
+    block.counts[name] = block.counts.get(name, 0) + 1
+    tm.lines.setdefault(block.key + ((name, block.counts[name] - 1),), line)
 
 
 def _is_name(tok: str) -> bool:

@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from google.protobuf.descriptor import FieldDescriptor as FD
 from google.protobuf.message import Message
 from singa_proto import job_pb2
 from singa_spec.schedules import LR_DIVISORS
@@ -16,6 +17,9 @@ from .source import Source
 from .textmap import Key, line_of, scan
 
 Rule = tuple[Callable[[float], bool], str]  # (test, what a value must be)
+# The numeric field types (not enums or bools), repeated ones too: a record's `shape`, kFixedStep's steps.
+_NUMBERS = frozenset({FD.CPPTYPE_INT32, FD.CPPTYPE_INT64, FD.CPPTYPE_UINT32, FD.CPPTYPE_UINT64,
+                      FD.CPPTYPE_FLOAT, FD.CPPTYPE_DOUBLE})
 
 POSITIVE: Rule = (lambda x: x > 0, "positive")
 NON_NEGATIVE: Rule = (lambda x: x >= 0, ">= 0")
@@ -89,7 +93,7 @@ def _fields(msg: Message, key: Key) -> Iterator[tuple[Key, Message, str, Any]]:
                 [getattr(msg, f.name)] if msg.HasField(f.name) else [])
             for i, sub in enumerate(subs):
                 yield from _fields(sub, (*key, (f.name, i)))
-        elif isinstance(f.default_value, (int, float)) and not isinstance(f.default_value, bool):
+        elif f.cpp_type in _NUMBERS:
             values = getattr(msg, f.name) if f.is_repeated else (
                 [getattr(msg, f.name)] if msg.HasField(f.name) else [])  # every listed default passes
             for i, value in enumerate(values):

@@ -78,17 +78,33 @@ class Net:
 
     def channels_last(self, name: str) -> bool:
         """Whether `name`'s output lies channels-last: convolutions write it, pooling, element-wise
-        layers, splits, row cuts and bridges keep their input's layout."""
-        if name not in self._nhwc:
-            self._nhwc[name] = False
-            node = self.nodes[name]
-            kind = layer_type(node.conf) if node.kind == plan_pb2.kCompute else ""
-            if kind in ("kConvolution", "kCConvolution"):
-                self._nhwc[name] = True
-            elif node.kind == plan_pb2.kBridgeDstNode:
-                self._nhwc[name] = node.peer in self.nodes and self.channels_last(node.peer)
-            elif node.srcs and (kind in KEEPS_LAYOUT or _passes_layout(node)):
-                self._nhwc[name] = self.channels_last(node.srcs[0])
+        layers, splits, row cuts and bridges keep their input's layout. The chain of layout keepers is
+        walked in a loop, not by recursion, so that a net of any depth has an estimate."""
+        chain: list[str] = []
+        at: str | bool = name
+        while isinstance(at, str) and at not in self._nhwc:
+            self._nhwc[at] = False  # in progress: a cycle (an RBM's pair) reads it as not channels-last
+            chain.append(at)
+            at = self._layout_source(at)
+        value = at if isinstance(at, bool) else self._lies_nhwc(at)
+        for n in reversed(chain):
+            self._nhwc[n] = value
+            value = self._lies_nhwc(n)
+        return value
+
+    def _layout_source(self, name: str) -> str | bool:
+        """The node whose output layout `name` keeps, or whether `name` itself writes channels-last."""
+        node = self.nodes[name]
+        kind = layer_type(node.conf) if node.kind == plan_pb2.kCompute else ""
+        if kind in ("kConvolution", "kCConvolution"):
+            return True
+        if node.kind == plan_pb2.kBridgeDstNode:
+            return node.peer if node.peer in self.nodes else False
+        if node.srcs and (kind in KEEPS_LAYOUT or _passes_layout(node)):
+            return node.srcs[0]
+        return False
+
+    def _lies_nhwc(self, name: str) -> bool:
         return self._nhwc[name] and _both_layouts_differ(self.shape(name))
 
 

@@ -65,6 +65,13 @@ def test_unreadable_job(case: str, tmp_path: Path, capsys) -> None:
     expect_one_line_error(code, err, job, pattern)
 
 
+def test_a_byte_order_mark_before_the_job_is_not_part_of_it(tmp_path: Path, capsys) -> None:
+    job = tmp_path / "job.pbtxt"
+    job.write_bytes(b"\xef\xbb\xbf" + jobs.mlp(2, 0).encode())  # as editors on Windows save UTF-8
+    code, _, err = run_cli(["compile", str(job), "-o", str(tmp_path / "plan.bin")], capsys)
+    assert code == 0, err
+
+
 def test_missing_job_file_and_directory(tmp_path: Path, capsys) -> None:
     code, _, err = run_cli(["compile", str(tmp_path / "job.pbtxt"), "-o", str(tmp_path / "p")], capsys)
     expect_one_line_error(code, err, tmp_path / "job.pbtxt", "cannot read job file")

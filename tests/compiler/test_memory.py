@@ -5,6 +5,7 @@ import subprocess
 
 from google.protobuf import text_format
 from singa_proto import plan_pb2
+from singa_spec.footprints import Net
 from singa_spec.memory import BASELINE, estimate
 
 from .conftest import compile_text
@@ -75,3 +76,25 @@ def test_show_prints_the_estimate_as_comments_and_stays_protobuf_text(tmp_path) 
     assert "# biggest layers: 'fc'" in shown
     plan = text_format.Parse(shown, plan_pb2.PlanProto())
     assert plan.job.name == "tiny"
+
+
+def deep_convnet(depth: int) -> str:
+    """A convolution followed by `depth` ReLUs in a chain, each keeping the convolution's layout."""
+    relus = "".join(f'  layer {{ name: "r{i}" type: kReLU srclayers: "{"conv" if i == 0 else f"r{i - 1}"}" }}\n'
+                    for i in range(depth))
+    return JOB.format(n=1).replace("shape: 6", "shape: 3 shape: 8 shape: 8").replace(
+        '  layer {{ name: "fc" type: kInnerProduct srclayers: "mnist"'.format(),
+        '  layer { name: "conv" type: kConvolution srclayers: "mnist" convolution_conf { num_filters: 2 '
+        f'kernel: 3 }} }}\n{relus}'
+        f'  layer {{ name: "fc" type: kInnerProduct srclayers: "r{depth - 1}"')
+
+
+def test_a_net_deeper_than_the_recursion_limit_gets_its_estimate(tmp_path) -> None:
+    depth = 1500  # Python's default recursion limit is 1000
+    plan = compile_text(deep_convnet(depth))
+    assert Net(plan.graphs[0], True).channels_last(f"r{depth - 1}")  # the conv's layout, kept all along
+    job = tmp_path / "job.pbtxt"
+    job.write_text(deep_convnet(depth))
+    done = subprocess.run(["singac", "compile", str(job), "-o", str(tmp_path / "plan.bin")],
+                          check=False, capture_output=True, text=True)
+    assert done.returncode == 0 and " per process, hash " in done.stdout, done.stderr

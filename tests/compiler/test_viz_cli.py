@@ -7,10 +7,13 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from singac.cli import main
+
+from .test_viz import variant
 
 ROOT = Path(__file__).resolve().parents[2]
 MNIST = str(ROOT / "examples/mnist/job.pbtxt")
@@ -113,6 +116,34 @@ def test_png_of_a_huge_picture_is_scaled_to_fit(tmp_path):
     assert picture.getpixel((MAX_SIDE - 1, 100)) == (0x1F, 0x77, 0xB4)
 
 
+@needs_chromium
+def test_png_leaves_no_browser_profile_or_temp_files(plan_file, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    tmp = Path(tempfile.mkdtemp(prefix="t"))  # short: Chromium puts a socket in it, a path of at most 107 bytes
+    try:
+        exe = Path(sys.executable).parent / "singac"
+        done = subprocess.run([str(exe), "viz", str(plan_file), "-o", str(tmp_path / "net.png")],
+                              capture_output=True, text=True, check=False,
+                              env={**os.environ, "HOME": str(home), "TMPDIR": str(tmp)})
+        assert done.returncode == 0, done.stderr
+        assert not [p for p in home.rglob("*") if "chromium-headless" in p.parts]  # no profile, no cache
+        assert list(tmp.iterdir()) == []
+    finally:
+        shutil.rmtree(tmp)
+
+
+@needs_chromium
+def test_png_that_chromium_cannot_draw_says_why(plan_file, tmp_path):
+    tmp = tmp_path / ("t" * 80)  # too long a directory for the socket Chromium makes in it
+    tmp.mkdir()
+    exe = Path(sys.executable).parent / "singac"
+    result = subprocess.run([str(exe), "viz", str(plan_file), "-o", str(tmp_path / "net.png")], capture_output=True,
+                            text=True, check=False, env={**os.environ, "TMPDIR": str(tmp)})
+    one_line_error(result, "Chromium could not draw the PNG", "Socket path too long")
+    assert not (tmp_path / "net.png").exists()
+
+
 def test_png_without_chromium_is_a_one_line_error(plan_file, tmp_path):
     exe = Path(sys.executable).parent / "singac"
     result = subprocess.run([str(exe), "viz", str(plan_file), "-o", str(tmp_path / "net.png")], capture_output=True,
@@ -123,14 +154,7 @@ def test_png_without_chromium_is_a_one_line_error(plan_file, tmp_path):
 
 def cifar_job(tmp_path: Path, workers: int, feature_layer: str | None) -> Path:
     """The CIFAR-10 example over `workers`, optionally with one layer split on features (hybrid)."""
-    text = (ROOT / "examples/cifar10/job.pbtxt").read_text()
-    text = text.replace("cluster {", f"cluster {{\n  nworkers_per_group: {workers}\n"
-                        f"  nworkers_per_procs: {workers}", 1)
-    if feature_layer:
-        text = text.replace(f'name: "{feature_layer}"\n', f'name: "{feature_layer}"\n    partition_dim: 1\n', 1)
-    job = tmp_path / f"cifar-{workers}.pbtxt"
-    job.write_text(text)
-    return job
+    return variant(tmp_path, "examples/cifar10/job.pbtxt", workers, feature_layer)
 
 
 def installed_singac(*args: str) -> subprocess.CompletedProcess:

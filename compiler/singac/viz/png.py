@@ -43,12 +43,21 @@ def svg_to_png(svg: str) -> bytes:
     with tempfile.TemporaryDirectory(prefix="singac-png-") as tmp:
         page, shot = Path(tmp) / "picture.svg", Path(tmp) / "picture.png"
         page.write_text(svg)
+        # A profile of its own, removed with the directory: else each run leaves a profile and a cache
+        # directory in the user's home (~/.config and ~/.cache/chromium-headless).
         args = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--force-device-scale-factor=1",
-                f"--window-size={w},{h}", f"--screenshot={shot}", page.as_uri()]
+                f"--user-data-dir={Path(tmp) / 'profile'}", f"--window-size={w},{h}", f"--screenshot={shot}",
+                page.as_uri()]
         try:
             done = subprocess.run(args, capture_output=True, timeout=TIMEOUT_S, check=False)
         except subprocess.TimeoutExpired:
             raise SingaError(f"Chromium took over {TIMEOUT_S} s to draw the PNG; write .svg or .html instead") from None
         if done.returncode != 0 or not shot.exists():
-            raise SingaError(f"Chromium could not draw the PNG (exit code {done.returncode})")
+            raise SingaError(f"Chromium could not draw the PNG (exit code {done.returncode}){_fatal(done.stderr)}")
         return shot.read_bytes()
+
+
+def _fatal(stderr: bytes) -> str:
+    """': why', from the last FATAL line Chromium logged (a TMPDIR too long for its socket, say), or ''."""
+    lines = [line for line in stderr.decode(errors="replace").splitlines() if ":FATAL:" in line]
+    return ": " + lines[-1].split("] ", 1)[-1].strip() if lines else ""
