@@ -3,8 +3,10 @@ SVG shows (columns in order, legend and panels included) in about the time a bro
 from __future__ import annotations
 
 import math
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -40,7 +42,7 @@ def svg_to_png(svg: str) -> bytes:
     """A screenshot of the SVG, at its own size (or scaled down to MAX_SIDE), by headless Chromium."""
     exe = find_browser()
     svg, w, h = fitted(svg)
-    with tempfile.TemporaryDirectory(prefix="singac-png-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="singac-png-", dir=short_temp()) as tmp:
         page, shot = Path(tmp) / "picture.svg", Path(tmp) / "picture.png"
         page.write_text(svg)
         # A profile of its own, removed with the directory: else each run leaves a profile and a cache
@@ -48,13 +50,39 @@ def svg_to_png(svg: str) -> bytes:
         args = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--force-device-scale-factor=1",
                 f"--user-data-dir={Path(tmp) / 'profile'}", f"--window-size={w},{h}", f"--screenshot={shot}",
                 page.as_uri()]
-        try:
-            done = subprocess.run(args, capture_output=True, timeout=TIMEOUT_S, check=False)
-        except subprocess.TimeoutExpired:
-            raise SingaError(f"Chromium took over {TIMEOUT_S} s to draw the PNG; write .svg or .html instead") from None
-        if done.returncode != 0 or not shot.exists():
-            raise SingaError(f"Chromium could not draw the PNG (exit code {done.returncode}){_fatal(done.stderr)}")
+        # its sockets go in TMPDIR, whose path must be short (a UNIX socket's path has ~100 bytes)
+        code, stderr = run_browser(args, {**os.environ, "TMPDIR": tmp})
+        if code != 0 or not shot.exists():
+            raise SingaError(f"Chromium could not draw the PNG (exit code {code}){_fatal(stderr)}")
         return shot.read_bytes()
+
+
+SHORT_TEMP = 60  # longest temp folder path Chromium's socket paths (at most 107 bytes) are sure to fit
+
+
+def short_temp() -> str | None:
+    """The temp folder, unless its path is too long for Chromium's sockets: then /tmp (None: default)."""
+    if len(tempfile.gettempdir()) <= SHORT_TEMP or not os.access("/tmp", os.W_OK):
+        return None
+    return "/tmp"
+
+
+def run_browser(args: list[str], env: dict[str, str]) -> tuple[int, bytes]:
+    """Run Chromium in a session of its own, so that on timeout all its processes are killed, not only
+    the first; returns its exit code and stderr."""
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                            start_new_session=True)
+    try:
+        _, stderr = proc.communicate(timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise SingaError(f"Chromium took over {TIMEOUT_S} s to draw the PNG; write .svg or .html instead") from None
+    except BaseException:  # Ctrl-C: take the browser down with us
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    return proc.returncode, stderr
 
 
 def _fatal(stderr: bytes) -> str:
