@@ -21,6 +21,8 @@ def read_text(path: str) -> str:
         data = Path(path).read_bytes()
     except OSError as e:
         raise SingaError(f"{path}: cannot read job file: {e.strerror or e}") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SingaError(f"{path}: the job file is UTF-16 text; save it as UTF-8")
     if b"\x00" in data:
         raise SingaError(f"{path}: not a text job file (it holds binary data)")
     try:
@@ -83,6 +85,3 @@ def _check_required(job: job_pb2.JobProto, text: str, source: str) -> None:
     for i, layer in enumerate(job.neuralnet.layer):
         if not layer.name:
             raise at(source, None, f"layer #{i + 1} has no `name`")
-    if job.train_steps <= 0:
-        raise at(source, line_of(text, r"^\s*train_steps\b"),
-                 f"train_steps must be positive, got {job.train_steps}")

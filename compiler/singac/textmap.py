@@ -84,7 +84,7 @@ def _expects_name(text: str, end: int) -> bool:
     return _FOLLOWS_NAME.match(text, end) is not None
 
 
-def line_of(tm: TextMap, key: Key) -> int | None:
+def line_at(tm: TextMap, key: Key) -> int | None:
     """The line of the field at `key`, or of the closest enclosing field the text sets."""
     while key:
         if key in tm.lines:

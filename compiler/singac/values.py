@@ -14,7 +14,7 @@ from singa_spec.schedules import LR_DIVISORS
 
 from .errors import SingaError, at
 from .source import Source
-from .textmap import Key, line_of, scan
+from .textmap import Key, line_at, scan
 
 Rule = tuple[Callable[[float], bool], str]  # (test, what a value must be)
 # The numeric field types (not enums or bools), repeated ones too: a record's `shape`, kFixedStep's steps.
@@ -74,6 +74,10 @@ RULES: dict[str, dict[str, Rule]] = {
     "InverseProto": {"gamma": FINITE_NON_NEGATIVE, "pow": FINITE},
 }
 
+# The init methods that draw from [low, high) (the others ignore both fields).
+UNIFORM_INITS = (job_pb2.kUniform, job_pb2.kUniformSqrtFanIn, job_pb2.kUniformSqrtFanInOut)
+
+
 def check_values(job: job_pb2.JobProto, src: Source) -> None:
     """Raise a located SingaError for the first numeric field whose value its rule refuses."""
     for key, msg, name, value in _fields(job, ()):
@@ -104,7 +108,7 @@ def _check_inits(job: job_pb2.JobProto, src: Source) -> None:
     for li, layer in enumerate(job.neuralnet.layer):
         for pi, param in enumerate(layer.param):
             init = param.init
-            if init.low > init.high:
+            if init.type in UNIFORM_INITS and init.low > init.high:
                 key = (("neuralnet", 0), ("layer", li), ("param", pi), ("init", 0), ("low", 0))
                 raise _error(job, src, key, f"({_text(init.low)}) is above `high` "
                              f"({_text(init.high)})")
@@ -147,7 +151,7 @@ def _error(job: job_pb2.JobProto, src: Source, key: Key, what: str) -> SingaErro
     if names[:2] == ["neuralnet", "layer"]:
         prefix = f"layer '{job.neuralnet.layer[key[1][1]].name}': "
         names = names[2:]
-    return at(src.path, line_of(scan(src.text), key), f"{prefix}`{'.'.join(names)}` {what}")
+    return at(src.path, line_at(scan(src.text), key), f"{prefix}`{'.'.join(names)}` {what}")
 
 
 def _text(value: float) -> str:

@@ -52,6 +52,7 @@ GENERATED = {
     "blank": (b"\n   \n\t\n", "is empty"),
     "binary": (bytes(range(256)) * 4, "binary data"),
     "latin1": ('name: "caf\xe9"'.encode("latin-1"), "not a UTF-8"),
+    "utf16": ('name: "x"\n'.encode("utf-16"), "UTF-16 text; save it as UTF-8"),
     "truncated": (jobs.mlp(2, 0).encode()[:300], r"job\.pbtxt:\d+:\d+"),
 }
 
@@ -168,3 +169,13 @@ def test_an_internal_error_names_its_pass() -> None:
         raise KeyError("oops")
     with pytest.raises(RuntimeError, match="pass broken: KeyError"):
         pipeline.run_passes(graph_of(jobs.mlp(2, 0)), (pipeline.PASSES[0], broken))
+
+
+def test_low_above_high_is_refused_only_where_an_init_draws_from_them(tmp_path: Path) -> None:
+    # kGaussian and kConstant never read low and high: a job that leaves them inverted is fine
+    text = jobs.mlp(2, 0).replace('init { type: kUniform low: -0.1 high: 0.1 }',
+                                  'init { type: kGaussian std: 0.1 low: 1 high: -1 }')
+    assert "low: 1 high: -1" in text
+    job = tmp_path / "job.pbtxt"
+    job.write_text(text)
+    assert main(["compile", str(job), "-o", str(tmp_path / "plan.bin")]) == 0
