@@ -172,6 +172,10 @@ def test_hover_lights_exactly_a_nodes_edges_and_its_partitions_on_other_workers(
     assert sorted(lit) == edges and len(edges) >= 2
     page.mouse("mouseMoved", 5, 60)  # off every node: nothing stays lit
     assert page.js("document.querySelectorAll('.hl, .peer').length") == 0
+    page.mouse("mouseMoved", box["left"] + box["width"] / 2, box["top"] + box["height"] / 2)
+    assert classed(page, ".node.hl", "data-name") == [name]
+    page.mouse("mouseMoved", 5, 10)  # straight off the picture onto the tool bar: nothing stays lit either
+    assert page.js("document.querySelectorAll('.hl, .peer').length") == 0
 
 
 def test_search_box_finds_a_layer_and_centres_it(page):

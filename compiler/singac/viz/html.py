@@ -85,6 +85,7 @@ function light(node) {  // the node, its edges, and its partitions on other work
   }
 }
 svg.addEventListener("mouseover", (e) => light(e.target.closest(".node")));
+svg.addEventListener("mouseleave", () => light(null));  // off the picture (onto the tool bar, say)
 
 const search = document.getElementById("search"), count = document.getElementById("count");
 let hits = [], at = 0;

@@ -131,7 +131,7 @@ def server_slices(c: Canvas, view: View, y0: float) -> tuple[float, float]:
 
 def param_traffic(c: Canvas, view: View, y0: float) -> tuple[float, float]:
     """Bytes per step each worker pushes and pulls, and each server takes in and sends out."""
-    y = heading(c, y0, "Param traffic per step")
+    y = heading(c, y0, "Param traffic per step (per worker, before a process sums its workers')")
     lines = panels.param_traffic_lines(view)
     for line in lines:
         worker = int(line.split()[1].rstrip(":")) if line.startswith("worker ") else None
