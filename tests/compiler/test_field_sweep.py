@@ -1,5 +1,6 @@
 """Every numeric field of the example jobs, set to zero, a negative or an absurd value, compiles or gives
-a one-line error (exit 2): never an internal error, a traceback or a hang."""
+a one-line error (exit 2): never an internal error, a traceback or a hang; and a value its rule refuses
+(singac.values.RULES) is refused, naming the field."""
 from __future__ import annotations
 
 import math
@@ -11,6 +12,7 @@ from google.protobuf import descriptor, text_format
 from google.protobuf.message import Message
 from singa_proto import job_pb2
 from singac.cli import main
+from singac.values import RULES
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*/*.pbtxt"))
 JOBS = [*EXAMPLES, Path(__file__).parent / "every_conf.pbtxt"]
@@ -70,6 +72,19 @@ def with_value(job: job_pb2.JobProto, path: Path_, value: object) -> job_pb2.Job
     return out
 
 
+def refused(job: job_pb2.JobProto, path: Path_, value: object) -> bool:
+    """Whether the value rule of the field at `path` refuses `value` (as the field stores it)."""
+    msg: Message = job
+    for name, index in path[:-1]:
+        msg = getattr(msg, name)[index] if index >= 0 else getattr(msg, name)
+    test, _ = RULES.get(msg.DESCRIPTOR.name, {}).get(path[-1][0], (None, ""))
+    stored = with_value(job, path, value)
+    for name, index in path[:-1]:
+        stored = getattr(stored, name)[index] if index >= 0 else getattr(stored, name)
+    name, index = path[-1]
+    return test is not None and not test(getattr(stored, name)[index] if index >= 0 else getattr(stored, name))
+
+
 def case_id(case: tuple[Path, Path_, object]) -> str:
     example, path, value = case
     return f"{example.parent.name}/{example.stem}:{'.'.join(n for n, _ in path)}={value}"
@@ -97,6 +112,8 @@ def test_a_numeric_field_compiles_or_is_one_located_error(case, tmp_path: Path, 
     code = main(["compile", str(job), "-o", str(tmp_path / "plan.bin")])
     err = capsys.readouterr().err
     assert code in (0, 2), err
+    if refused(base, path, value):
+        assert code == 2 and f"{path[-1][0]}`" in err, err or "compiled"
     if code == 2:
         lines = err.strip("\n").splitlines()
         assert len(lines) == 1 and lines[0].startswith("singac: error: ") and "job.pbtxt" in lines[0], err
