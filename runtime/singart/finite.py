@@ -17,7 +17,7 @@ import numpy as np
 from singa_proto import plan_pb2
 
 from . import SingaError
-from .manifests import latest, remove_steps
+from .manifests import complete_steps, remove_steps
 
 
 class NonFinite(SingaError):
@@ -81,10 +81,14 @@ def producer(node: plan_pb2.Node, graph: dict[str, plan_pb2.Node]) -> str:
 
 
 def last_good(err: NonFinite, folder: Path, written: list[int]) -> SingaError:
-    """The run's error: `err`, and which checkpoint a resumed run would start from."""
-    # checkpoints written at or after the step hold the params that gave that loss: unmark them, so that
-    # the newest complete one is the last good one
+    """The run's error: `err`, and which checkpoint still holds params that train on."""
+    # checkpoints this run wrote at or after the step hold the params that gave that loss: unmark them, so
+    # that the newest complete one is the last good one
     remove_steps(folder, [s for s in written if s >= err.step])
-    found = latest(folder)
-    where = f"the last good checkpoint is step {found[0]}" if found else "no good checkpoint was written"
+    steps = [m.step for m in complete_steps(folder)]
+    good = next((s for s in steps if s < err.step), None)
+    where = f"the last good checkpoint is step {good}" if good is not None else "no good checkpoint was written"
+    later = [s for s in steps if s >= err.step]  # another run's (the one this run resumed from, say)
+    if later:
+        where += f" (step {later[-1]}, which this run did not write, leads to this step)"
     return SingaError(f"{err}; {where}")

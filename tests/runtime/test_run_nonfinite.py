@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from singa_spec.plans import read_plan, seal, write_plan
-from singart import checkpoint
+from singart import checkpoint, manifests
 
 from .run_jobs import make_plan, newest_complete, run
 
@@ -79,3 +79,23 @@ def test_several_workers_and_groups_stop_too(tmp_path: Path, workers: int, group
     assert newest_complete(tmp_path / "ws" / "checkpoint") == (None if good is None else int(good))
     assert good is None or int(good) < failed
     _all_finite(tmp_path / "ws" / "checkpoint")
+
+
+def test_a_resumed_checkpoint_that_overflows_is_not_called_good(tmp_path: Path) -> None:
+    plan = make_plan(tmp_path, steps=4)  # checkpoints at 0, 2 and 4
+    assert run("singart", "run", str(plan)).returncode == 0
+    folder = tmp_path / "ws" / "checkpoint"
+    # step 4 as another run might have left it: finite params so large that the next forward overflows
+    found = manifests.complete_steps(folder)[0]
+    worker = next(p for p in found.files if p.name.startswith("step4-worker"))
+    huge = {name: value * np.float32(1e30) for name, (value, _) in checkpoint.read(worker).items()}
+    checkpoint.save(folder, 4, 0, huge, {})
+    manifests.mark_done(folder, 4, found.files, found.plan)
+    longer = read_plan(make_plan(tmp_path, steps=8))  # same params: it may resume step 4
+    write_plan(seal(longer), tmp_path / "longer.plan")
+    proc = run("singart", "run", str(tmp_path / "longer.plan"), "--resume")
+    assert proc.returncode == 2, proc.stderr
+    line = proc.stderr.splitlines()[-1]  # after the lines on which plan wrote step 4 and the resume
+    assert re.fullmatch(r"singart: error: step 4: loss is nan .*; the last good checkpoint is step 2 \(step 4, "
+                        r"which this run did not write, leads to this step\)", line), line
+    assert newest_complete(folder) == 4  # not this run's to remove
