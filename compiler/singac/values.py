@@ -42,7 +42,7 @@ _COUNTS = ("nworker_groups", "nserver_groups", "nworkers_per_group", "nservers_p
 # message type -> field -> rule; fields not listed take any value their type holds.
 RULES: dict[str, dict[str, Rule]] = {
     "JobProto": {**dict.fromkeys(_STEPS, NON_NEGATIVE), "train_steps": POSITIVE,
-                 "num_openblas_threads": POSITIVE},
+                 "num_openblas_threads": POSITIVE, "checkpoint_keep": NON_NEGATIVE},
     "ClusterProto": {**dict.fromkeys(_COUNTS, POSITIVE), "nprocs": POSITIVE, "start_port": PORT,
                      **dict.fromkeys(("sync_freq", "poll_time", "stub_timeout", "worker_timeout",
                                       "server_timeout"), POSITIVE)},
