@@ -1,0 +1,111 @@
+"""The job's secret token on every call, and mutual TLS when certificate paths are given."""
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import grpc
+from singa_spec.errors import SingaError
+
+TOKEN_KEY = "x-singa-token"  # gRPC metadata keys are lower case
+TOKEN_ENV = "SINGA_JOB_TOKEN"
+
+
+def job_token() -> str:
+    """The job's token: SINGA_JOB_TOKEN when the launcher set one (every process of the job must share
+    it), else a fresh random one."""
+    given = os.environ.get(TOKEN_ENV)
+    if given is not None:
+        if len(given) < 16:
+            raise SingaError(f"{TOKEN_ENV} is {len(given)} characters long: a job token needs at least 16")
+        return given
+    return secrets.token_urlsafe(32)
+
+
+def _refusal(handler: grpc.RpcMethodHandler | None) -> grpc.RpcMethodHandler:
+    """A handler of the same kind that refuses the call before reading its request."""
+    def refuse(request: Any, context: grpc.ServicerContext) -> Any:
+        context.abort(grpc.StatusCode.UNAUTHENTICATED, f"missing or wrong {TOKEN_KEY}")
+    if handler is not None and handler.response_streaming:
+        return grpc.unary_stream_rpc_method_handler(refuse)
+    return grpc.unary_unary_rpc_method_handler(refuse)
+
+
+class TokenCheck(grpc.ServerInterceptor):
+    """Refuses (UNAUTHENTICATED) every call whose metadata lacks the job's token."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token.encode()
+
+    def intercept_service(self, continuation: Callable[..., Any], details: Any) -> Any:
+        given = dict(details.invocation_metadata or ()).get(TOKEN_KEY, "")
+        given = given.encode() if isinstance(given, str) else given
+        handler = continuation(details)
+        if hmac.compare_digest(given, self._token):  # constant time: no guessing byte by byte
+            return handler
+        return _refusal(handler)
+
+
+class _Details(NamedTuple):
+    method: str
+    timeout: float | None
+    metadata: Any
+    credentials: Any
+    wait_for_ready: Any
+    compression: Any
+
+
+class TokenAdder(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
+                 grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):
+    """Puts the job's token into every call's metadata."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def _details(self, d: Any) -> _Details:
+        metadata = [*(d.metadata or ()), (TOKEN_KEY, self._token)]
+        return _Details(d.method, d.timeout, metadata, d.credentials, d.wait_for_ready, d.compression)
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(self._details(details), request)
+
+    def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(self._details(details), request)
+
+    def intercept_stream_unary(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return continuation(self._details(details), requests)
+
+    def intercept_stream_stream(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return continuation(self._details(details), requests)
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """PEM files for mutual TLS: this process's certificate and key, and the CA that signed every peer's."""
+
+    cert: Path
+    key: Path
+    ca: Path
+
+    def read(self) -> tuple[bytes, bytes, bytes]:
+        """The three files' bytes; a missing or unreadable one is named."""
+        out = []
+        for flag, path in (("--tls-cert", self.cert), ("--tls-key", self.key), ("--tls-ca", self.ca)):
+            try:
+                out.append(Path(path).read_bytes())
+            except OSError as err:
+                raise SingaError(f"{flag} {path}: {err.strerror}") from None
+        return out[0], out[1], out[2]
+
+    def server_credentials(self) -> grpc.ServerCredentials:
+        cert, key, ca = self.read()
+        return grpc.ssl_server_credentials([(key, cert)], root_certificates=ca, require_client_auth=True)
+
+    def channel_credentials(self) -> grpc.ChannelCredentials:
+        cert, key, ca = self.read()
+        return grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
