@@ -37,7 +37,7 @@ def wire_array(array: np.ndarray) -> np.ndarray:
         raise SingaError(f"a tensor of dtype {array.dtype} cannot be sent: only {', '.join(sorted(DTYPES))}")
     if array.dtype.byteorder == ">":  # converted, not refused: the values are what the sender meant
         array = array.astype(array.dtype.newbyteorder("<"))
-    return np.ascontiguousarray(array)
+    return array if array.flags.c_contiguous else array.copy(order="C")  # (ascontiguousarray makes 0-d 1-d)
 
 
 def describe(meta: Message, array: np.ndarray) -> None:

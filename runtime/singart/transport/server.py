@@ -43,10 +43,13 @@ def build_server(addresses: Sequence[str], token: str, tls: TlsFiles | None = No
     bound = []
     for address in addresses:
         check_address(address)
-        port = (server.add_secure_port(address, tls.server_credentials()) if tls
-                else server.add_insecure_port(address))
+        try:  # grpcio raises RuntimeError when the port is taken or the host is not this machine's
+            port = (server.add_secure_port(address, tls.server_credentials()) if tls
+                    else server.add_insecure_port(address))
+        except RuntimeError:
+            port = 0
         if not port:
-            raise SingaError(f"cannot listen on {address}")
+            raise SingaError(f"cannot listen on {address}: the port is taken or the host is not this one")
         bound.append(f"{split_address(address)[0]}:{port}")
     return server, bound
 
