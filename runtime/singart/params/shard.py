@@ -1,0 +1,203 @@
+"""A server's shard: the param slices one server of one server group owns, and their updates.
+
+Updates apply synchronously within a worker group and asynchronously across groups: a slice is updated
+for group g's step n once the gradients pushed for it carry all `num_shares` shares of g's train graph,
+counted for g alone (SINGA v0.1 counted every group's requests together, so two groups' halves could
+make one update). A slice whose master is another server group sends that group its delta
+(values - values at the last sync) after every `sync_freq` updates and takes back the master's values
+plus what changed here meanwhile (distributed Hogwild). Only names, ints and float32 arrays cross the
+methods, so a gRPC servicer can stay a thin decode -> call -> encode.
+"""
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+from singa_proto import plan_pb2
+
+from .. import SingaError
+from .slicing import Slice, slice_table
+from .updaters import Updater
+
+
+class SyncPeer(Protocol):
+    """The master server group's side of a Hogwild sync (in process: its Shard; later a gRPC stub)."""
+
+    def sync(self, name: str, slice_id: int, delta: np.ndarray) -> np.ndarray:
+        """Add `delta` to the master's slice; its new values."""
+        ...
+
+
+@dataclass
+class _Held:
+    """One slice's values and bookkeeping; `cond` guards all of it."""
+
+    spec: Slice
+    value: np.ndarray
+    cond: threading.Condition = field(default_factory=threading.Condition)
+    base: int = -1                                            # the step the values were put after
+    applied: dict[int, int] = field(default_factory=dict)    # worker group -> its last updated step
+    pending: dict[int, list[int]] = field(default_factory=dict)  # group -> [step, shares in]
+    sums: dict[int, np.ndarray] = field(default_factory=dict)    # group -> gradient summed so far
+    updates: Counter[int] = field(default_factory=Counter)    # group -> updates applied
+    since_sync: int = 0
+    last_sync: np.ndarray | None = None  # values as of the last sync (slices another group masters)
+    syncing: bool = False
+
+
+class Shard:
+    """The slices of server `server` in server group `group`, with the updater that updates them."""
+
+    def __init__(self, group: int, server: int, slices: list[Slice], totals: dict[str, int],
+                 updater: Updater, scales: dict[str, tuple[float, float]], sync_freq: int = 1) -> None:
+        self.group, self.server = group, server
+        self.updater, self.scales, self.totals = updater, scales, totals
+        self.sync_freq = max(1, sync_freq)
+        self.peers: dict[int, SyncPeer] = {}
+        self.held = {(s.param, s.slice_id): _Held(s, np.zeros(s.size, np.float32)) for s in slices}
+
+    @classmethod
+    def from_plan(cls, plan: plan_pb2.PlanProto, group: int, server: int) -> Shard:
+        """The shard of `server` in server group `group`, its values zero until `put`."""
+        mine = [s for slices in slice_table(plan).values() for s in slices if s.server == server]
+        totals = {e.name: e.num_shares for e in plan.params}
+        scales = {e.name: (e.conf.lr_scale, e.conf.wd_scale) for e in plan.params}
+        return cls(group, server, mine, totals, Updater(plan.job.updater), scales,
+                   plan.job.cluster.sync_freq)
+
+    def connect(self, peers: dict[int, SyncPeer]) -> None:
+        """The master server groups to sync with, by group id (this group's own entry is ignored)."""
+        self.peers = {g: p for g, p in peers.items() if g != self.group}
+
+    def put(self, name: str, slice_id: int, values: np.ndarray, step: int = 0) -> None:
+        """Set a slice's values, as they stand before `step`'s update (SINGA's kPut)."""
+        held = self._slice(name, slice_id)
+        self._check(held, values, "values")
+        with held.cond:
+            np.copyto(held.value, values.reshape(-1))
+            held.base, held.applied = step - 1, {}
+            held.last_sync = held.value.copy() if held.spec.master_group != self.group else None
+            held.cond.notify_all()
+
+    def update(self, wgroup: int, step: int, name: str, slice_id: int, grad: np.ndarray,
+               shares: int = 1) -> bool:
+        """Add a gradient that sums `shares` of worker group `wgroup`'s shares of the slice at `step`;
+        True when it was the last share and the update was applied."""
+        held = self._slice(name, slice_id)
+        self._check(held, grad, "gradient")
+        total = self.totals.get(name, 1)
+        with held.cond:
+            step_in, count = held.pending.get(wgroup, [step, 0])
+            if step_in != step:
+                raise self._error(held, f"worker group {wgroup} sent step {step} while step {step_in} "
+                                        f"waits for {total - count} of its {total} shares")
+            if count + shares > total:
+                raise self._error(held, f"worker group {wgroup} sent {shares} shares at step {step}, "
+                                        f"{count} of its {total} shares were in")
+            done = count + shares == total
+            grad = self._summed(held, wgroup, count, grad.reshape(-1), done)
+            if not done:
+                held.pending[wgroup] = [step, count + shares]
+                return False
+            held.pending.pop(wgroup, None)
+            self._apply(held, wgroup, step, grad)
+            due = self._sync_due(held)
+        if due:
+            self._sync(held)
+        return True
+
+    def get(self, wgroup: int, name: str, slice_id: int, step: int, out: np.ndarray | None = None,
+            timeout: float | None = 60.0) -> np.ndarray:
+        """The values worker group `wgroup` sees at `step` (waits for its update of step - 1), copied
+        into `out` when given."""
+        held = self._slice(name, slice_id)
+        with held.cond:
+            if not held.cond.wait_for(lambda: held.applied.get(wgroup, held.base) >= step - 1, timeout):
+                last = held.applied.get(wgroup, held.base)
+                raise self._error(held, f"worker group {wgroup} waited {timeout} s for step {step}'s "
+                                        f"values; its last update was step {last}")
+            if out is None:
+                return held.value.copy()
+            np.copyto(out.reshape(-1), held.value)
+            return out
+
+    def sync(self, name: str, slice_id: int, delta: np.ndarray) -> np.ndarray:
+        """As the slice's master: add another server group's delta; the new values."""
+        held = self._slice(name, slice_id)
+        self._check(held, delta, "delta")
+        with held.cond:
+            held.value += delta.reshape(-1)
+            return held.value.copy()
+
+    def updates(self, name: str, slice_id: int) -> dict[int, int]:
+        """Updates applied to a slice so far, by worker group."""
+        return dict(self._slice(name, slice_id).updates)
+
+    def _slice(self, name: str, slice_id: int) -> _Held:
+        held = self.held.get((name, slice_id))
+        if held is None:
+            raise SingaError(f"server {self.server} of server group {self.group}: no slice {slice_id} "
+                             f"of param {name!r} here ({len(self.held)} slices held)")
+        return held
+
+    def _check(self, held: _Held, array: np.ndarray, what: str) -> None:
+        if array.dtype != np.float32:
+            raise self._error(held, f"{what} of dtype {array.dtype}, float32 expected")
+        if array.size != held.spec.size:
+            raise self._error(held, f"{what} of {array.size} floats, the slice has {held.spec.size}")
+
+    def _error(self, held: _Held, what: str) -> SingaError:
+        s = held.spec
+        return SingaError(f"server {self.server} of server group {self.group}: param {s.param!r} "
+                          f"slice {s.slice_id}: {what}")
+
+    def _summed(self, held: _Held, wgroup: int, count: int, grad: np.ndarray, done: bool) -> np.ndarray:
+        """The group's gradient sum with `grad` in; a lone complete gradient is used as it is."""
+        if count == 0 and done:
+            return grad
+        buf = held.sums.get(wgroup)
+        if buf is None:
+            buf = held.sums[wgroup] = np.empty_like(held.value)
+        if count == 0:
+            np.copyto(buf, grad)
+        else:
+            np.add(buf, grad, out=buf)
+        return buf
+
+    def _apply(self, held: _Held, wgroup: int, step: int, grad: np.ndarray) -> None:
+        s = held.spec
+        lr_scale, wd_scale = self.scales.get(s.param, (1.0, 1.0))
+        self.updater.update(step, f"{s.param}#{s.slice_id}", held.value, grad,
+                            lr_scale=lr_scale, wd_scale=wd_scale)
+        held.applied[wgroup] = step
+        held.updates[wgroup] += 1
+        held.since_sync += 1
+        held.cond.notify_all()
+
+    def _sync_due(self, held: _Held) -> bool:
+        master = held.spec.master_group
+        return (master != self.group and master in self.peers and not held.syncing
+                and held.since_sync >= self.sync_freq)
+
+    def _sync(self, held: _Held) -> None:
+        """Send the delta since the last sync to the master; values = master's + what changed since."""
+        s = held.spec
+        with held.cond:
+            assert held.last_sync is not None
+            held.syncing, held.since_sync = True, 0
+            snapshot = held.value.copy()
+            delta = snapshot - held.last_sync
+        try:
+            fresh = self.peers[s.master_group].sync(s.param, s.slice_id, delta)
+        finally:
+            with held.cond:
+                held.syncing = False
+        with held.cond:
+            # fresh + (value - snapshot): exactly the master's values when nothing changed meanwhile
+            np.subtract(held.value, snapshot, out=snapshot)
+            np.add(fresh, snapshot, out=held.value)
+            held.last_sync = fresh
+            held.cond.notify_all()
