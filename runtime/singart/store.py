@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterable
 
 import numpy as np
 from singa_proto import job_pb2, plan_pb2
 
 from . import SingaError, ops
 from .params.init import init_param
+from .params.slicing import owners
 from .params.updaters import Updater
 
 
@@ -43,19 +43,6 @@ class Updates:
         """Apply this step's update to rows `rows` of `name` (threads may update disjoint rows at once)."""
         lr_scale, wd_scale = self.scales.get(name, (1.0, 1.0))
         self.updater.update_rows(step, name, value, grad, rows, lr_scale, wd_scale)
-
-
-def owners(entries: Iterable[plan_pb2.ParamEntry]) -> dict[str, str]:
-    """Param name -> the name of the param that owns its values (itself unless shared)."""
-    share = {e.name: e.share_from for e in entries}
-    result = {}
-    for name in share:
-        owner, seen = name, set()
-        while share.get(owner) and owner not in seen:
-            seen.add(owner)
-            owner = share[owner]
-        result[name] = owner
-    return result
 
 
 def init_values(plan: plan_pb2.PlanProto) -> dict[str, np.ndarray]:

@@ -16,9 +16,10 @@ import singac
 from google.protobuf import text_format
 from singa_proto import job_pb2, plan_pb2
 from singart import store
-from singart.params.aggregator import Aggregator, owner_names
+from singart.params.aggregator import Aggregator
 from singart.params.client import InProcessClient, in_process_servers
 from singart.params.shard import Shard
+from singart.params.slicing import owners
 
 REPO = Path(__file__).resolve().parents[2]
 GRID = 2.0 ** 12
@@ -81,7 +82,7 @@ class Split:
         self.values = store.init_values(plan)
         self.shards: dict[tuple[int, int], Shard] = in_process_servers(plan, self.values)
         self.client = InProcessClient(plan, self.shards)
-        self.owner = owner_names(plan)
+        self.owner = owners(plan.params)
         aggs = [Aggregator.from_plan(plan, self.graph, 0, ws, self.client) for ws in procs]
         self.aggs = {w: agg for ws, agg in zip(procs, aggs) for w in ws}  # worker -> its process's
 

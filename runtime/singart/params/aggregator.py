@@ -16,26 +16,14 @@ from singa_proto import plan_pb2
 
 from .. import SingaError
 from .client import ParamClient
+from .slicing import owners
 
 Block = tuple[int, int, int]  # (axis, begin, end) of a param, as a plan's ParamRef.block
 
 
-def owner_names(plan: plan_pb2.PlanProto) -> dict[str, str]:
-    """Param name -> the owner param whose values it uses (itself unless shared)."""
-    share = {e.name: e.share_from for e in plan.params}
-    result = {}
-    for name in share:
-        owner, seen = name, set()
-        while share.get(owner) and owner not in seen:
-            seen.add(owner)
-            owner = share[owner]
-        result[name] = owner
-    return result
-
-
 def local_shares(plan: plan_pb2.PlanProto, graph: plan_pb2.PhaseGraph, workers: Iterable[int]) -> Counter[str]:
     """Owner param -> how many uses of it the nodes of `workers` make in one step of `graph`."""
-    owner, mine = owner_names(plan), set(workers)
+    owner, mine = owners(plan.params), set(workers)
     return Counter(owner[r.param] for n in graph.nodes if n.worker in mine for r in n.params)
 
 
@@ -55,7 +43,7 @@ class Aggregator:
                   workers: Iterable[int], client: ParamClient) -> Aggregator:
         """The aggregator of worker group `wgroup`'s `workers` in this process."""
         shapes = {e.name: tuple(int(d) for d in e.shape) for e in plan.params if not e.share_from}
-        return cls(wgroup, local_shares(plan, graph, workers), shapes, owner_names(plan), client)
+        return cls(wgroup, local_shares(plan, graph, workers), shapes, owners(plan.params), client)
 
     def add(self, step: int, param: str, grad: np.ndarray, block: Block | None = None) -> bool:
         """Add one node's gradient of `param` (or of its `block`) at `step`; True when it completed the

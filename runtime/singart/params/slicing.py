@@ -2,6 +2,7 @@
 and the server side (which owns them), so that neither needs the plan's protobuf types at run time."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 import numpy as np
@@ -39,3 +40,16 @@ def server_group_of(worker_group: int, nworker_groups: int, nserver_groups: int)
 def flat_part(array: np.ndarray, s: Slice) -> np.ndarray:
     """The slice's floats of a whole (contiguous) param array, as a view."""
     return array.reshape(-1)[s.offset:s.offset + s.size]
+
+
+def owners(entries: Iterable[plan_pb2.ParamEntry]) -> dict[str, str]:
+    """Param name -> the name of the param that owns its values (itself unless shared)."""
+    share = {e.name: e.share_from for e in entries}
+    result = {}
+    for name in share:
+        owner, seen = name, set()
+        while share.get(owner) and owner not in seen:
+            seen.add(owner)
+            owner = share[owner]
+        result[name] = owner
+    return result
