@@ -43,28 +43,32 @@ class SliceKey(_message.Message):
     def __init__(self, param: _Optional[str] = ..., slice: _Optional[int] = ...) -> None: ...
 
 class SliceTensor(_message.Message):
-    __slots__ = ("key", "group", "step", "version", "tensor")
+    __slots__ = ("key", "group", "step", "version", "tensor", "shares")
     KEY_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     TENSOR_FIELD_NUMBER: _ClassVar[int]
+    SHARES_FIELD_NUMBER: _ClassVar[int]
     key: SliceKey
     group: int
     step: int
     version: int
     tensor: TensorMeta
-    def __init__(self, key: _Optional[_Union[SliceKey, _Mapping]] = ..., group: _Optional[int] = ..., step: _Optional[int] = ..., version: _Optional[int] = ..., tensor: _Optional[_Union[TensorMeta, _Mapping]] = ...) -> None: ...
+    shares: int
+    def __init__(self, key: _Optional[_Union[SliceKey, _Mapping]] = ..., group: _Optional[int] = ..., step: _Optional[int] = ..., version: _Optional[int] = ..., tensor: _Optional[_Union[TensorMeta, _Mapping]] = ..., shares: _Optional[int] = ...) -> None: ...
 
 class GetRequest(_message.Message):
-    __slots__ = ("key", "min_version", "into")
+    __slots__ = ("key", "min_version", "into", "group")
     KEY_FIELD_NUMBER: _ClassVar[int]
     MIN_VERSION_FIELD_NUMBER: _ClassVar[int]
     INTO_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
     key: SliceKey
     min_version: int
     into: SharedMemory
-    def __init__(self, key: _Optional[_Union[SliceKey, _Mapping]] = ..., min_version: _Optional[int] = ..., into: _Optional[_Union[SharedMemory, _Mapping]] = ...) -> None: ...
+    group: int
+    def __init__(self, key: _Optional[_Union[SliceKey, _Mapping]] = ..., min_version: _Optional[int] = ..., into: _Optional[_Union[SharedMemory, _Mapping]] = ..., group: _Optional[int] = ...) -> None: ...
 
 class SliceChunk(_message.Message):
     __slots__ = ("key", "version", "whole", "offset", "tensor")
