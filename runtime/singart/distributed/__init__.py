@@ -1,0 +1,1 @@
+"""A plan run as several processes: the coordinator, params and bridges over gRPC."""

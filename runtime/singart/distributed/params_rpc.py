@@ -1,0 +1,312 @@
+"""The Params service over the transport: the server side serves this process's shards (the server
+executors the plan's role table gives its rank), the client side (`GrpcParamClient`) is a ParamClient
+whose pushes and pulls reach shards in other processes, so an aggregator pushes as it does in process.
+
+Each server draws its slices' initial values itself, from the plan, as store.init_values does (every
+param's values come from a stream named by the job seed and the param's name): no process has to push
+every param at start, and no worker can read a slice before its values are there, so Put is left for
+values that come from elsewhere (a checkpoint). Tensors between processes on one host go through shared
+memory (the transport's memfd path), raw-bytes gRPC otherwise; values come back from another host as a
+streamed reply, since a large unary reply is several times slower than a push on grpcio.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
+from typing import Any
+
+import grpc
+import numpy as np
+from singa_proto import plan_pb2
+from singa_proto import services_pb2 as pb
+
+from .. import SingaError
+from ..params.init import init_param
+from ..params.shard import Shard, SyncPeer
+from ..params.slicing import Slice, flat_part, server_group_of, slice_table
+from ..transport import Framed, Stub, TlsFiles, add_service, build_server, chunks, open_channel
+from ..transport.server import split_address
+
+Executor = tuple[int, int]  # (server group, server id)
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+THREADS = 64  # every blocked Get holds a server thread until the update it waits for is pushed
+
+
+def hosted_servers(plan: plan_pb2.PlanProto, rank: int) -> list[Executor]:
+    """The server executors the plan's role table gives `rank`."""
+    return [(s.group, s.id) for r in plan.roles if r.rank == rank for s in r.servers]
+
+
+def server_addresses(plan: plan_pb2.PlanProto, ranks: Mapping[int, str]) -> dict[Executor, str]:
+    """(server group, id) -> the address of the rank that hosts it, from each rank's address."""
+    book = {}
+    for role in plan.roles:
+        for s in role.servers:
+            if role.rank not in ranks:
+                raise SingaError(f"server {s.id} of server group {s.group} is on rank {role.rank}, "
+                                 f"whose address is not known")
+            book[s.group, s.id] = ranks[role.rank]
+    return book
+
+
+def local_shards(plan: plan_pb2.PlanProto, executors: Iterable[Executor]) -> dict[Executor, Shard]:
+    """The shards of `executors`, each holding its slices' initial values (drawn here, from the plan)."""
+    shards = {(g, s): Shard.from_plan(plan, g, s) for g, s in executors}
+    entries = {e.name: e for e in plan.params if not e.share_from}
+    needed = {spec.param for shard in shards.values() for spec in (h.spec for h in shard.held.values())}
+    for name in sorted(needed):
+        e = entries[name]
+        values = init_param(e.conf.init, e.shape, plan.job.seed, name)
+        for shard in shards.values():
+            for held in shard.held.values():
+                if held.spec.param == name:
+                    shard.put(name, held.spec.slice_id, flat_part(values, held.spec))
+    return shards
+
+
+def _tensor(request: Framed, what: str) -> np.ndarray:
+    """A message's tensor in the native dtype: the kernels refuse the wire's explicit '<f4', which is
+    float32 by value but another dtype object (a view: nothing is copied)."""
+    tensor = request.tensor
+    if tensor is None:
+        key = request.header.key  # type: ignore[attr-defined]
+        raise SingaError(f"param {key.param!r} slice {key.slice}: a {what} without a tensor")
+    return tensor.view(np.dtype(tensor.dtype.name)) if tensor.dtype.isnative else tensor
+
+
+class ParamsServicer:
+    """The Params service over this process's shards: decode, call the shard, encode."""
+
+    def __init__(self, plan: plan_pb2.PlanProto, shards: Mapping[Executor, Shard]) -> None:
+        self.shards = dict(shards)
+        self.specs = {(s.param, s.slice_id): s for slices in slice_table(plan).values() for s in slices}
+        cluster = plan.job.cluster
+        self.ngroups = (cluster.nworker_groups, cluster.nserver_groups)
+
+    def shard(self, sgroup: int, key: pb.SliceKey) -> Shard:
+        """The shard in this process that holds `key` for server group `sgroup`."""
+        spec = self.specs.get((key.param, key.slice))
+        if spec is None:
+            raise SingaError(f"param {key.param!r}: the plan has no slice {key.slice} of it")
+        shard = self.shards.get((sgroup, spec.server))
+        if shard is None:
+            raise SingaError(f"param {key.param!r} slice {key.slice}: server {spec.server} of server "
+                             f"group {sgroup} is not in this process")
+        return shard
+
+    def Put(self, request: Framed, context: Any) -> Framed:  # named as the RPC
+        h = request.header
+        self.shard(h.group, h.key).put(h.key.param, h.key.slice, _tensor(request, "Put"), h.step)
+        return Framed(pb.Ack())
+
+    def Get(self, request: Framed, context: Any) -> Framed:
+        h = request.header
+        return Framed(pb.SliceTensor(key=h.key, group=h.group, version=h.min_version), self.values(h))
+
+    def GetStream(self, request: Framed, context: Any) -> Any:
+        h = request.header
+        return chunks(pb.SliceChunk(key=h.key, version=h.min_version), self.values(h))
+
+    def values(self, h: pb.GetRequest) -> np.ndarray:
+        """Worker group h.group's values of the slice after its update of step h.min_version - 1."""
+        shard = self.shard(server_group_of(h.group, *self.ngroups), h.key)
+        return shard.get(h.group, h.key.param, h.key.slice, h.min_version)
+
+    def Update(self, request: Framed, context: Any) -> Framed:
+        h = request.header
+        shares = h.shares if h.HasField("shares") else 1
+        if shares < 1:
+            raise SingaError(f"param {h.key.param!r} slice {h.key.slice}: a gradient of {shares} shares")
+        shard = self.shard(server_group_of(h.group, *self.ngroups), h.key)
+        shard.update(h.group, h.step, h.key.param, h.key.slice, _tensor(request, "gradient"), shares)
+        return Framed(pb.UpdateReply(version=h.step + 1))
+
+    def Sync(self, request: Framed, context: Any) -> Framed:
+        h = request.header
+        spec = self.specs.get((h.key.param, h.key.slice))
+        master = spec.master_group if spec else 0  # an unknown slice is refused by shard()
+        values = self.shard(master, h.key).sync(h.key.param, h.key.slice, _tensor(request, "Sync"))
+        return Framed(pb.SliceTensor(key=h.key, group=master), values)
+
+
+def params_server(plan: plan_pb2.PlanProto, shards: Mapping[Executor, Shard], token: str,
+                  addresses: Sequence[str] = ("127.0.0.1:0",), tls: TlsFiles | None = None
+                  ) -> tuple[grpc.Server, list[str]]:
+    """An unstarted server of the Params service over `shards`, and the addresses it listens on."""
+    server, bound = build_server(addresses, token, tls, threads=THREADS)
+    add_service(server, "Params", ParamsServicer(plan, shards))
+    return server, bound
+
+
+def same_host(address: str, local_hosts: Iterable[str] = ()) -> bool:
+    """Whether a peer at `address` runs on this host: a loopback address (a one-machine job listens on
+    nothing else), or a host this process was told is its own (its line in the hosts file)."""
+    host, _ = split_address(address)
+    return host in LOOPBACK or host.startswith("127.") or host in set(local_hosts)
+
+
+def rpc_error(err: grpc.RpcError, address: str, key: pb.SliceKey) -> SingaError:
+    """One line for a failed call: the server's own refusal (which names the param), or what went wrong."""
+    code, details = err.code(), " ".join((err.details() or "").split())
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        return SingaError(f"params server {address} refused it: {details}")
+    return SingaError(f"param {key.param!r} slice {key.slice}: params server {address}: "
+                      f"{code.name if code else 'error'}: {details}")
+
+
+class SyncStub:
+    """A master server group's side of a Hogwild sync, over gRPC (a Shard's SyncPeer)."""
+
+    def __init__(self, stub: Stub, address: str, group: int, shm: bool) -> None:
+        self.stub, self.address, self.group, self.shm = stub, address, group, shm
+
+    def sync(self, name: str, slice_id: int, delta: np.ndarray) -> np.ndarray:
+        key = pb.SliceKey(param=name, slice=slice_id)
+        try:
+            reply = self.stub.call("Sync", Framed(pb.SliceTensor(key=key, group=self.group), delta), shm=self.shm)
+        except grpc.RpcError as err:
+            raise rpc_error(err, self.address, key) from None
+        return _tensor(reply, "Sync reply")
+
+
+def connect_masters(shards: Mapping[Executor, Shard], book: Mapping[Executor, str], token: str,
+                    tls: TlsFiles | None = None, local_hosts: Iterable[str] = ()) -> None:
+    """Connect each shard to the master server groups of its slices: a shard of this process directly,
+    another process's over gRPC."""
+    stubs: dict[str, Stub] = {}
+    for (group, server), shard in shards.items():
+        peers: dict[int, SyncPeer] = {}
+        for (g, s), address in book.items():
+            if s != server or g == group:
+                continue
+            if (g, s) in shards:
+                peers[g] = shards[g, s]
+                continue
+            stub = stubs.setdefault(address, Stub(open_channel(address, token, tls), "Params"))
+            peers[g] = SyncStub(stub, address, group, same_host(address, local_hosts))
+        shard.connect(peers)
+
+
+class GrpcParamClient:
+    """A ParamClient over the Params services of the servers in an address book ((server group, id) ->
+    HOST:PORT): a gradient is cut into the plan's slices, each sent to its server, the servers at once."""
+
+    def __init__(self, plan: plan_pb2.PlanProto, book: Mapping[Executor, str], token: str,
+                 tls: TlsFiles | None = None, local_hosts: Iterable[str] = (), shared_memory: bool = True,
+                 timeout: float | None = None) -> None:
+        self.slices = slice_table(plan)
+        self.book = dict(book)
+        cluster = plan.job.cluster
+        self.ngroups = (cluster.nworker_groups, cluster.nserver_groups)
+        self.timeout = timeout
+        self.channels = {a: open_channel(a, token, tls) for a in set(self.book.values())}
+        self.stubs = {a: Stub(c, "Params") for a, c in self.channels.items()}
+        self.shm = {a: shared_memory and same_host(a, local_hosts) for a in self.stubs}
+
+    def push(self, wgroup: int, step: int, name: str, grad: np.ndarray, shares: int) -> None:
+        """Each slice of the gradient to its server, one Update per slice."""
+        def send(address: str, s: Slice) -> None:
+            header = pb.SliceTensor(key=pb.SliceKey(param=name, slice=s.slice_id), group=wgroup, step=step,
+                                    shares=shares)
+            self._call(address, "Update", Framed(header, flat_part(grad, s)), shm=self.shm[address])
+        self._each_server(wgroup, name, grad, send)
+
+    def pull(self, wgroup: int, step: int, name: str, out: np.ndarray) -> None:
+        """Each slice of the values from its server, into `out`; waits for `wgroup`'s step - 1 update."""
+        def fetch(address: str, s: Slice) -> None:
+            request = Framed(pb.GetRequest(key=pb.SliceKey(param=name, slice=s.slice_id), group=wgroup,
+                                           min_version=step))
+            target = flat_part(out, s)
+            if self.shm[address]:
+                got = self._call(address, "Get", request, reply_bytes=target.nbytes)
+                np.copyto(target, _tensor(got, "Get reply").reshape(-1))
+            else:
+                self._stream_into(address, request, target)
+        self._each_server(wgroup, name, out, fetch)
+
+    def put(self, name: str, values: np.ndarray, step: int = 0) -> None:
+        """Set `name`'s values in every server group, as they stand before `step` (e.g. from a checkpoint)."""
+        for sgroup in range(max(1, self.ngroups[1])):
+            def send(address: str, s: Slice, sgroup: int = sgroup) -> None:
+                header = pb.SliceTensor(key=pb.SliceKey(param=name, slice=s.slice_id), group=sgroup, step=step)
+                self._call(address, "Put", Framed(header, flat_part(values, s)), shm=self.shm[address])
+            self._each_server(sgroup, name, values, send, sgroup)
+
+    def close(self) -> None:
+        """Close the channels (the servers are not told: they serve other clients)."""
+        for channel in self.channels.values():
+            channel.close()
+
+    def _each_server(self, wgroup: int, name: str, array: np.ndarray, do: Callable[[str, Slice], None],
+                     sgroup: int | None = None) -> None:
+        """do(address, slice) for each slice of `name` on worker group `wgroup`'s server group (or
+        `sgroup`); the slices of one server in turn, the servers at once (a thread each beyond the
+        caller's own: a pull that waits must not hold up a push)."""
+        sgroup = server_group_of(wgroup, *self.ngroups) if sgroup is None else sgroup
+        by_address: dict[str, list[Slice]] = {}
+        for s in self._slices(name, array):
+            address = self.book.get((sgroup, s.server))
+            if address is None:
+                raise SingaError(f"param {name!r} slice {s.slice_id}: no address for server {s.server} "
+                                 f"of server group {sgroup}")
+            by_address.setdefault(address, []).append(s)
+        concurrently([partial(_each, do, a, ss) for a, ss in by_address.items()])
+
+    def _slices(self, name: str, array: np.ndarray) -> list[Slice]:
+        slices = self.slices.get(name)
+        if slices is None:
+            raise SingaError(f"param {name!r}: not an owner param of the plan")
+        size = sum(s.size for s in slices)
+        if array.dtype != np.float32 or array.size != size or not array.flags.c_contiguous:
+            raise SingaError(f"param {name!r}: an array of {array.size} {array.dtype} "
+                             f"({'' if array.flags.c_contiguous else 'not '}contiguous), "
+                             f"the param has {size} float32")
+        return slices
+
+    def _call(self, address: str, method: str, request: Framed, **kw: Any) -> Framed:
+        try:
+            return self.stubs[address].call(method, request, timeout=self.timeout, **kw)
+        except grpc.RpcError as err:
+            raise rpc_error(err, address, request.header.key) from None  # type: ignore[attr-defined]
+
+    def _stream_into(self, address: str, request: Framed, target: np.ndarray) -> None:
+        """A streamed reply's chunks written straight into `target` (no whole-slice buffer)."""
+        flat = target.view(np.uint8)
+        try:
+            for part in self.stubs[address].stream("GetStream", request, timeout=self.timeout):
+                chunk, offset = _tensor(part, "GetStream chunk"), part.header.offset  # type: ignore[attr-defined]
+                if offset + chunk.size > flat.size:
+                    raise SingaError(f"param {request.header.key.param!r}: a chunk at byte {offset} "  # type: ignore[attr-defined]
+                                     f"lies outside its {flat.size}-byte slice")
+                flat[offset:offset + chunk.size] = chunk
+        except grpc.RpcError as err:
+            raise rpc_error(err, address, request.header.key) from None  # type: ignore[attr-defined]
+
+
+def _each(do: Callable[[str, Slice], None], address: str, slices: list[Slice]) -> None:
+    for s in slices:
+        do(address, s)
+
+
+def concurrently(tasks: Sequence[Callable[[], object]]) -> None:
+    """Run the tasks at once (the first on this thread); once all are done, the error of the first
+    task that failed, in the tasks' order (not whichever failed first), is raised."""
+    errors: list[BaseException | None] = [None] * len(tasks)
+
+    def run(i: int) -> None:
+        try:
+            tasks[i]()
+        except BaseException as err:  # noqa: BLE001 (re-raised on the caller's thread below)
+            errors[i] = err
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(1, len(tasks))]
+    for t in threads:
+        t.start()
+    if tasks:
+        run(0)
+    for t in threads:
+        t.join()
+    first = next((e for e in errors if e is not None), None)
+    if first is not None:
+        raise first
