@@ -6,8 +6,10 @@ Each server draws its slices' initial values itself, from the plan, as store.ini
 param's values come from a stream named by the job seed and the param's name): no process has to push
 every param at start, and no worker can read a slice before its values are there, so Put is left for
 values that come from elsewhere (a checkpoint). Tensors between processes on one host go through shared
-memory (the transport's memfd path), raw-bytes gRPC otherwise; values come back from another host as a
-streamed reply, since a large unary reply is several times slower than a push on grpcio.
+memory (the transport's memfd path), raw-bytes gRPC otherwise. Values come back as a streamed reply
+on every host: a large unary reply is several times slower than a push on grpcio, and on one host the
+stream (1.4-2.1 GB/s for 16 MB) did no worse than the server writing into a fresh segment of the
+client's (1.1-1.2 GB/s), whose pages the kernel allocates and zeroes on every call.
 """
 from __future__ import annotations
 
@@ -217,12 +219,7 @@ class GrpcParamClient:
         def fetch(address: str, s: Slice) -> None:
             request = Framed(pb.GetRequest(key=pb.SliceKey(param=name, slice=s.slice_id), group=wgroup,
                                            min_version=step))
-            target = flat_part(out, s)
-            if self.shm[address]:
-                got = self._call(address, "Get", request, reply_bytes=target.nbytes)
-                np.copyto(target, _tensor(got, "Get reply").reshape(-1))
-            else:
-                self._stream_into(address, request, target)
+            self._stream_into(address, request, flat_part(out, s))
         self._each_server(wgroup, name, out, fetch)
 
     def put(self, name: str, values: np.ndarray, step: int = 0) -> None:
