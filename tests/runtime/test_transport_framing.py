@@ -79,3 +79,14 @@ def test_a_payload_of_the_wrong_length_is_refused() -> None:
 def test_a_header_only_message_round_trips() -> None:
     header, tensor = decode(encode(Framed(pb.UpdateReply(version=9))), pb.UpdateReply)
     assert header.version == 9 and tensor is None
+
+
+def test_a_received_float32_is_the_native_dtype_object_the_kernels_take() -> None:
+    # the bindings check a dtype by identity: an explicit '<f4' (float32 by value) was refused as
+    # "expected float32, got float32"
+    from singart import ops
+    back = round_trip(np.arange(6, dtype=np.float32))
+    assert back.dtype is np.dtype(np.float32)
+    out = np.zeros(6, np.float32)
+    ops.axpby(2.0, back, 0.0, out)
+    np.testing.assert_array_equal(out, 2 * np.arange(6, dtype=np.float32))

@@ -68,13 +68,12 @@ def local_shards(plan: plan_pb2.PlanProto, executors: Iterable[Executor]) -> dic
 
 
 def _tensor(request: Framed, what: str) -> np.ndarray:
-    """A message's tensor in the native dtype: the kernels refuse the wire's explicit '<f4', which is
-    float32 by value but another dtype object (a view: nothing is copied)."""
+    """A message's tensor (framing decodes it in the native dtype object the kernels expect)."""
     tensor = request.tensor
     if tensor is None:
         key = request.header.key  # type: ignore[attr-defined]
         raise SingaError(f"param {key.param!r} slice {key.slice}: a {what} without a tensor")
-    return tensor.view(np.dtype(tensor.dtype.name)) if tensor.dtype.isnative else tensor
+    return tensor
 
 
 class ParamsServicer:

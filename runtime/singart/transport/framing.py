@@ -92,7 +92,10 @@ def wire_dtype(name: str) -> np.dtype:
     """The little-endian dtype a header names; anything but a plain numeric type is refused."""
     if name not in DTYPES:
         raise SingaError(f"a tensor header names dtype {name!r}: only {', '.join(sorted(DTYPES))} travel")
-    return np.dtype(name).newbyteorder("<")
+    wire = np.dtype(name).newbyteorder("<")
+    # on a little-endian machine, the native dtype object itself: the kernels' bindings check a dtype by
+    # identity, and an explicit '<f4' is float32 by value but another object
+    return np.dtype(name) if wire.isnative else wire
 
 
 def from_bytes(data: bytes, offset: int, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
