@@ -92,7 +92,10 @@ def wire_dtype(name: str) -> np.dtype:
     """The little-endian dtype a header names; anything but a plain numeric type is refused."""
     if name not in DTYPES:
         raise SingaError(f"a tensor header names dtype {name!r}: only {', '.join(sorted(DTYPES))} travel")
-    return np.dtype(name).newbyteorder("<")
+    native = np.dtype(name)
+    # the native dtype object itself when it is little-endian already: the kernels' bindings accept
+    # float32 by identity, and an equal but distinct dtype object is refused there
+    return native if native.newbyteorder("<") == native else native.newbyteorder("<")
 
 
 def from_bytes(data: bytes, offset: int, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:

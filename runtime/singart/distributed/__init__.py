@@ -1,0 +1,1 @@
+"""Running a plan as several processes: coordination, params and bridges over gRPC."""
