@@ -78,8 +78,11 @@ class Hand(Protocol):
 class Pair(Protocol):
     """A bridge pair as the executor uses it: the tensor forward, its gradient backward."""
 
-    forward: Hand
-    backward: Hand
+    @property
+    def forward(self) -> Hand: ...
+
+    @property
+    def backward(self) -> Hand: ...
 
 
 class ChannelSet(Protocol):

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from string import Template
 
@@ -14,8 +16,14 @@ import numpy as np
 import pytest
 import singac
 from singa_proto import job_pb2
-from singa_spec.plans import seal, write_plan
+from singa_proto import services_pb2 as pb
+from singa_spec.errors import SingaError
+from singa_spec.plans import read_plan, seal, write_plan
+from singart.connection import Aborted
 from singart.data.convert import write_image_shard
+from singart.distributed.bridges_rpc import SHM_BYTES, Inbox, InboxServicer, Link, RemoteChannels
+from singart.transport import add_service, local_server
+from singart.transport.framing import wire_dtype
 
 from .test_equivalence import mlp
 
@@ -114,6 +122,67 @@ def test_a_killed_peer_ends_the_wait_with_a_clear_error(tmp_path: Path) -> None:
     assert "fc2@01->fc2>loss.src step 2" in lines[0] and "rank 1 at 127.0.0.1:" in lines[0], err
     assert "is gone; its tensor never came" in lines[0], err
     assert job_pb2.Phase.Name(job_pb2.kTrain) in lines[0], err  # the bridge is named with its phase
+
+
+@pytest.fixture
+def peer() -> Iterator[tuple[Inbox, Link]]:
+    """An inbox served on loopback in this process, and a link to it as rank 1's."""
+    inbox = Inbox()
+    server, address = local_server(TOKEN)
+    add_service(server, "Bridges", InboxServicer(inbox))
+    server.start()
+    link = Link(1, address, TOKEN, None, same_host=True)
+    yield inbox, link
+    link.close()
+    server.stop(0)
+
+
+def never() -> None:
+    raise AssertionError("the tensor was there: no wait")
+
+
+@pytest.mark.parametrize("size", [6, SHM_BYTES], ids=["inline", "shared-memory"])
+def test_tensors_and_none_gradients_arrive_by_step(peer: tuple[Inbox, Link], size: int) -> None:
+    inbox, link = peer
+    a, b = (np.arange(size, dtype=np.float32) + k for k in (0, 1))
+    link.send((3, "e", pb.kBridgeForward), b)
+    link.send((2, "e", pb.kBridgeForward), a)
+    link.send((2, "e", pb.kBridgeBackward), None)
+    got = inbox.take((2, "e", pb.kBridgeForward), never, 1.0)
+    assert np.array_equal(got, a) and got.dtype is np.dtype("float32")  # the kernels take it as it is
+    assert inbox.take((2, "e", pb.kBridgeBackward), never, 1.0) is None
+    assert np.array_equal(inbox.take((3, "e", pb.kBridgeForward), never, 1.0), b)
+
+
+def test_only_tensors_cross_processes(peer: tuple[Inbox, Link]) -> None:
+    with pytest.raises(SingaError, match="bridge e step 0: a list cannot cross processes"):
+        peer[1].send((0, "e", pb.kBridgeForward), [1, 2])  # type: ignore[arg-type]
+
+
+def test_a_send_to_a_stopped_process_names_it(peer: tuple[Inbox, Link]) -> None:
+    server, address = local_server(TOKEN)
+    server.start()
+    server.stop(0).wait()
+    gone = Link(3, address, TOKEN, None, same_host=True)
+    with pytest.raises(SingaError, match=f"bridge e step 5: the worker process of rank 3 at {address} did not"):
+        gone.send((5, "e", pb.kBridgeForward), np.zeros(3, np.float32))
+
+
+def test_abort_wakes_a_worker_waiting_on_another_process(tmp_path: Path, peer: tuple[Inbox, Link]) -> None:
+    plan = read_plan(make_plan(tmp_path))
+    graph = plan.graphs[0]
+    channels = RemoteChannels(graph, 0, {0: 0, 1: 1}, {1: peer[1]}, peer[0], probe=0.05)
+    waiting = channels.get("fc2@01->fc2>loss.src").forward  # rank 1 sends it, rank 0 waits
+    errors: list[BaseException] = []
+    thread = threading.Thread(target=lambda: errors.append(pytest.raises(Aborted, waiting.get).value))
+    thread.start()
+    channels.abort()
+    thread.join(HANG_GUARD_S)
+    assert not thread.is_alive() and len(errors) == 1
+
+
+def test_the_wire_dtype_is_numpys_own() -> None:
+    assert all(wire_dtype(n) is np.dtype(n) for n in ("float32", "float64", "int64", "uint8", "bool"))
 
 
 if __name__ == "__main__":
