@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Protocol
 
 
 class Aborted(Exception):
@@ -65,3 +65,30 @@ class Channels:
         with self._cond:
             self._aborted.set()
             self._cond.notify_all()
+
+
+class Hand(Protocol):
+    """One direction of a bridge pair, as the executor uses it."""
+
+    def put(self, item: Any) -> None: ...
+
+    def get(self) -> Any: ...
+
+
+class Pair(Protocol):
+    """A bridge pair as the executor uses it: the tensor forward, its gradient backward."""
+
+    @property
+    def forward(self) -> Hand: ...
+
+    @property
+    def backward(self) -> Hand: ...
+
+
+class ChannelSet(Protocol):
+    """What the executor needs of a group's bridges: `Channels` here, or ones that reach other
+    processes (distributed/bridges_rpc.py)."""
+
+    def get(self, src_name: str) -> Pair: ...
+
+    def abort(self) -> None: ...

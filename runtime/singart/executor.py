@@ -18,7 +18,7 @@ from singa_spec.gradients import GradientReach
 from singa_spec.names import NODE_KIND_NAMES
 
 from . import layout
-from .connection import Channels
+from .connection import ChannelSet
 from .finite import NonFinite, first_nonfinite, nonfinite_metric
 from .folding import weight_fold
 from .layers import Layer, LayerContext, make_layer
@@ -50,7 +50,7 @@ def join(parts: list[Any], axis: int) -> Any:
 class Env:
     """What every step of one worker's executor shares: the plan, the params, the bridges."""
 
-    def __init__(self, graph: plan_pb2.PhaseGraph, store: ParamStore, channels: Channels,
+    def __init__(self, graph: plan_pb2.PhaseGraph, store: ParamStore, channels: ChannelSet,
                  seed: int, train: bool) -> None:
         self.nodes = {n.name: n for n in graph.nodes}
         self.store, self.channels, self.seed, self.train = store, channels, seed, train
@@ -256,7 +256,7 @@ class GradSums:
 class Executor:
     """One worker's share of a phase graph, built once and run every step."""
 
-    def __init__(self, graph: plan_pb2.PhaseGraph, worker: int, store: ParamStore, channels: Channels,
+    def __init__(self, graph: plan_pb2.PhaseGraph, worker: int, store: ParamStore, channels: ChannelSet,
                  seed: int, train: bool) -> None:
         env = Env(graph, store, channels, seed, train)
         mine = [n for n in graph.nodes if n.worker == worker]

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from singa_proto import plan_pb2
 
-from .connection import Aborted, Channels
+from .connection import Aborted, Channels, ChannelSet
 from .executor import ComputeStep, Executor
 from .folding import ReplicaShare, share_replicas
 from .store import ParamStore
@@ -49,10 +49,12 @@ class WorkerGroup:
     """The workers of one group running one phase graph; `run` does one step on all of them."""
 
     def __init__(self, graph: plan_pb2.PhaseGraph, store: ParamStore, seed: int, train: bool,
-                 ngroups: int = 1) -> None:
+                 ngroups: int = 1, workers: list[int] | None = None, channels: ChannelSet | None = None) -> None:
+        """`workers`: the ones this process runs (all of the graph's by default); `channels`: bridges
+        that reach workers elsewhere (distributed/bridges_rpc.py) instead of the in-process ones."""
         self.store, self.train = store, train
-        self.channels = Channels()
-        workers = sorted({n.worker for n in graph.nodes})
+        self.channels: ChannelSet = Channels() if channels is None else channels
+        workers = sorted({n.worker for n in graph.nodes} if workers is None else workers)
         self.executors = [Executor(graph, w, store, self.channels, seed, train) for w in workers]
         self.shares = self._share_replicas() if train else []
         n = len(self.executors)
