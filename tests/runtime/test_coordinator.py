@@ -15,34 +15,16 @@ from pathlib import Path
 
 import grpc
 import pytest
-from singa_proto import plan_pb2
 from singa_proto import services_pb2 as pb
-from singa_spec.plans import FORMAT_VERSION, seal, write_plan
 from singart.distributed.coordinator import Coordinator, serve
 from singart.transport import SERVICES, Framed, open_channel
 from singart.transport.framing import encode
 
+from .coord_util import ROLES_3, make_plan
 from .transport_util import TOKEN
 
 PEER = Path(__file__).with_name("coord_peer.py")
 STARTED: list[subprocess.Popen[str]] = []
-# rank -> (workers, servers) as (group, id)
-ROLES_3 = {0: ([(0, 0)], [(0, 0)]), 1: ([(0, 1)], []), 2: ([(1, 0)], [(1, 0)])}
-
-
-def make_plan(path: Path, roles: dict[int, tuple[list, list]], name: str = "coord") -> plan_pb2.PlanProto:
-    plan = plan_pb2.PlanProto()
-    plan.job.name = name
-    plan.format_version = FORMAT_VERSION
-    plan.topology.nprocs = len(roles)
-    for rank, (workers, servers) in roles.items():
-        role = plan.roles.add(rank=rank)
-        for group, id_ in workers:
-            role.workers.add(group=group, id=id_)
-        for group, id_ in servers:
-            role.servers.add(group=group, id=id_)
-    write_plan(seal(plan), path)
-    return plan
 
 
 @pytest.fixture
