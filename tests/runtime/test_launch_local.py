@@ -102,17 +102,24 @@ def test_exact_environment_of_each_rank() -> None:
     assert proc.returncode == 0, err
     seen = {int(m.group(1)): json.loads(m.group(2)) for m in re.finditer(r"\[rank (\d)\] (.*)", out)}
     token = seen[0]["SINGA_JOB_TOKEN"]
-    assert re.fullmatch(r"[0-9a-f]{32}", token)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", token)  # 32 random bytes, URL-safe base64
     assert seen == {r: {"SINGA_RANK": str(r), "SINGA_WORLD_SIZE": "3", "SINGA_MASTER": "127.0.0.1:7001",
                         "SINGA_JOB_TOKEN": token, "KEEP_ME": "yes"} for r in range(3)}
 
 
 def test_a_token_already_set_is_the_jobs() -> None:
     program = "import os\nprint(os.environ['SINGA_JOB_TOKEN'])"
-    proc = launch(2, program, env={**os.environ, "SINGA_JOB_TOKEN": "s3cret"})
+    secret = "s3cret-of-the-whole-job"
+    proc = launch(2, program, env={**os.environ, "SINGA_JOB_TOKEN": secret})
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
-    assert sorted(out.splitlines()) == ["[rank 0] s3cret", "[rank 1] s3cret"]
+    assert sorted(out.splitlines()) == [f"[rank 0] {secret}", f"[rank 1] {secret}"]
+
+
+def test_a_token_too_short_to_be_secret_is_refused() -> None:
+    proc = launch(2, "print('never')", env={**os.environ, "SINGA_JOB_TOKEN": "s3cret"})
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and "SINGA_JOB_TOKEN is 6 characters long" in err and "never" not in out
 
 
 def test_first_failure_stops_the_others(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from .. import SingaError
+from ..transport import security
 
 GRACE_S = 5.0  # how long a child has to end after SIGTERM before SIGKILL
 POLL_S = 0.05  # how often the launcher looks for a child that ended
@@ -36,11 +36,6 @@ class Child:
 
     rank: int
     proc: subprocess.Popen[bytes]
-
-
-def job_token(env: Mapping[str, str]) -> str:
-    """The job's secret: the caller's SINGA_JOB_TOKEN, else a fresh random one."""
-    return env.get("SINGA_JOB_TOKEN") or secrets.token_hex(16)
 
 
 def child_env(base: Mapping[str, str], rank: int, world_size: int, master: str, token: str) -> dict[str, str]:
@@ -58,7 +53,7 @@ def run_children(command: Sequence[str], world_size: int, master: str, *, env: M
     base = dict(os.environ if env is None else env)
     sinks = {"out": out or sys.stdout.buffer, "err": err or sys.stderr.buffer}
     lock = threading.Lock()  # one line at a time, whichever rank or stream it comes from
-    token = job_token(base)
+    token = security.job_token(base)
     children: list[Child] = []
     readers: list[threading.Thread] = []
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -16,10 +16,10 @@ TOKEN_KEY = "x-singa-token"  # gRPC metadata keys are lower case
 TOKEN_ENV = "SINGA_JOB_TOKEN"
 
 
-def job_token() -> str:
+def job_token(env: Mapping[str, str] | None = None) -> str:
     """The job's token: SINGA_JOB_TOKEN when the launcher set one (every process of the job must share
     it), else a fresh random one."""
-    given = os.environ.get(TOKEN_ENV)
+    given = (os.environ if env is None else env).get(TOKEN_ENV)
     if given is not None:
         if len(given) < 16:
             raise SingaError(f"{TOKEN_ENV} is {len(given)} characters long: a job token needs at least 16")
