@@ -1,0 +1,221 @@
+"""A plan's processes on the hosts of a `--hosts` file, through a running Ray cluster.
+
+Ray only launches, places, watches and collects logs; all training traffic is the job's own gRPC. The
+launcher joins the cluster (`RAY_ADDRESS` or an explicit address), checks that every listed host is a
+live Ray node, gives ranks to hosts in file order (`slots=N` ranks each), pins one actor per rank to its
+host, and each actor runs the rank's command as a child process with SINGA_RANK, SINGA_WORLD_SIZE,
+SINGA_MASTER (rank 0's host) and SINGA_JOB_TOKEN in its environment. Lines come back behind `[rank R] `;
+the first rank that fails stops the others, and the exit code is that rank's, as for child processes.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from singa_proto import plan_pb2
+
+from .. import SingaError
+from ..transport import security
+from .hosts import Host
+from .local import GRACE_S, _no_interrupts, child_env, ending
+from .ray_rank import PLAN, PYTHON, Line, RankProcess
+
+READ_WAIT_S = 0.5  # how long one poll of a rank waits for its next line
+STOP_EXTRA_S = 30.0  # beyond the grace period, how long the launcher waits for the actors to stop
+LOST = 1  # the exit code when a rank's actor (its host) was lost rather than the rank failing
+OWN_VARIABLES = ("SINGA_RANK", "SINGA_WORLD_SIZE", "SINGA_MASTER", "SINGA_JOB_TOKEN")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one rank runs: its host line and the Ray node that host is."""
+
+    rank: int
+    host: Host
+    node_id: str
+    address: str
+
+
+def run_on_ray(plan_path: str, plan: plan_pb2.PlanProto, hosts: list[Host], address: str | None = None,
+               env: Mapping[str, str] | None = None, args: Sequence[str] = ()) -> int:
+    """`singart run PLAN [args]` as every process of the plan on the hosts' Ray nodes; the exit code as
+    `run_children` gives it."""
+    try:
+        payload = Path(plan_path).read_bytes()
+    except OSError as err:
+        raise SingaError(f"{plan_path}: {err.strerror or err}") from None
+    command = [PYTHON, "-m", "singart.cli", "run", PLAN, *args]
+    return run_ranks(command, payload, plan.topology.nprocs, hosts, address, env)
+
+
+def run_ranks(command: Sequence[str], payload: bytes, world_size: int, hosts: list[Host],
+              address: str | None = None, env: Mapping[str, str] | None = None, *, grace: float = GRACE_S,
+              out: IO[bytes] | None = None, err: IO[bytes] | None = None) -> int:
+    """Run `command` (where `{plan}` becomes the payload's file on each host and `{python}` that host's
+    Python) as ranks 0..world_size-1 on the hosts; 0 when every rank exits 0, else the first failure's
+    code. Call it from the main thread."""
+    ray = _import_ray()
+    base = dict(os.environ if env is None else env)
+    token = security.job_token(base)
+    where = address or base.get("RAY_ADDRESS")
+    if not where:
+        raise SingaError("--hosts names other machines: give the Ray cluster's address (RAY_ADDRESS or "
+                         "--ray-address)")
+    sinks = {"out": out or sys.stdout.buffer, "err": err or sys.stderr.buffer}
+    _join(ray, where)
+    actors: list[Any] = []
+    try:
+        placements = place(hosts, world_size, live_nodes(ray.nodes()), where)
+        actors = [_actor(ray, p, payload) for p in placements]
+        rank0 = placements[0].address
+        port = ray.get(actors[0].free_port.remote(rank0))
+        master = f"[{rank0}]:{port}" if ":" in rank0 else f"{rank0}:{port}"
+        extra = forwarded(base)
+        ray.get([a.start.remote(command, extra | child_env({}, p.rank, world_size, master, token))
+                 for a, p in zip(actors, placements)])
+        return _watch(ray, actors, placements, sinks)
+    finally:
+        with _no_interrupts():
+            _stop(ray, actors, grace, sinks)
+            ray.shutdown()
+
+
+def _import_ray() -> Any:
+    """Ray, or an error that says how to get it (it is an optional extra)."""
+    try:
+        import ray
+    except ImportError:
+        raise SingaError("running on other hosts needs Ray: pip install 'singa-py[ray]'") from None
+    return ray
+
+
+def _join(ray: Any, address: str) -> None:
+    """Connect to the running cluster as a driver, quietly; never start a cluster of our own."""
+    try:
+        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+    except Exception as err:  # noqa: BLE001 -- Ray raises many kinds; each is one line for the user
+        raise SingaError(f"cannot join the Ray cluster at {address}: {' '.join(str(err).split())}") from None
+
+
+def live_nodes(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The nodes of `ray.nodes()` that are alive."""
+    return [n for n in nodes if n.get("Alive")]
+
+
+def place(hosts: list[Host], world_size: int, nodes: list[dict[str, Any]], cluster: str) -> list[Placement]:
+    """Ranks to hosts in file order, `slots` ranks per host; every listed host must be a live node."""
+    found = {h.name: node_of(h, nodes, cluster) for h in hosts}
+    slots = sum(h.slots for h in hosts)
+    if slots < world_size:
+        raise SingaError(f"the plan places {world_size} process(es) but the hosts file gives {slots} slot(s); "
+                         "add hosts or slots=N")
+    placements: list[Placement] = []
+    for host in hosts:
+        for _ in range(host.slots):
+            if len(placements) < world_size:
+                node = found[host.name]
+                placements.append(Placement(len(placements), host, node["NodeID"], node["NodeManagerAddress"]))
+    return placements
+
+
+def node_of(host: Host, nodes: list[dict[str, Any]], cluster: str) -> dict[str, Any]:
+    """The live node a host line names: by the node's address, by an address the name resolves to, or
+    by the node's host name when only one node has it."""
+    by_address = {n["NodeManagerAddress"]: n for n in nodes}
+    for addr in [host.name, *_resolve(host.name)]:
+        if addr in by_address:
+            return by_address[addr]
+    named = [n for n in nodes if str(n.get("NodeManagerHostname", "")).lower() == host.name.lower()]
+    if len(named) == 1:
+        return named[0]
+    there = ", ".join(sorted(by_address)) or "none"
+    raise SingaError(f"hosts file line {host.line}: {host.name} is not a live node of the Ray cluster at "
+                     f"{cluster} (its live nodes: {there})")
+
+
+def _resolve(name: str) -> list[str]:
+    """The addresses a host name resolves to here; none when it does not resolve."""
+    try:
+        return [str(info[4][0]) for info in socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)]
+    except (OSError, UnicodeError):
+        return []
+
+
+def forwarded(env: Mapping[str, str]) -> dict[str, str]:
+    """What the launcher's environment passes on to every rank: its SINGA_* switches and OMP_NUM_THREADS
+    (the ranks' own environment is their host's)."""
+    return {k: v for k, v in env.items()
+            if (k.startswith("SINGA_") and k not in OWN_VARIABLES) or k == "OMP_NUM_THREADS"}
+
+
+def _actor(ray: Any, p: Placement, payload: bytes) -> Any:
+    """The rank's actor, pinned to its host's node. It asks for no CPU: `slots` decide how many ranks a
+    host runs; a second concurrent call lets `stop` in while a `read` waits."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    strategy = NodeAffinitySchedulingStrategy(p.node_id, soft=False)
+    cls = ray.remote(RankProcess).options(num_cpus=0, max_concurrency=2, scheduling_strategy=strategy)
+    return cls.remote(p.rank, payload)
+
+
+def _watch(ray: Any, actors: list[Any], placements: list[Placement], sinks: dict[str, IO[bytes]]) -> int:
+    """Copy every rank's lines until all exited 0 (return 0) or one failed or was lost (return its code)."""
+    pending = {actors[r].read.remote(READ_WAIT_S): r for r in range(len(actors))}
+    running = len(actors)
+    while pending:
+        ready, _ = ray.wait(list(pending), num_returns=1)
+        rank = pending.pop(ready[0])
+        try:
+            lines, code = ray.get(ready[0])
+        except ray.exceptions.RayActorError as err:
+            host = placements[rank].host.name
+            _say(sinks, f"rank {rank}'s actor on {host} was lost ({type(err).__name__}); stopping the others")
+            return LOST
+        _write(sinks, rank, lines)
+        if code is None:
+            pending[actors[rank].read.remote(READ_WAIT_S)] = rank
+            continue
+        running -= 1
+        if code != 0:
+            others = f"; stopping the other {running} rank(s)" if running else ""
+            _say(sinks, f"rank {rank} {ending(code)}{others}")
+            return code if code > 0 else 128 - code
+    return 0
+
+
+def _stop(ray: Any, actors: list[Any], grace: float, sinks: dict[str, IO[bytes]]) -> None:
+    """Stop every rank still running, print the lines they left, and end the actors."""
+    refs = [a.stop.remote(grace) for a in actors]
+    for rank, ref in enumerate(refs):
+        try:
+            _write(sinks, rank, ray.get(ref, timeout=grace + STOP_EXTRA_S))
+        except Exception:  # noqa: BLE001, S110 -- a lost actor has nothing left to stop or say
+            pass
+    for a in actors:
+        ray.kill(a)
+
+
+def _write(sinks: dict[str, IO[bytes]], rank: int, lines: list[Line]) -> None:
+    """A rank's lines on our stdout and stderr, each behind its rank."""
+    prefix = f"[rank {rank}] ".encode()
+    for name, line in lines:
+        try:
+            sinks[name].write(prefix + line)
+            sinks[name].flush()
+        except (OSError, ValueError):
+            pass  # our reader went away: keep draining so that the ranks never block
+
+
+def _say(sinks: dict[str, IO[bytes]], line: str) -> None:
+    """One line of the launcher's own."""
+    try:
+        sinks["err"].write(f"singart: {line}\n".encode())
+        sinks["err"].flush()
+    except (OSError, ValueError):
+        pass
