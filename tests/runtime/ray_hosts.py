@@ -33,7 +33,8 @@ class Cluster:
 
     def run(self, host: int, argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
         """A command inside one host's namespace, with the cluster's environment."""
-        return subprocess.run(["ip", "netns", "exec", self.names[host], *argv], env=self.env, text=True, check=False,
+        kwargs.setdefault("env", self.env)
+        return subprocess.run(["ip", "netns", "exec", self.names[host], *argv], text=True, check=False,
                               capture_output=True, **kwargs)  # type: ignore[call-overload]
 
 

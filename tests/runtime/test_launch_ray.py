@@ -58,13 +58,14 @@ def cluster() -> Iterator[Cluster]:
 
 
 def launch(c: Cluster, tmp: Path, hosts: str, world_size: int, program: str, *args: str,
-           payload: bytes = b"plan") -> subprocess.CompletedProcess[str]:
+           payload: bytes = b"plan", address: str = "", env: dict[str, str] | None = None
+           ) -> subprocess.CompletedProcess[str]:
     """The launcher, run inside the head's namespace, on a hosts file and a program as every rank."""
     (tmp / "hosts.txt").write_text(hosts)
     (tmp / "plan.bin").write_bytes(payload)
-    argv = [sys.executable, DRIVER, "--address", c.head, str(tmp / "hosts.txt"), str(tmp / "plan.bin"),
+    argv = [sys.executable, DRIVER, "--address", address or c.head, str(tmp / "hosts.txt"), str(tmp / "plan.bin"),
             str(world_size), "--", "{python}", "-c", program, "{plan}", *args]
-    return c.run(0, argv, timeout=120, cwd=str(Path(__file__).parents[2]))
+    return c.run(0, argv, timeout=120, cwd=str(Path(__file__).parents[2]), env=env or c.env)
 
 
 def netns_inode(name: str) -> int:
@@ -131,3 +132,23 @@ def test_a_failing_rank_stops_the_others(cluster: Cluster, tmp_path: Path) -> No
     while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not Path(f"/proc/{pid}").exists(), "rank 0 still runs"
+
+
+def test_an_address_where_no_cluster_listens_is_one_line(cluster: Cluster, tmp_path: Path) -> None:
+    address = f"{cluster.addresses[0]}:1"
+    done = launch(cluster, tmp_path, f"{cluster.addresses[0]}\n", 1, STANDIN, address=address)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [(f"singart: error: cannot join the Ray cluster at {address}: "
+                                         "Connection refused")]
+
+
+def test_a_driver_without_the_clusters_token_is_refused(cluster: Cluster, tmp_path: Path) -> None:
+    env = {**cluster.env, "RAY_AUTH_TOKEN": "0" * 64}
+    done = launch(cluster, tmp_path, f"{cluster.addresses[0]}\n", 1, STANDIN, env=env)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    # Ray's own C++ log says each retry before it gives up; our line comes last, and no traceback
+    lines = done.stderr.splitlines()
+    assert "Traceback" not in done.stderr
+    assert lines[-1].startswith(f"singart: error: cannot join the Ray cluster at {cluster.head}: ")
+    assert "RAY_AUTH_TOKEN" in lines[-1]

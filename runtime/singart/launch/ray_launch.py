@@ -28,6 +28,7 @@ from .ray_rank import PLAN, PYTHON, Line, RankProcess
 
 READ_WAIT_S = 0.5  # how long one poll of a rank waits for its next line
 STOP_EXTRA_S = 30.0  # beyond the grace period, how long the launcher waits for the actors to stop
+REACH_S = 10.0  # how long the cluster's address may take to accept a connection
 LOST = 1  # the exit code when a rank's actor (its host) was lost rather than the rank failing
 OWN_VARIABLES = ("SINGA_RANK", "SINGA_WORLD_SIZE", "SINGA_MASTER", "SINGA_JOB_TOKEN")
 
@@ -97,10 +98,25 @@ def _import_ray() -> Any:
 
 def _join(ray: Any, address: str) -> None:
     """Connect to the running cluster as a driver, quietly; never start a cluster of our own."""
+    _reachable(address)
     try:
         ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
     except Exception as err:  # noqa: BLE001 -- Ray raises many kinds; each is one line for the user
-        raise SingaError(f"cannot join the Ray cluster at {address}: {' '.join(str(err).split())}") from None
+        raise SingaError(f"cannot join the Ray cluster at {address}: {' '.join(str(err).split())} (a "
+                         "cluster with token auth needs RAY_AUTH_MODE=token and its RAY_AUTH_TOKEN here)"
+                         ) from None
+
+
+def _reachable(address: str) -> None:
+    """Refuse at once a `host:port` where nothing listens: Ray itself retries such an address for minutes,
+    logging as it goes."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        return  # `auto` and the like: Ray finds the cluster itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_S).close()
+    except OSError as err:
+        raise SingaError(f"cannot join the Ray cluster at {address}: {err.strerror or err}") from None
 
 
 def live_nodes(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
