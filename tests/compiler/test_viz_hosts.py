@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from singa_spec.hosts import Host, assign_hosts, parse_hosts
 from singac.errors import SingaError
-from singac.viz.hosts import Host, assign_hosts, parse_hosts
 
 from .jobs import mlp
 from .test_viz_cli import installed_singac, one_line_error
@@ -26,9 +26,9 @@ def test_ranks_fill_hosts_in_file_order_honouring_slots():
     ("a\nb slots=0\n", ["hosts.txt:2:", "slots", "'0'"]),
     ("a\nb slots=two\n", ["hosts.txt:2:", "'two'"]),
     ("a\n\nb cores=2\n", ["hosts.txt:3:", "'cores=2'", "slots=N"]),
-    ("a slots=1 slots=2\n", ["hosts.txt:1:", "'slots=1 slots=2'"]),
-    ("a\nb\na\n", ["hosts.txt:3:", "'a'", "twice", "line 1"]),
-    ("# nothing but comments\n\n", ["hosts.txt:", "no hosts"]),
+    ("a slots=1 slots=2\n", ["hosts.txt:1:", "slots is given twice"]),
+    ("a\nb\nA\n", ["hosts.txt:3:", "host A", "listed again", "line 1"]),
+    ("# nothing but comments\n\n", ["hosts.txt:", "lists no host"]),
 ])
 def test_bad_hosts_lines_name_file_and_line(text, words):
     with pytest.raises(SingaError) as e:
