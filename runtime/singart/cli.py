@@ -70,6 +70,7 @@ def _run_processes(plan: plan_pb2.PlanProto, args: argparse.Namespace) -> int:
         raise SingaError(f"{args.plan}: --resume of a multi-process plan is not supported yet; "
                          "resume it compiled for one process, or start over with --overwrite")
     keep = checkpoint_keep(plan.job, args.keep_checkpoints, args.resume, args.overwrite)
+    args.exit_at_once = True
     return run_distributed(plan, args.plan, args.argv, keep, args.overwrite)
 
 
@@ -112,7 +113,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # the ranks' own command line
     with terminate_like_interrupt():
-        return dispatch(args)
+        code = dispatch(args)
+    if getattr(args, "exit_at_once", False):
+        # a rank's gRPC server threads may still wait for updates that never come (the job stopped), and
+        # the interpreter would join them at exit: the rank has said how it ends, so it ends now
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def dispatch(args: argparse.Namespace) -> int:

@@ -34,7 +34,7 @@ from .params_rpc import (
 from .peer import COORDINATOR_RANK, Peer
 from .roles import AddressBook, role_table
 
-LINGER_S = 2.5  # rank 0 serves this long after a stop: the others hear why in their next heartbeat
+LINGER_S = 2.5  # rank 0 and servers serve this long after a stop: the others hear why in their next heartbeat
 
 
 def role_words(role: plan_pb2.ProcessRole) -> str:
@@ -54,11 +54,13 @@ class Node:
     """This rank's server, coordinator (rank 0), peer, shards and bridges inbox, set up and registered."""
 
     def __init__(self, plan: plan_pb2.PlanProto, found: Rank, token: str,
-                 on_metrics: OnMetrics | None = None, err: TextIO | None = None) -> None:
+                 on_metrics: OnMetrics | None = None, reporters: set[int] | None = None,
+                 err: TextIO | None = None) -> None:
         self.plan, self.rank, self.token = plan, found.rank, token
         self.err = err if err is not None else sys.stderr
         self.role = role_table(plan)[self.rank]
-        self.coordinator = (Coordinator(plan, on_metrics=on_metrics)
+        phases = dict.fromkeys(("train", "validation", "test"), reporters) if reporters is not None else None
+        self.coordinator = (Coordinator(plan, on_metrics=on_metrics, reporters=phases)
                             if self.rank == COORDINATOR_RANK else None)
         self.shards: dict[tuple[int, int], Shard] = local_shards(plan, hosted_servers(plan, self.rank))
         self.inbox = Inbox()
@@ -110,10 +112,21 @@ class Node:
         """Call on_stop(reason) from a thread as soon as the coordinator says the job stops."""
         def wait() -> None:
             self.peer.stopped.wait()
-            if self.rank == COORDINATOR_RANK:
+            if self.serves_others():
                 time.sleep(LINGER_S)
             on_stop(self.peer.reason)
         threading.Thread(target=wait, name="stop-watch", daemon=True).start()
+
+    def serves_others(self) -> bool:
+        """Whether other ranks call this one's server for more than bridges (coordinator, params): it then
+        serves a while after a stop, so that they hear the reason from the coordinator, not a dead server."""
+        return self.rank == COORDINATOR_RANK or bool(self.shards)
+
+    def stop_reason(self) -> str | None:
+        """Why the job stops, when this rank knows it does (rank 0 knows first)."""
+        if self.coordinator is not None and self.coordinator.reason:
+            return self.coordinator.reason
+        return self.peer.reason if self.peer.stopped.is_set() else None
 
     def updates(self) -> dict[str, dict[int, int]]:
         """Updates applied so far to each slice this rank serves, `GROUP:PARAM/SLICE` -> {worker group: n}."""

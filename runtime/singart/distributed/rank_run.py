@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from collections import Counter
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 import numpy as np
 from singa_proto import job_pb2, plan_pb2
@@ -198,11 +199,11 @@ def run_rank(plan: plan_pb2.PlanProto, found: Rank, token: str, keep: int, overw
     out = out if out is not None else sys.stdout
     began, rank = time.monotonic(), found.rank
     printer = Printer(out)
-    node = Node(plan, found, token, on_metrics=printer)
-    failing = False
+    node = Node(plan, found, token, on_metrics=printer, reporters=reporting_ranks(plan))
+    claim = threading.Lock()  # whoever takes it, the watcher or the main thread, says how the rank ends
 
     def on_stop(reason: str) -> None:
-        if not failing:  # this rank's own error is printed by its main thread
+        if claim.acquire(blocking=False):
             node.say(f"singart: error: {reason}")
             sys.stdout.flush()
             os._exit(EXIT_STOPPED)
@@ -221,17 +222,10 @@ def run_rank(plan: plan_pb2.PlanProto, found: Rank, token: str, keep: int, overw
             finally:
                 trainer.close()
         node.peer.finish()
-    except Stopped:
-        raise
-    except BaseException as err:
-        failing = True
-        try:
-            node.peer.stop(" ".join(str(err).split()) or type(err).__name__)
-        except SingaError:
-            pass
-        if rank == COORDINATOR_RANK:
-            time.sleep(LINGER_S)
-        raise
+    except BaseException as err:  # noqa: BLE001 -- fail() re-raises it, or the job's stop reason
+        if not claim.acquire(blocking=False):
+            time.sleep(60)  # the watcher is ending the process with the job's reason
+        fail(node, err)
     finally:
         node.close()
     if os.environ.get(UPDATES_ENV, "") not in ("", "0") and node.shards:
@@ -239,6 +233,22 @@ def run_rank(plan: plan_pb2.PlanProto, found: Rank, token: str, keep: int, overw
     if rank == COORDINATOR_RANK:
         node.say(summary(plan, time.monotonic() - began, printer.test, trainer))
     return 0
+
+
+def fail(node: Node, err: BaseException) -> NoReturn:
+    """End on an error: the job's stop reason when the job stops (a call failed because of it), else
+    this rank's error, which it first asks every rank to stop for; serving ranks linger (LINGER_S)."""
+    reason = None if not isinstance(err, Exception) else node.stop_reason()  # an interrupt stays one
+    if reason is None:
+        try:
+            node.peer.stop(" ".join(str(err).split()) or type(err).__name__)
+        except SingaError:
+            pass
+    if node.serves_others():
+        time.sleep(LINGER_S)
+    if reason is not None:
+        raise Stopped(reason) from None
+    raise err
 
 
 def summary(plan: plan_pb2.PlanProto, seconds: float, test: dict[str, float],
