@@ -25,7 +25,7 @@ checkpoint_freq: 2
 seed: 3
 train_one_batch {{ alg: kBP }}
 updater {{ type: kSGD learning_rate {{ type: kFixed base_lr: 0.1 }} }}
-cluster {{ nworkers_per_group: 2 workspace: "{ws}" }}
+cluster {{ nworkers_per_group: 2 nworkers_per_procs: 2 workspace: "{ws}" }}
 neuralnet {{
   layer {{ name: "data" type: kShardData sharddata_conf {{ path: "{train}" batchsize: 8 shape: 6 shape: 6 }} exclude: kTest }}
   layer {{ name: "data" type: kShardData sharddata_conf {{ path: "{test}" batchsize: 8 shape: 6 shape: 6 }} exclude: kTrain }}
