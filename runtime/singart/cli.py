@@ -7,11 +7,15 @@ import signal
 import sys
 import traceback
 import warnings
+from typing import TYPE_CHECKING
 
 from singa_spec.console import silence_stdout, stdout_gone, version
 
 from . import SingaError
 from .signals import Terminated, terminate_like_interrupt
+
+if TYPE_CHECKING:
+    from singa_proto import plan_pb2
 
 # Errors the user can cause (a bad plan, shard, checkpoint or workspace, or data a layer refuses, such as
 # labels out of range, or a loss that went non-finite): one line, exit code 2.
@@ -27,7 +31,8 @@ RUN_HELP = ("Train a plan compiled by `singac compile` in this process: the job'
             "frequencies; checkpoints and event files go to the job's workspace. Ctrl-C, SIGTERM and "
             "SIGHUP stop a run cleanly: the newest complete checkpoint stays, and --resume continues "
             "from it. A loss that becomes NaN or infinite stops the run with an error naming the step.")
-EXIT_CODES = ("exit codes: 0 done; 2 bad input or a non-finite loss; 70 internal error; 128+N ended by "
+EXIT_CODES = ("exit codes: 0 done; 2 bad input or a non-finite loss; 3 another process of the job failed "
+              "or was lost; 70 internal error; 128+N ended by "
               "signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 141 stdout closed)")
 
 
@@ -38,20 +43,35 @@ def _run(args: argparse.Namespace) -> int:
     from .memory import check_fits
     from .train import run_plan
 
-    if args.hosts:
-        raise SingaError(f"--hosts {args.hosts}: multi-process runs come with the distributed runtime; "
-                         "run without --hosts to train in this process")
     plan = read_plan(args.plan)
+    if args.hosts or plan.topology.nprocs > 1:
+        from .distributed.launcher import check_hosts
+        check_hosts(args.hosts)
     if not args.no_memory_check:
         check_fits(plan, args.plan)  # before anything is allocated
     # numpy's warnings on overflow and NaN would interleave with the log; the run checks the losses and
     # params itself and stops with one line at the step they go non-finite
     warnings.filterwarnings("ignore", r"(overflow|invalid value|divide by zero) encountered", RuntimeWarning)
+    if plan.topology.nprocs > 1:
+        return _run_processes(plan, args)
     try:
         run_plan(plan, resume=args.resume, overwrite=args.overwrite, keep=args.keep_checkpoints)
     except ShardError as err:  # the data layers' one-line errors name the layer and the shard
         raise SingaError(str(err)) from None
     return 0
+
+
+def _run_processes(plan: plan_pb2.PlanProto, args: argparse.Namespace) -> int:
+    """A plan of several processes: start them here, or be the one the environment names."""
+    from .distributed.launcher import run_distributed
+    from .train import checkpoint_keep
+
+    if args.resume:
+        raise SingaError(f"{args.plan}: --resume of a multi-process plan is not supported yet; "
+                         "resume it compiled for one process, or start over with --overwrite")
+    keep = checkpoint_keep(plan.job, args.keep_checkpoints, args.resume, args.overwrite)
+    args.exit_at_once = True
+    return run_distributed(plan, args.plan, args.argv, keep, args.overwrite)
 
 
 def count(text: str) -> int:
@@ -79,8 +99,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--keep-checkpoints", type=count, metavar="N",
                      help="keep the N newest checkpoint steps, 0: all (default: the job's checkpoint_keep, 3)")
     run.add_argument("--hosts", metavar="FILE",
-                     help="host file for a multi-process run (not available yet: multi-process runs "
-                          "come with the distributed runtime; the flag is refused)")
+                     help="host file for a multi-process run (one host per line); a file naming only "
+                          "this machine runs the plan's processes here, other hosts are not supported yet")
     run.add_argument("--no-memory-check", action="store_true",
                      help="run even when the plan's memory estimate exceeds the memory available")
     run.set_defaults(func=_run)
@@ -91,8 +111,16 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `singart` console script."""
     args = parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # the ranks' own command line
     with terminate_like_interrupt():
-        return dispatch(args)
+        code = dispatch(args)
+    if getattr(args, "exit_at_once", False):
+        # a rank's gRPC server threads may still wait for updates that never come (the job stopped), and
+        # the interpreter would join them at exit: the rank has said how it ends, so it ends now
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def dispatch(args: argparse.Namespace) -> int:

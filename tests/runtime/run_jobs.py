@@ -47,8 +47,12 @@ def make_plan(tmp_path: Path, **fields: object) -> Path:
         rng = np.random.default_rng(4)
         write_image_shard(str(shard), rng.integers(0, 256, (32, 6, 6), dtype=np.uint8),
                           rng.integers(0, 4, 32), interval=1e9)
+    values = {**FIELDS, **fields}
+    if "nworkers_per_procs" not in str(values["workers"]):  # one process unless the test places them
+        per_procs = int(values["workers"]) * int(values["groups"])  # type: ignore[call-overload]
+        values["workers"] = f"{values['workers']} nworkers_per_procs: {per_procs}"
     src = tmp_path / "job.pbtxt"
-    src.write_text(JOB.format(**{**FIELDS, **fields}, ws=tmp_path / "ws", shard=shard))
+    src.write_text(JOB.format(**values, ws=tmp_path / "ws", shard=shard))
     path = tmp_path / "job.plan"
     write_plan(seal(singac.compile_file(str(src))), path)
     return path

@@ -25,7 +25,7 @@ checkpoint_freq: 2
 seed: 3
 train_one_batch {{ alg: kBP }}
 updater {{ type: kSGD learning_rate {{ type: kFixed base_lr: 0.1 }} }}
-cluster {{ nworkers_per_group: 2 workspace: "{ws}" }}
+cluster {{ nworkers_per_group: 2 nworkers_per_procs: 2 workspace: "{ws}" }}
 neuralnet {{
   layer {{ name: "data" type: kShardData sharddata_conf {{ path: "{train}" batchsize: 8 shape: 6 shape: 6 }} exclude: kTest }}
   layer {{ name: "data" type: kShardData sharddata_conf {{ path: "{test}" batchsize: 8 shape: 6 shape: 6 }} exclude: kTrain }}
@@ -138,9 +138,15 @@ def test_unwritable_workspace(tmp_path: Path, job: dict[str, str]) -> None:
     _one_line_error(singart("run", str(_plan(tmp_path, job))), "workspace", str(blocker))
 
 
-def test_hosts_waits_for_the_distributed_runtime(tmp_path: Path, job: dict[str, str]) -> None:
-    _one_line_error(singart("run", str(_plan(tmp_path, job)), "--hosts", "hosts.txt"),
-                    "--hosts", "distributed runtime")
+def test_hosts_of_other_machines_wait_for_ray(tmp_path: Path, job: dict[str, str]) -> None:
+    hosts = tmp_path / "hosts.txt"
+    hosts.write_text("localhost\n10.254.0.9 slots=2\n")
+    _one_line_error(singart("run", str(_plan(tmp_path, job)), "--hosts", str(hosts)),
+                    "--hosts", "Ray is not there yet")
+
+
+def test_missing_hosts_file_is_named(tmp_path: Path, job: dict[str, str]) -> None:
+    _one_line_error(singart("run", str(_plan(tmp_path, job)), "--hosts", "hosts.txt"), "hosts.txt")
 
 
 @pytest.mark.parametrize("version", ["0", "2", None])

@@ -50,7 +50,7 @@ def test_bad_hosts_file(tmp_path: Path, text: str | bytes, message: str) -> None
 
 
 def test_missing_hosts_file(tmp_path: Path) -> None:
-    with pytest.raises(SingaError, match=r"nope\.txt: No such file or directory"):
+    with pytest.raises(SingaError, match=r"nope\.txt: cannot read hosts file: No such file or directory"):
         read_hosts(tmp_path / "nope.txt")
 
 

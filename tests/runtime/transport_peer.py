@@ -5,15 +5,15 @@ tensors back through Params.Get under the param name `bridge:EDGE`."""
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from singa_proto import services_pb2 as pb
+from singart.distributed.bridges_rpc import Inbox, InboxServicer
 from singart.transport import (
-    BridgeServicer,
     Framed,
-    Mailbox,
     TlsFiles,
     add_service,
     chunks,
@@ -22,10 +22,20 @@ from singart.transport import (
 )
 
 
+def give_up_after(seconds: float) -> Any:
+    """A check for Inbox.take that ends the wait once `seconds` have passed."""
+    deadline = time.monotonic() + seconds
+
+    def check() -> None:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"nothing arrived in {seconds} s")
+    return check
+
+
 class EchoParams:
     """Slices by (param, slice): Put stores, Update subtracts the gradient, Get and Sync return them."""
 
-    def __init__(self, mailbox: Mailbox) -> None:
+    def __init__(self, mailbox: Inbox) -> None:
         self.slices: dict[tuple[str, int], np.ndarray] = {}
         self.versions: dict[tuple[str, int], int] = {}
         self.mailbox = mailbox
@@ -38,7 +48,8 @@ class EchoParams:
     def values(self, key_msg: Any) -> tuple[pb.SliceTensor, np.ndarray]:
         key = (key_msg.param, key_msg.slice)
         if key[0].startswith("bridge:"):  # the test reads what a Bridges.Send delivered
-            return pb.SliceTensor(key=key_msg), self.mailbox.take((key[1], key[0][7:], pb.kBridgeForward), 10)
+            return pb.SliceTensor(key=key_msg), self.mailbox.take((key[1], key[0][7:], pb.kBridgeForward),
+                                                                  give_up_after(10.0), 0.5)
         return pb.SliceTensor(key=key_msg, version=self.versions[key]), self.slices[key]
 
     def Get(self, request: Framed, context: Any) -> Framed:
@@ -81,9 +92,9 @@ class EchoCoordinator:
 def main(argv: list[str]) -> None:
     tls = TlsFiles(*map(Path, argv)) if argv else None
     server, address = local_server(job_token(), tls)
-    mailbox = Mailbox()
+    mailbox = Inbox()
     add_service(server, "Params", EchoParams(mailbox))
-    add_service(server, "Bridges", BridgeServicer(mailbox))
+    add_service(server, "Bridges", InboxServicer(mailbox))
     add_service(server, "Coordinator", EchoCoordinator())
     server.start()
     print(f"listening on {address}", flush=True)

@@ -32,9 +32,11 @@ def png_of(view: View) -> bytes:
 RENDERERS = {".svg": svg_of, ".html": html_of, ".dot": dot_of, ".png": png_of}
 
 
-def render(plan: plan_pb2.PlanProto, fmt: str = ".svg", phase: str = "train", collapse: bool | None = False) -> bytes:
-    """The picture of one phase of `plan` in format `fmt` ('.svg', '.html', '.dot', '.png')."""
-    return draw(build_view(plan, phase), fmt, collapse)[0]
+def render(plan: plan_pb2.PlanProto, fmt: str = ".svg", phase: str = "train", collapse: bool | None = False,
+           hosts: dict[int, str] | None = None) -> bytes:
+    """The picture of one phase of `plan` in format `fmt` ('.svg', '.html', '.dot', '.png'); `hosts` maps
+    ranks to the hosts they land on."""
+    return draw(build_view(plan, phase, hosts), fmt, collapse)[0]
 
 
 def draw(view: View, fmt: str, collapse: bool | None) -> tuple[bytes, str | None]:

@@ -9,6 +9,7 @@ from singa_proto import plan_pb2
 from ..errors import SingaError
 from . import PHASES, RENDERERS, build_view, draw
 from .collapse import AUTO_COLLAPSE_NODES
+from .hosts import hosts_of
 
 # Inputs with these suffixes are job files (protobuf text) and are compiled first; others are plans.
 JOB_SUFFIXES = (".pbtxt", ".conf", ".prototxt", ".txt")
@@ -19,7 +20,8 @@ def add_viz_command(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "viz", help="draw the partitioned graph of a plan or job",
         description="Draw one phase's partitioned graph: nodes per worker, connection nodes, tensor "
-        "shapes, bytes crossing workers, params per worker and slices per server.")
+        "shapes, bytes crossing workers, params per worker and slices per server, the processes that host "
+        "them and the bytes per step between processes.")
     p.add_argument("input", help="a plan file (plan.bin) or a job file (job.pbtxt, compiled in memory)")
     p.add_argument("-o", "--output", required=True,
                    help=f"the picture; its suffix picks the format ({', '.join(RENDERERS)}; .png needs headless Chromium)")
@@ -28,6 +30,10 @@ def add_viz_command(subparsers: argparse._SubParsersAction) -> None:
                    help="draw the partitions of each layer as one node; by default a picture collapses by "
                    f"itself when its workers' columns are identical or it has over {AUTO_COLLAPSE_NODES} nodes")
     p.add_argument("--no-collapse", dest="collapse", action="store_false", help="never collapse")
+    p.add_argument("--hosts", metavar="FILE",
+                   help="a hosts file (one host per line, optional slots=N, # comments), as `singart run --hosts` "
+                   "takes: draw the host each rank lands on (ranks fill the hosts in file order) and mark "
+                   "cross-host links")
     p.set_defaults(func=run_viz)
 
 
@@ -36,7 +42,9 @@ def run_viz(args: argparse.Namespace) -> int:
     fmt = Path(args.output).suffix.lower()
     if fmt not in RENDERERS:
         raise SingaError(f"{args.output}: unknown picture format '{fmt}': use one of {', '.join(RENDERERS)}")
-    data, reason = draw(build_view(load_plan(args.input), args.phase), fmt, args.collapse)
+    plan = load_plan(args.input)
+    hosts = hosts_of(args.hosts, plan.topology.nprocs or len(plan.roles) or 1) if args.hosts else None
+    data, reason = draw(build_view(plan, args.phase, hosts), fmt, args.collapse)
     write_output(args.output, data)
     print(f"{args.output}: {args.phase} phase, {len(data)} bytes")
     if reason:

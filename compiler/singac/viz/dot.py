@@ -14,7 +14,8 @@ def quote(text: str) -> str:
 
 def render_dot(view: View) -> str:
     """The whole view as a DOT digraph, laid out top-down in execution order."""
-    label = "\\l".join([panels.title(view), panels.topology_line(view), panels.traffic_line(view)]) + "\\l"
+    head = [panels.title(view), panels.topology_line(view), panels.traffic_line(view), panels.process_line(view)]
+    label = "\\l".join(head) + "\\l"
     lines = [
         f"digraph {quote(view.job)} {{",
         f'  graph [rankdir=TB, labelloc=t, labeljust=l, fontname="{FONT}", newrank=true, label="{label}"];',
@@ -66,8 +67,10 @@ def edge_line(edge: VEdge) -> str:
 
 
 def side_table(view: View) -> list[str]:
-    """Params per worker and slices per server, as one plain-text box."""
+    """Params per worker, slices per server, processes and their param links, as one plain-text box."""
     text = ["Params held per worker"] + [line for _, line in panels.worker_param_lines(view)]
     text += ["", "Param slices per server"] + panels.server_lines(view)
+    text += ["", "Processes"] + panels.rank_lines(view)
+    text += ["", "Param links per step"] + panels.link_lines(view)
     label = "\\l".join(t.replace("\\", "\\\\").replace('"', '\\"') for t in text) + "\\l"
     return [f'  "#params" [shape=note, style=filled, fillcolor="#ffffff", fontsize=9, label="{label}"];']

@@ -9,6 +9,7 @@ from singa_spec import SingaError, layer_type
 from singa_spec.gradients import GradientReach
 from singa_spec.names import NODE_KIND_NAMES, PHASES
 
+from .procs import Placement, ProcTraffic, placement_of, process_traffic
 from .traffic import BYTES_PER_ELEMENT, Traffic, bridge_traffic, param_traffic
 
 # Algorithms whose train step also sends every activation's gradient back over the same wire.
@@ -73,6 +74,8 @@ class View:
     worker_params: dict[int, list[str]] = field(default_factory=dict)
     server_slices: dict[int, list[str]] = field(default_factory=dict)
     traffic: Traffic = field(default_factory=Traffic)
+    placement: Placement = field(default_factory=lambda: Placement({0: []}, {0: []}))
+    procs: ProcTraffic = field(default_factory=ProcTraffic)  # bytes between processes, every group's
     collapsed: bool = False
 
     @property
@@ -92,8 +95,8 @@ def find_graph(plan: plan_pb2.PlanProto, phase: str) -> plan_pb2.PhaseGraph:
     return next(g for g in plan.graphs if g.phase == PHASES[phase])
 
 
-def build_view(plan: plan_pb2.PlanProto, phase: str = "train") -> View:
-    """The view of one phase of `plan`."""
+def build_view(plan: plan_pb2.PlanProto, phase: str = "train", hosts: dict[int, str] | None = None) -> View:
+    """The view of one phase of `plan`; `hosts` (rank -> host, from a hosts file) places its processes."""
     graph = find_graph(plan, phase)
     directions = 2 if phase == "train" and plan.job.train_one_batch.alg in BACKWARD_ALGS else 1
     worker_of = {n.name: n.worker for n in graph.nodes}
@@ -110,6 +113,9 @@ def build_view(plan: plan_pb2.PlanProto, phase: str = "train") -> View:
     view.server_slices = slices_by_server(plan)
     view.traffic = param_traffic(plan, graph) if phase == "train" else Traffic()
     view.traffic.bridges = bridge_traffic(crossing(graph, directions))
+    view.placement = placement_of(plan)
+    view.placement.hosts = dict(hosts or {})
+    view.procs = process_traffic(plan, graph, view.placement, view.traffic.bridges, phase == "train")
     return view
 
 

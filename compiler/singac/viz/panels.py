@@ -38,6 +38,64 @@ def traffic_line(view: View) -> str:
     return f"bridges: {bytes_text(view.cross_bytes)}/step on {plural(count, 'edge')} ({what}), {params}"
 
 
+def process_line(view: View) -> str:
+    """Bytes per step on the wire between processes, and how many of them cross hosts."""
+    p, ranks = view.procs, view.placement.ranks
+    text = (f"{plural(len(ranks), 'process', 'processes')}: {bytes_text(p.total(ranks))}/step on the wire "
+            f"(params {bytes_text(p.params_wire)}, bridges {bytes_text(p.bridges_wire)}")
+    text += f", sync {bytes_text(p.sync_wire)})" if p.sync_wire else ")"
+    if view.placement.hosts:
+        hosts = len(set(view.placement.hosts.values()))
+        across = sum(p.wire(a, b) for a in ranks for b in ranks if view.placement.cross_host(a, b))
+        text += f", {bytes_text(across)}/step across {plural(hosts, 'host')}"
+    return text
+
+
+def executors_text(executors: list[tuple[int, int]], tag: str, groups: int) -> list[str]:
+    """'w0 w1' for one group, 'g1.w0' when there are several."""
+    return [f"g{g}.{tag}{i}" if groups > 1 else f"{tag}{i}" for g, i in executors]
+
+
+def rank_lines(view: View) -> list[str]:
+    """One entry per process: its host (when known), its workers and its servers."""
+    where, t = view.placement, view.topology
+    out = []
+    for rank in where.ranks:
+        host = f" on {where.hosts[rank]}" if rank in where.hosts else ""
+        words = executors_text(where.workers.get(rank, []), "w", t.nworker_groups)
+        words += executors_text(where.servers.get(rank, []), "s", t.nserver_groups)
+        out += wrap(f"rank {rank}{host}: ", words)
+    return out
+
+
+def link_lines(view: View) -> list[str]:
+    """Per (worker process, server process) link: push and pull per step, and where it goes."""
+    p = view.procs
+    out = [f"rank {a} -> rank {b}: push {bytes_text(n)}, pull {bytes_text(n)}{link_note(view, a, b)}"
+           for (a, b), n in sorted(p.push.items())]
+    out += [f"rank {a} -> rank {b}: sync {bytes_text(n)}{link_note(view, a, b)}" for (a, b), n in sorted(p.sync.items())]
+    return out or ["(no param traffic in this phase)"]
+
+
+def link_note(view: View, a: int, b: int) -> str:
+    """' (in process)' for a link inside one process, ' (cross-host)' for one between hosts."""
+    if a == b:
+        return " (in process)"
+    return " (cross-host)" if view.placement.cross_host(a, b) else ""
+
+
+def process_table(view: View) -> list[list[str]]:
+    """Rows of the process x process table of wire bytes per step: row sends, column receives; a cell
+    between hosts ends in '*'."""
+    ranks, p = view.placement.ranks, view.procs
+    rows = [["from\\to", *(f"r{r}" for r in ranks)]]
+    for a in ranks:
+        cells = [bytes_text(p.wire(a, b)) + ("*" if view.placement.cross_host(a, b) else "")
+                 if p.wire(a, b) else "-" for b in ranks]
+        rows.append([f"r{a}", *cells])
+    return rows
+
+
 def param_traffic_lines(view: View) -> list[str]:
     """Per worker bytes to and from servers, per server bytes in and out, and the server groups' sync."""
     t = view.traffic

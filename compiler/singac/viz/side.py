@@ -19,13 +19,17 @@ ROW = LINE_H + 5
 CHIP = 14
 MAX_GROUPS_DRAWN = 8  # more groups are summarised in one line
 BRIDGE_HEAD = "Bridge bytes per step (row sends to column)"
+PROCESS_HEAD = "Wire bytes per step between processes (row sends to column)"
+MAX_TABLE_RANKS = 16  # more processes than this: the header's total only
 
 
 def draw_side(c: Canvas, view: View, x: float, y: float) -> tuple[float, float]:
     """Draw the panel at (x, y); returns its width and height."""
     c.open("g", class_="side", transform=f"translate({x:.1f},{y:.1f})")
     h, w = 0.0, 260.0
-    for section in (legend, topology, param_traffic, bridge_table, worker_params, server_slices):
+    sections = (legend, topology, param_traffic, bridge_table, process_links, process_table, worker_params,
+                server_slices)
+    for section in sections:
         sw, sh = section(c, view, h)
         w, h = max(w, sw), h + sh + 18
     c.close("g")
@@ -82,8 +86,13 @@ def topology(c: Canvas, view: View, y0: float) -> tuple[float, float]:
     y = heading(c, y0, f"Cluster{' - ' + t.framework if t.framework else ''}")
     y, w1 = chip_boxes(c, y, "worker group", t.nworker_groups, t.nworkers_per_group, "w")
     y, w2 = chip_boxes(c, y, "server group", t.nserver_groups, t.nservers_per_group, "s")
-    c.text(0, y + 12, panels.plural(t.nprocs, "process", "processes"))
-    return max(w1, w2), y + ROW - y0
+    c.text(0, y + 12, panels.plural(t.nprocs, "process", "processes") + " (rank: its workers and servers)")
+    y += ROW
+    lines = panels.rank_lines(view)
+    for line in lines:
+        c.text(0, y + 11, line, size=10, class_="rank-roles", style="white-space:pre")
+        y += LINE_H
+    return max(w1, w2, *(text_width(line, 10) for line in lines)), y + 4 - y0
 
 
 def chip_boxes(c: Canvas, y: float, what: str, groups: int, per_group: int, tag: str) -> tuple[float, float]:
@@ -155,3 +164,38 @@ def bridge_table(c: Canvas, view: View, y0: float) -> tuple[float, float]:
             c.text(k * cell, y + 11, text, size=10, font_weight=bold, fill=colour, class_="bridge-cell")
         y += LINE_H
     return max(cell * len(rows[0]), text_width(BRIDGE_HEAD, 13)), y - y0
+
+
+def process_links(c: Canvas, view: View, y0: float) -> tuple[float, float]:
+    """Bytes per step on each worker process -> server process link, after each stub sums its workers'."""
+    head = "Param links per step (worker process -> server process, summed per process)"
+    y = heading(c, y0, head)
+    lines = panels.link_lines(view)
+    for line in lines:
+        colour = CROSS_COLOUR if line.endswith("(cross-host)") else "#888888" if line.endswith("(in process)") else None
+        c.text(0, y + 11, line, size=10, fill=colour, class_="process-link", style="white-space:pre")
+        y += LINE_H
+    return max(text_width(head, 13), *(text_width(line, 10) for line in lines)), y - y0
+
+
+def process_table(c: Canvas, view: View, y0: float) -> tuple[float, float]:
+    """The process x process table of wire bytes per step (params + bridges); '*' marks a cross-host cell."""
+    ranks = view.placement.ranks
+    if len(ranks) < 2:  # one process: nothing goes on the wire
+        return 0.0, -18.0
+    y = heading(c, y0, PROCESS_HEAD)
+    if len(ranks) > MAX_TABLE_RANKS:
+        c.text(0, y + 11, f"({len(ranks)} processes: too many for a table; the header has the total)", size=10)
+        return text_width(PROCESS_HEAD, 13), y + LINE_H - y0
+    rows = panels.process_table(view)
+    cell = max(text_width(text, 10) for row in rows for text in row) + 10
+    for i, row in enumerate(rows):
+        for k, text in enumerate(row):
+            bold = "bold" if i == 0 or k == 0 else None
+            colour = "#888888" if text == "-" else CROSS_COLOUR if text.endswith("*") else None
+            c.text(k * cell, y + 11, text, size=10, font_weight=bold, fill=colour, class_="process-cell")
+        y += LINE_H
+    if view.placement.hosts:
+        c.text(0, y + 11, "* crosses hosts", size=10, fill=CROSS_COLOUR)
+        y += LINE_H
+    return max(cell * len(rows[0]), text_width(PROCESS_HEAD, 13)), y - y0

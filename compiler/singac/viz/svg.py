@@ -21,7 +21,10 @@ from .style import (
 )
 
 MARGIN = 20
-HEADER_H = 84
+HEADER_H = 123  # title, four lines, and the strip above the columns where each rank's frame is labelled
+RANK_STRIP = 20  # height of a rank frame's label strip above its columns
+RANK_PAD = 16  # a rank frame reaches this far beyond its columns' bands (which reach 12)
+GRAPH_X = MARGIN + RANK_PAD  # left of the first column, so the first rank frame stays on the page
 COLHEAD_H = 30
 PANEL_GAP = 48
 
@@ -36,15 +39,16 @@ def render_svg(view: View) -> str:
     define_markers(c)
     c.rect(0, 0, "100%", "100%", fill="#ffffff")
     draw_header(c, view)
-    c.open("g", transform=f"translate({MARGIN},0)")
+    c.open("g", transform=f"translate({GRAPH_X},0)")
+    draw_ranks(c, view, lay)
     draw_columns(c, lay)
     draw_edges(c, lay)
     draw_nodes(c, lay)
     draw_labels(c, lay)
     c.close("g")
-    side_w, side_h = draw_side(c, view, MARGIN + lay.width + PANEL_GAP, MARGIN + HEADER_H)
+    side_w, side_h = draw_side(c, view, GRAPH_X + lay.width + PANEL_GAP, MARGIN + HEADER_H)
     header_w = max(text_width(line, 12) for line in header_lines(view))
-    width = max(MARGIN + lay.width + PANEL_GAP + side_w, MARGIN + header_w) + MARGIN
+    width = max(GRAPH_X + lay.width + PANEL_GAP + side_w, MARGIN + header_w) + MARGIN
     height = max(lay.height, MARGIN + HEADER_H + side_h) + MARGIN
     return c.document(width, height)
 
@@ -68,8 +72,27 @@ def draw_header(c: Canvas, view: View) -> None:
 
 
 def header_lines(view: View) -> list[str]:
-    """The three lines under the title: topology, what the groups do, and the traffic."""
-    return [panels.topology_line(view), panels.groups_line(view), panels.traffic_line(view)]
+    """The lines under the title: topology, what the groups do, the traffic, and the wire between processes."""
+    return [panels.topology_line(view), panels.groups_line(view), panels.traffic_line(view),
+            panels.process_line(view)]
+
+
+def draw_ranks(c: Canvas, view: View, lay: Layout) -> None:
+    """A labelled frame around the worker columns each process hosts (of the drawn group, group 0)."""
+    if view.collapsed or not lay.row_top:
+        return
+    top = lay.row_top[0] - COLHEAD_H - RANK_STRIP
+    for rank in view.placement.ranks:
+        mine = {w for g, w in view.placement.workers.get(rank, []) if g == 0}
+        spans = [span for span, worker in zip(lay.col_span, lay.grid.columns) if worker in mine]
+        if not spans:
+            continue
+        left, right = spans[0][0] - RANK_PAD, spans[-1][1] + RANK_PAD
+        c.rect(left, top, right - left, lay.height - top + 6, rx=10, fill="#f3f3f3", stroke="#555555",
+               stroke_width=1.5, class_="rank", data_rank=rank)
+        host = view.placement.hosts.get(rank)
+        c.text(left + 8, top + 14, f"rank {rank}" + (f" on {host}" if host else ""), size=12, font_weight="bold",
+               fill="#555555", class_="rank-head")
 
 
 def draw_columns(c: Canvas, lay: Layout) -> None:
