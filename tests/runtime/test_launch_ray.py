@@ -116,8 +116,8 @@ def test_a_host_missing_from_the_cluster_is_refused_by_name(cluster: Cluster, tm
 def test_too_few_slots_is_refused(cluster: Cluster, tmp_path: Path) -> None:
     done = launch(cluster, tmp_path, f"{cluster.addresses[0]}\n{cluster.addresses[1]} slots=2\n", 4, STANDIN)
     assert done.returncode == 2
-    assert done.stderr.splitlines() == [("singart: error: the plan places 4 process(es) but the hosts file "
-                                         "gives 3 slot(s); add hosts or slots=N")]
+    assert done.stderr.splitlines() == [("singart: error: --hosts: the hosts have 3 slots in all but the plan "
+                                         "has 4 processes: add hosts or slots=N")]
 
 
 def test_a_failing_rank_stops_the_others(cluster: Cluster, tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from singa_proto import plan_pb2
 
 from .. import SingaError
 from ..transport import security
-from .hosts import Host
+from .hosts import Host, assign_hosts
 from .local import GRACE_S, _no_interrupts, child_env, ending
 from .ray_rank import PLAN, PYTHON, Line, RankProcess
 
@@ -124,20 +124,13 @@ def live_nodes(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [n for n in nodes if n.get("Alive")]
 
 
-def place(hosts: list[Host], world_size: int, nodes: list[dict[str, Any]], cluster: str) -> list[Placement]:
-    """Ranks to hosts in file order, `slots` ranks per host; every listed host must be a live node."""
-    found = {h.name: node_of(h, nodes, cluster) for h in hosts}
-    slots = sum(h.slots for h in hosts)
-    if slots < world_size:
-        raise SingaError(f"the plan places {world_size} process(es) but the hosts file gives {slots} slot(s); "
-                         "add hosts or slots=N")
-    placements: list[Placement] = []
-    for host in hosts:
-        for _ in range(host.slots):
-            if len(placements) < world_size:
-                node = found[host.name]
-                placements.append(Placement(len(placements), host, node["NodeID"], node["NodeManagerAddress"]))
-    return placements
+def place(hosts: list[Host], world_size: int, nodes: list[dict[str, Any]], cluster: str,
+          source: str = "--hosts") -> list[Placement]:
+    """Ranks to hosts as `assign_hosts` fills them (file order, `slots` each); every listed host must be
+    a live node."""
+    found = {h.name: (h, node_of(h, nodes, cluster)) for h in hosts}
+    return [Placement(rank, found[name][0], found[name][1]["NodeID"], found[name][1]["NodeManagerAddress"])
+            for rank, name in assign_hosts(hosts, world_size, source).items()]
 
 
 def node_of(host: Host, nodes: list[dict[str, Any]], cluster: str) -> dict[str, Any]:
