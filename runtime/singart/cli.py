@@ -7,7 +7,7 @@ import signal
 import sys
 import traceback
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from singa_spec.console import silence_stdout, stdout_gone, version
 
@@ -44,16 +44,20 @@ def _run(args: argparse.Namespace) -> int:
     from .train import run_plan
 
     plan = read_plan(args.plan)
-    if args.hosts or plan.topology.nprocs > 1:
-        from .distributed.launcher import check_hosts
-        check_hosts(args.hosts)
+    hosts = None
+    if args.hosts:
+        from .distributed.launcher import other_hosts
+        hosts = other_hosts(args.hosts)  # None: the file names only this machine
+    if hosts is not None and plan.topology.nprocs < 2:
+        raise SingaError(f"--hosts {args.hosts}: {args.plan} runs as one process; compile the job with "
+                         "several processes (nworkers_per_procs, server_worker_separate) to spread it")
     if not args.no_memory_check:
         check_fits(plan, args.plan)  # before anything is allocated
     # numpy's warnings on overflow and NaN would interleave with the log; the run checks the losses and
     # params itself and stops with one line at the step they go non-finite
     warnings.filterwarnings("ignore", r"(overflow|invalid value|divide by zero) encountered", RuntimeWarning)
     if plan.topology.nprocs > 1:
-        return _run_processes(plan, args)
+        return _run_processes(plan, args, hosts)
     try:
         run_plan(plan, resume=args.resume, overwrite=args.overwrite, keep=args.keep_checkpoints)
     except ShardError as err:  # the data layers' one-line errors name the layer and the shard
@@ -61,7 +65,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_processes(plan: plan_pb2.PlanProto, args: argparse.Namespace) -> int:
+def _run_processes(plan: plan_pb2.PlanProto, args: argparse.Namespace, hosts: list[Any] | None) -> int:
     """A plan of several processes: start them here, or be the one the environment names."""
     from .distributed.launcher import run_distributed
     from .train import checkpoint_keep
@@ -71,7 +75,7 @@ def _run_processes(plan: plan_pb2.PlanProto, args: argparse.Namespace) -> int:
                          "resume it compiled for one process, or start over with --overwrite")
     keep = checkpoint_keep(plan.job, args.keep_checkpoints, args.resume, args.overwrite)
     args.exit_at_once = True
-    return run_distributed(plan, args.plan, args.argv, keep, args.overwrite)
+    return run_distributed(plan, args.plan, args.argv, keep, args.overwrite, hosts, args.ray_address)
 
 
 def count(text: str) -> int:
@@ -99,8 +103,11 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--keep-checkpoints", type=count, metavar="N",
                      help="keep the N newest checkpoint steps, 0: all (default: the job's checkpoint_keep, 3)")
     run.add_argument("--hosts", metavar="FILE",
-                     help="host file for a multi-process run (one host per line); a file naming only "
-                          "this machine runs the plan's processes here, other hosts are not supported yet")
+                     help="where the plan's processes run: one host per line, optional slots=N; a file "
+                          "naming only this machine runs them here, other hosts through a running Ray "
+                          "cluster (pip install 'singa-py[ray]')")
+    run.add_argument("--ray-address", metavar="HOST:PORT",
+                     help="the Ray cluster for --hosts (default: RAY_ADDRESS)")
     run.add_argument("--no-memory-check", action="store_true",
                      help="run even when the plan's memory estimate exceeds the memory available")
     run.set_defaults(func=_run)

@@ -138,11 +138,24 @@ def test_unwritable_workspace(tmp_path: Path, job: dict[str, str]) -> None:
     _one_line_error(singart("run", str(_plan(tmp_path, job))), "workspace", str(blocker))
 
 
-def test_hosts_of_other_machines_wait_for_ray(tmp_path: Path, job: dict[str, str]) -> None:
+def test_hosts_of_other_machines_need_a_plan_of_several_processes(tmp_path: Path, job: dict[str, str]) -> None:
     hosts = tmp_path / "hosts.txt"
     hosts.write_text("localhost\n10.254.0.9 slots=2\n")
     _one_line_error(singart("run", str(_plan(tmp_path, job)), "--hosts", str(hosts)),
-                    "--hosts", "Ray is not there yet")
+                    "--hosts", "runs as one process", "nworkers_per_procs")
+
+
+def test_hosts_of_other_machines_need_a_ray_cluster(tmp_path: Path, job: dict[str, str]) -> None:
+    hosts = tmp_path / "hosts.txt"
+    hosts.write_text("10.254.0.8\n10.254.0.9\n")
+    src = tmp_path / "two.pbtxt"
+    src.write_text(JOB.format(**job).replace("nworkers_per_procs: 2", "nworkers_per_procs: 1"))  # 2 processes
+    plan = tmp_path / "two.plan"
+    write_plan(seal(singac.compile_file(str(src))), plan)
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    proc = subprocess.run([str(Path(sys.executable).parent / "singart"), "run", str(plan), "--hosts", str(hosts)],
+                          capture_output=True, text=True, timeout=120, env=env, check=False)
+    _one_line_error(proc, "RAY_ADDRESS", "--ray-address")
 
 
 def test_missing_hosts_file_is_named(tmp_path: Path, job: dict[str, str]) -> None:

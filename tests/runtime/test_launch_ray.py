@@ -152,3 +152,27 @@ def test_a_driver_without_the_clusters_token_is_refused(cluster: Cluster, tmp_pa
     assert "Traceback" not in done.stderr
     assert lines[-1].startswith(f"singart: error: cannot join the Ray cluster at {cluster.head}: ")
     assert "RAY_AUTH_TOKEN" in lines[-1]
+
+
+def test_singart_run_trains_a_plan_across_two_hosts(cluster: Cluster, tmp_path: Path) -> None:
+    """`singart run --hosts` across the simulated hosts: each rank runs on its host, listens on that
+    host's address (not loopback, never a wildcard), and the job prints the loss lines the same plan
+    prints when its two processes run on this machine."""
+    from .run_jobs import make_plan
+    from .test_run_processes import ALLREDUCE, loss_lines
+
+    (tmp_path / "here").mkdir()
+    here = make_plan(tmp_path / "here", workers=ALLREDUCE, steps=4)
+    local = subprocess.run([str(Path(sys.executable).parent / "singart"), "run", str(here)],
+                           capture_output=True, text=True, timeout=300, check=False)
+    assert local.returncode == 0, local.stderr
+    (tmp_path / "there").mkdir()
+    plan = make_plan(tmp_path / "there", workers=ALLREDUCE, steps=4)
+    (tmp_path / "hosts.txt").write_text(f"{cluster.addresses[1]}\n{cluster.addresses[0]}\n")
+    done = cluster.run(0, [str(Path(sys.executable).parent / "singart"), "run", str(plan), "--hosts",
+                           str(tmp_path / "hosts.txt"), "--ray-address", cluster.head],
+                       timeout=300, cwd=str(tmp_path))
+    assert done.returncode == 0, done.stderr[-3000:]
+    starts = dict(re.findall(r"\[rank (\d)\] rank \d role .+ listening on ([\d.]+):\d+", done.stderr))
+    assert starts == {"0": cluster.addresses[1], "1": cluster.addresses[0]}, done.stderr[-3000:]
+    assert loss_lines(done.stdout) == loss_lines(local.stdout) and len(loss_lines(local.stdout)) == 4

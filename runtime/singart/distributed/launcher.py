@@ -14,7 +14,7 @@ from pathlib import Path
 from singa_proto import plan_pb2
 
 from .. import SingaError
-from ..launch.hosts import only_this_machine, read_hosts
+from ..launch.hosts import Host, only_this_machine, read_hosts
 from ..launch.local import run_children
 from ..launch.rank import check_world, resolve
 from ..transport import TOKEN_ENV, job_token
@@ -24,11 +24,29 @@ from .coordinator import Stopped
 from .rank_run import EXIT_STOPPED, run_rank
 
 
-def check_hosts(path: str | None) -> None:
-    """A hosts file that names only this machine runs as without one; other hosts need Ray (not yet)."""
-    if path is not None and not only_this_machine(read_hosts(path)):
-        raise SingaError(f"--hosts {path}: names other machines; launching processes there through Ray "
-                         "is not there yet (a file naming only this machine, or mpirun/srun, works)")
+def other_hosts(path: str | None) -> list[Host] | None:
+    """The hosts of a file naming other machines (their processes start through Ray); None without a
+    file or for one naming only this machine (its processes start here, as without --hosts)."""
+    if path is None:
+        return None
+    hosts = read_hosts(path)
+    return None if only_this_machine(hosts) else hosts
+
+
+def rank_args(argv: list[str], plan_path: str) -> list[str]:
+    """The options of `singart run ...` that every rank takes: not the plan, not where to launch."""
+    words = argv[argv.index("run") + 1:] if "run" in argv else list(argv)
+    if plan_path in words:
+        words.remove(plan_path)
+    out, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+        elif word in ("--hosts", "--ray-address"):
+            skip = True
+        elif not word.startswith(("--hosts=", "--ray-address=")):
+            out.append(word)
+    return out
 
 
 def free_port() -> int:
@@ -39,10 +57,14 @@ def free_port() -> int:
 
 
 def run_distributed(plan: plan_pb2.PlanProto, plan_path: str, argv: list[str], keep: int,
-                    overwrite: bool) -> int:
-    """Launch the plan's ranks as child processes, or run the rank the environment names."""
+                    overwrite: bool, hosts: list[Host] | None = None, ray_address: str | None = None) -> int:
+    """Launch the plan's ranks as child processes or on the hosts' Ray nodes, or run the rank the
+    environment names."""
     found = resolve(os.environ)
     nprocs = plan.topology.nprocs
+    if found is None and hosts is not None:
+        from ..launch.ray_launch import run_on_ray  # Ray is an optional extra: loaded only here
+        return run_on_ray(plan_path, plan, hosts, ray_address, args=rank_args(argv, plan_path))
     if found is None:
         command = [str(Path(sys.executable).parent / "singart"), *argv]
         return run_children(command, nprocs, f"{LOOPBACK}:{free_port()}")

@@ -6,6 +6,9 @@ Every service of a rank shares one server and one port, so the address book need
 """
 from __future__ import annotations
 
+import ipaddress
+import os
+import socket
 import sys
 import threading
 import time
@@ -19,7 +22,7 @@ from .. import SingaError
 from ..launch.rank import Rank
 from ..params.shard import Shard
 from ..transport import add_service, build_server
-from ..transport.server import LOOPBACK
+from ..transport.server import LOOPBACK, split_address
 from .bridges_rpc import Inbox, InboxServicer, Link, links_for
 from .coordinator import Coordinator, CoordinatorServicer, OnMetrics, threads_for
 from .params_rpc import (
@@ -35,6 +38,23 @@ from .peer import COORDINATOR_RANK, Peer
 from .roles import AddressBook, role_table
 
 LINGER_S = 2.5  # rank 0 and servers serve this long after a stop: the others hear why in their next heartbeat
+
+
+HOST_ENV = "SINGA_HOST"  # the address a rank listens on, when the one that reaches the master will not do
+
+
+def own_host(master: str) -> str:
+    """The address this process listens on: SINGA_HOST when set, loopback when the master is on it, else
+    this machine's address on the route to the master (a UDP connect picks it and sends nothing). Never
+    a wildcard address: peers must reach it, and nothing else should."""
+    if os.environ.get(HOST_ENV):
+        return os.environ[HOST_ENV]
+    host = split_address(master)[0].strip("[]")
+    if host == "localhost" or ipaddress.ip_address(socket.gethostbyname(host)).is_loopback:
+        return LOOPBACK
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect((host, 9))
+        return str(s.getsockname()[0])
 
 
 def role_words(role: plan_pb2.ProcessRole) -> str:
@@ -69,8 +89,9 @@ class Node:
             raise SingaError(f"rank {self.rank}: no rendezvous address: set SINGA_MASTER=HOST:PORT "
                              "(the address rank 0 listens on) for every process")
         self.master = master
-        # rank 0 listens where the launcher said the rendezvous is; the others on any free loopback port
-        address = master if self.rank == COORDINATOR_RANK else f"{LOOPBACK}:0"
+        # rank 0 listens where the launcher said the rendezvous is; the others on a free port of the
+        # address through which they reach it (loopback for a job on this machine)
+        address = master if self.rank == COORDINATOR_RANK else f"{own_host(master)}:0"
         self.server, self.address = self._serve(address)
         self.say(f"rank {self.rank} role {role_words(self.role)} listening on {self.address}")
         self.peer = Peer(plan, self.rank, self.address, master, token)
