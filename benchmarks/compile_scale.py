@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def job_text(layers: int, partitions: int, hybrid: bool) -> str:
     """A net of `layers` layers over `partitions` workers."""
     out = ['name: "scale" train_steps: 1 train_one_batch { alg: kBP } updater { type: kSGD }',
-           f'cluster {{ nworkers_per_group: {partitions} workspace: "ws" }}',
+           f'cluster {{ nworkers_per_group: {partitions} nworkers_per_procs: {partitions} workspace: "ws" }}',
            ('neuralnet { layer { name: "data" type: kShardData sharddata_conf { path: "absent" '
             f'batchsize: {partitions * 4} shape: {partitions * 2} }} }}'),
            'layer { name: "label" type: kLabel srclayers: "data" }',

@@ -74,6 +74,7 @@ def bench_job(net: str, folder: Path, workers: int, train_steps: int, workspace:
     job.train_steps = train_steps
     job.test_steps = job.validate_steps = 0
     job.cluster.nworkers_per_group = workers
+    job.cluster.nworkers_per_procs = workers  # the group's workers as threads of one process
     job.cluster.workspace = str(workspace)
     for layer in job.neuralnet.layer:
         if layer.type == job_pb2.kShardData:
