@@ -77,5 +77,6 @@ def test_versions_and_run_help() -> None:
         assert proc.returncode == 0 and proc.stdout.split()[-1] == "0.1.0" and tool in proc.stdout, proc
     help_text = " ".join(run("singart", "run", "--help").stdout.split())
     assert "Train a plan compiled by `singac compile`" in help_text
-    assert "--hosts FILE host file for a multi-process run (one host per line)" in help_text
+    assert "--hosts FILE where the plan's processes run: one host per line" in help_text
+    assert "--ray-address HOST:PORT" in help_text
     assert "143 SIGTERM" in help_text
