@@ -35,7 +35,7 @@ from .node import LINGER_S, Node
 from .peer import COORDINATOR_RANK
 
 EXIT_STOPPED = 3  # this process was fine; another one failed or was lost
-UPDATES_ENV = "SINGART_REPORT_UPDATES"  # set to 1: server ranks print their update counts at the end
+UPDATES_ENV = "SINGART_REPORT_UPDATES"  # set to 1: server ranks print their update (and Hogwild sync) counts at the end
 LABELS = {"train": "Train", "validation": "Validation", "test": "Test"}
 
 
@@ -230,6 +230,8 @@ def run_rank(plan: plan_pb2.PlanProto, found: Rank, token: str, keep: int, overw
         node.close()
     if os.environ.get(UPDATES_ENV, "") not in ("", "0") and node.shards:
         node.say(f"rank {rank} updates {json.dumps(node.updates(), sort_keys=True)}")
+        if plan.job.cluster.nserver_groups > 1:
+            node.say(f"rank {rank} syncs {json.dumps(node.syncs(), sort_keys=True)}")
     if rank == COORDINATOR_RANK:
         node.say(summary(plan, time.monotonic() - began, printer.test, trainer))
     return 0
