@@ -189,6 +189,28 @@ def test_a_sync_keeps_the_update_made_while_it_was_away(tmp_path: Path) -> None:
     np.testing.assert_array_equal(held.value, master - np.float32(0.05))  # plus the one made meanwhile
 
 
+def test_the_group_that_made_a_sync_due_reads_after_the_sync(tmp_path: Path) -> None:
+    """While the sync is away the group's next values are not served (its reader waits), and once it is
+    back they are the master's: the group never trains on a replica that has missed a due sync."""
+    plan = compile_job(tmp_path, mlp(), HOGWILD % 1, PLAIN_SGD)
+    shards = in_process_servers(plan, {e.name: np.zeros(e.shape, np.float32) for e in plan.params})
+    (name, sid), held = next((k, h) for k, h in shards[1, 0].held.items() if h.spec.master_group == 0)
+    ones = np.ones(held.spec.size, np.float32)
+    seen: list[str] = []
+
+    def read_while_away() -> None:
+        with pytest.raises(SingaError, match="waited 0 s for step 1's values") as err:
+            shards[1, 0].get(1, name, sid, 1, timeout=0)
+        seen.append(str(err.value))
+
+    shards[0, 0].update(0, 0, name, sid, ones)  # the master moved on meanwhile
+    shards[1, 0].connect({0: InFlight(shards[0, 0], read_while_away)})
+    shards[1, 0].update(1, 0, name, sid, ones)
+    assert len(seen) == 1
+    np.testing.assert_array_equal(shards[1, 0].get(1, name, sid, 1), np.full_like(ones, -0.1))
+    assert shards[1, 0].syncs(name, sid) == shards[0, 0].syncs(name, sid) == 1
+
+
 @pytest.mark.parametrize("updater", ["momentum", "adam"])
 def test_slices_of_one_param_on_one_server_update_as_the_whole(updater: str) -> None:
     conf = text_format.Parse(UPDATERS[updater], job_pb2.UpdaterProto())

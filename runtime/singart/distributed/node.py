@@ -154,6 +154,11 @@ class Node:
         return {f"{g}:{name}/{i}": shard.updates(name, i)
                 for (g, _), shard in self.shards.items() for name, i in shard.held}
 
+    def syncs(self) -> dict[str, int]:
+        """Hogwild syncs so far of each slice this rank serves, `GROUP:PARAM/SLICE` -> n."""
+        return {f"{g}:{name}/{i}": shard.syncs(name, i) for (g, _), shard in self.shards.items()
+                for name, i in shard.held}
+
     def close(self) -> None:
         """Stop serving (the caller has passed the last barrier or is ending on a stop)."""
         for link in self.links.values():

@@ -35,8 +35,21 @@ from .node import LINGER_S, Node
 from .peer import COORDINATOR_RANK
 
 EXIT_STOPPED = 3  # this process was fine; another one failed or was lost
-UPDATES_ENV = "SINGART_REPORT_UPDATES"  # set to 1: server ranks print their update counts at the end
+UPDATES_ENV = "SINGART_REPORT_UPDATES"  # set to 1: server ranks print their update (and Hogwild sync) counts at the end
+COMM_ENV = "SINGART_REPORT_COMM"  # set to 1: worker ranks print the time and bytes of their pushes and pulls
 LABELS = {"train": "Train", "validation": "Validation", "test": "Test"}
+
+
+class CommTimes:
+    """Seconds and bytes in a rank's pushes and pulls (benchmarks read them; off, nothing is timed)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.seconds, self.bytes, self.calls = 0.0, 0, 0
+
+    def add(self, seconds: float, nbytes: int) -> None:
+        with self.lock:
+            self.seconds, self.bytes, self.calls = self.seconds + seconds, self.bytes + nbytes, self.calls + 1
 
 
 class RemoteUpdates(store.Updates):
@@ -46,10 +59,14 @@ class RemoteUpdates(store.Updates):
                  shares: Counter[str]) -> None:
         super().__init__(plan, updater)
         self.client, self.group, self.shares = client, group, shares
+        self.comm = CommTimes() if os.environ.get(COMM_ENV, "") not in ("", "0") else None
 
     def whole(self, step: int, name: str, value: np.ndarray, grad: np.ndarray) -> None:
+        began = time.perf_counter() if self.comm is not None else 0.0
         self.client.push(self.group, step, name, np.ascontiguousarray(grad), self.shares[name])
         self.client.pull(self.group, step + 1, name, value)
+        if self.comm is not None:
+            self.comm.add(time.perf_counter() - began, grad.nbytes + value.nbytes)
 
     def fold(self, step: int, name: str) -> tuple[float, float] | None:
         return None  # the servers run the updater
@@ -112,7 +129,8 @@ class RankTrainer:
         assert graph is not None
         local = local_graph(graph, workers)
         updater = Updater(plan.job.updater)
-        updates = RemoteUpdates(plan, updater, node.client(), group, local_shares(plan, graph, workers))
+        self.updates = updates = RemoteUpdates(plan, updater, node.client(), group,
+                                               local_shares(plan, graph, workers))
         self.store = store.ParamStore(plan, store.init_values(plan), local, updates)
         links, inbox, rank, seed = node.links, node.inbox, node.rank, self.job.seed + group
         self.train = ProcessGroup(plan, graph, self.store, seed, True, rank, group, links, inbox)
@@ -230,6 +248,12 @@ def run_rank(plan: plan_pb2.PlanProto, found: Rank, token: str, keep: int, overw
         node.close()
     if os.environ.get(UPDATES_ENV, "") not in ("", "0") and node.shards:
         node.say(f"rank {rank} updates {json.dumps(node.updates(), sort_keys=True)}")
+        if plan.job.cluster.nserver_groups > 1:
+            node.say(f"rank {rank} syncs {json.dumps(node.syncs(), sort_keys=True)}")
+    if trainer is not None and (comm := trainer.updates.comm) is not None:
+        steps = plan.job.train_steps - plan.job.step
+        node.say(f"rank {rank} comm " + json.dumps({"seconds": round(comm.seconds, 6), "bytes": comm.bytes,
+                                                     "calls": comm.calls, "steps": steps}))
     if rank == COORDINATOR_RANK:
         node.say(summary(plan, time.monotonic() - began, printer.test, trainer))
     return 0

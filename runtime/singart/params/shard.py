@@ -5,8 +5,10 @@ for group g's step n once the gradients pushed for it carry all `num_shares` sha
 counted for g alone (SINGA v0.1 counted every group's requests together, so two groups' halves could
 make one update). A slice whose master is another server group sends that group its delta
 (values - values at the last sync) after every `sync_freq` updates and takes back the master's values
-plus what changed here meanwhile (distributed Hogwild). Only names, ints and float32 arrays cross the
-methods, so a gRPC servicer can stay a thin decode -> call -> encode.
+plus what changed here meanwhile (distributed Hogwild); the group whose update made the sync due reads
+it once the sync is back, so its next values hold the master's, and a replica that one worker group
+updates syncs exactly once every `sync_freq` of its updates. Only names, ints and float32 arrays cross
+the methods, so a gRPC servicer can stay a thin decode -> call -> encode.
 """
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ class _Held:
     pending: dict[int, list[int]] = field(default_factory=dict)  # group -> [step, shares in]
     sums: dict[int, np.ndarray] = field(default_factory=dict)    # group -> gradient summed so far
     updates: Counter[int] = field(default_factory=Counter)    # group -> updates applied
+    syncs: int = 0                        # Hogwild syncs done: sent (a replica) or taken in (the master)
     since_sync: int = 0
     last_sync: np.ndarray | None = None  # values as of the last sync (slices another group masters)
     syncing: bool = False
@@ -103,10 +106,16 @@ class Shard:
                 held.pending[wgroup] = [step, count + shares]
                 return False
             held.pending.pop(wgroup, None)
-            self._apply(held, wgroup, step, grad)
+            self._apply(held, step, grad)
             due = self._sync_due(held)
+            if not due:
+                self._publish(held, wgroup, step)
         if due:
-            self._sync(held)
+            try:
+                self._sync(held)
+            finally:
+                with held.cond:
+                    self._publish(held, wgroup, step)
         return True
 
     def get(self, wgroup: int, name: str, slice_id: int, step: int, out: np.ndarray | None = None,
@@ -130,11 +139,16 @@ class Shard:
         self._check(held, delta, "delta")
         with held.cond:
             held.value += delta.reshape(-1)
+            held.syncs += 1
             return held.value.copy()
 
     def updates(self, name: str, slice_id: int) -> dict[int, int]:
         """Updates applied to a slice so far, by worker group."""
         return dict(self._slice(name, slice_id).updates)
+
+    def syncs(self, name: str, slice_id: int) -> int:
+        """Hogwild syncs of a slice so far: sent to its master, or (the master's) taken in."""
+        return self._slice(name, slice_id).syncs
 
     def _slice(self, name: str, slice_id: int) -> _Held:
         held = self.held.get((name, slice_id))
@@ -167,14 +181,18 @@ class Shard:
             np.add(buf, grad, out=buf)
         return buf
 
-    def _apply(self, held: _Held, wgroup: int, step: int, grad: np.ndarray) -> None:
+    def _apply(self, held: _Held, step: int, grad: np.ndarray) -> None:
         s = held.spec
         lr_scale, wd_scale = self.scales.get(s.param, (1.0, 1.0))
         self.updater.update(step, f"{s.param}#{s.slice_id}", held.value, grad,
                             lr_scale=lr_scale, wd_scale=wd_scale)
-        held.applied[wgroup] = step
-        held.updates[wgroup] += 1
         held.since_sync += 1
+
+    def _publish(self, held: _Held, wgroup: int, step: int) -> None:
+        """Let `wgroup`'s readers of `step + 1` in (a later step of it may have been published first,
+        while a sync was away)."""
+        held.applied[wgroup] = max(step, held.applied.get(wgroup, step))
+        held.updates[wgroup] += 1
         held.cond.notify_all()
 
     def _sync_due(self, held: _Held) -> bool:
@@ -200,4 +218,5 @@ class Shard:
             np.subtract(held.value, snapshot, out=snapshot)
             np.add(fresh, snapshot, out=held.value)
             held.last_sync = fresh
+            held.syncs += 1
             held.cond.notify_all()
