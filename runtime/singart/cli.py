@@ -17,6 +17,8 @@ from .signals import Terminated, terminate_like_interrupt
 if TYPE_CHECKING:
     from singa_proto import plan_pb2
 
+    from .transport.security import TlsFiles
+
 # Errors the user can cause (a bad plan, shard, checkpoint or workspace, or data a layer refuses, such as
 # labels out of range, or a loss that went non-finite): one line, exit code 2.
 USER_ERRORS: tuple[type[BaseException], ...] = (SingaError, OSError, ValueError)
@@ -43,7 +45,11 @@ def _run(args: argparse.Namespace) -> int:
     from .memory import check_fits
     from .train import run_plan
 
+    # gRPC's own log lines (a peer's failed TLS handshake, at INFO) would come between ours; it reads
+    # this when it loads, which only a run of several processes does
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     plan = read_plan(args.plan)
+    tls = _tls(args)  # checked before anything starts, on every rank (a one-process plan does not use it)
     hosts = None
     if args.hosts:
         from .distributed.launcher import other_hosts
@@ -57,7 +63,7 @@ def _run(args: argparse.Namespace) -> int:
     # params itself and stops with one line at the step they go non-finite
     warnings.filterwarnings("ignore", r"(overflow|invalid value|divide by zero) encountered", RuntimeWarning)
     if plan.topology.nprocs > 1:
-        return _run_processes(plan, args, hosts)
+        return _run_processes(plan, args, hosts, tls)
     try:
         run_plan(plan, resume=args.resume, overwrite=args.overwrite, keep=args.keep_checkpoints)
     except ShardError as err:  # the data layers' one-line errors name the layer and the shard
@@ -65,7 +71,17 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_processes(plan: plan_pb2.PlanProto, args: argparse.Namespace, hosts: list[Any] | None) -> int:
+def _tls(args: argparse.Namespace) -> TlsFiles | None:
+    """The mutual-TLS files of --tls-cert/--tls-key/--tls-ca (all three or none)."""
+    if not (args.tls_cert or args.tls_key or args.tls_ca):
+        return None  # without them a one-process run never loads gRPC
+    from .transport.security import tls_files
+
+    return tls_files(args.tls_cert, args.tls_key, args.tls_ca)
+
+
+def _run_processes(plan: plan_pb2.PlanProto, args: argparse.Namespace, hosts: list[Any] | None,
+                   tls: TlsFiles | None) -> int:
     """A plan of several processes: start them here, or be the one the environment names."""
     from .distributed.launcher import run_distributed
     from .train import checkpoint_keep
@@ -75,7 +91,7 @@ def _run_processes(plan: plan_pb2.PlanProto, args: argparse.Namespace, hosts: li
                          "resume it compiled for one process, or start over with --overwrite")
     keep = checkpoint_keep(plan.job, args.keep_checkpoints, args.resume, args.overwrite)
     args.exit_at_once = True
-    return run_distributed(plan, args.plan, args.argv, keep, args.overwrite, hosts, args.ray_address)
+    return run_distributed(plan, args.plan, args.argv, keep, args.overwrite, hosts, args.ray_address, tls)
 
 
 def count(text: str) -> int:
@@ -108,6 +124,11 @@ def parser() -> argparse.ArgumentParser:
                           "cluster (pip install 'singa-py[ray]')")
     run.add_argument("--ray-address", metavar="HOST:PORT",
                      help="the Ray cluster for --hosts (default: RAY_ADDRESS)")
+    for flag, what in (("--tls-cert", "this process's certificate"), ("--tls-key", "its private key"),
+                       ("--tls-ca", "the CA certificate that signed every process's certificate")):
+        run.add_argument(flag, metavar="FILE",
+                         help=f"mutual TLS between the plan's processes: {what} (PEM; all three flags or "
+                              "none; each host reads its own file at that path)")
     run.add_argument("--no-memory-check", action="store_true",
                      help="run even when the plan's memory estimate exceeds the memory available")
     run.set_defaults(func=_run)

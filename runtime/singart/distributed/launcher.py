@@ -17,7 +17,8 @@ from .. import SingaError
 from ..launch.hosts import Host, only_this_machine, read_hosts
 from ..launch.local import run_children
 from ..launch.rank import check_world, resolve
-from ..transport import TOKEN_ENV, job_token
+from ..transport import TOKEN_ENV, TlsFiles, job_token
+from ..transport.security import TLS_FLAGS
 from ..transport.server import LOOPBACK
 from ..worker import available_cores, set_kernel_threads
 from .coordinator import Stopped
@@ -34,16 +35,26 @@ def other_hosts(path: str | None) -> list[Host] | None:
 
 
 def rank_args(argv: list[str], plan_path: str) -> list[str]:
-    """The options of `singart run ...` that every rank takes: not the plan, not where to launch."""
+    """The options of `singart run ...` that every rank takes: not the plan, not where to launch; TLS
+    file paths made absolute (a rank on a Ray node starts in a folder of its own)."""
     words = argv[argv.index("run") + 1:] if "run" in argv else list(argv)
     if plan_path in words:
         words.remove(plan_path)
-    out, skip = [], False
+    out, skip, path_next = [], False, False
     for word in words:
         if skip:
             skip = False
+        elif path_next:
+            out.append(os.path.abspath(word))
+            path_next = False
         elif word in ("--hosts", "--ray-address"):
             skip = True
+        elif word in TLS_FLAGS:
+            out.append(word)
+            path_next = True
+        elif word.startswith(tuple(f"{flag}=" for flag in TLS_FLAGS)):
+            flag, _, path = word.partition("=")
+            out.append(f"{flag}={os.path.abspath(path)}")
         elif not word.startswith(("--hosts=", "--ray-address=")):
             out.append(word)
     return out
@@ -57,7 +68,8 @@ def free_port() -> int:
 
 
 def run_distributed(plan: plan_pb2.PlanProto, plan_path: str, argv: list[str], keep: int,
-                    overwrite: bool, hosts: list[Host] | None = None, ray_address: str | None = None) -> int:
+                    overwrite: bool, hosts: list[Host] | None = None, ray_address: str | None = None,
+                    tls: TlsFiles | None = None) -> int:
     """Launch the plan's ranks as child processes or on the hosts' Ray nodes, or run the rank the
     environment names."""
     found = resolve(os.environ)
@@ -75,7 +87,7 @@ def run_distributed(plan: plan_pb2.PlanProto, plan_path: str, argv: list[str], k
                          "or more)")
     set_kernel_threads(max(1, available_cores() // nprocs))  # the ranks share this machine's cores
     try:
-        return run_rank(plan, found, job_token(), keep, overwrite)
+        return run_rank(plan, found, job_token(), keep, overwrite, tls=tls)
     except Stopped as err:
         print(f"singart: error: {' '.join(str(err).split())}", file=sys.stderr, flush=True)
         return EXIT_STOPPED

@@ -21,10 +21,10 @@ from singa_proto import plan_pb2
 from .. import SingaError
 from ..launch.rank import Rank
 from ..params.shard import Shard
-from ..transport import add_service, build_server
+from ..transport import TlsFiles, add_service, build_server
 from ..transport.server import LOOPBACK, split_address
 from .bridges_rpc import Inbox, InboxServicer, Link, links_for
-from .coordinator import Coordinator, CoordinatorServicer, OnMetrics, threads_for
+from .coordinator import REGISTER_S, Coordinator, CoordinatorServicer, OnMetrics, threads_for
 from .params_rpc import (
     THREADS,
     GrpcParamClient,
@@ -41,6 +41,20 @@ LINGER_S = 2.5  # rank 0 and servers serve this long after a stop: the others he
 
 
 HOST_ENV = "SINGA_HOST"  # the address a rank listens on, when the one that reaches the master will not do
+REGISTER_ENV = "SINGA_REGISTER_TIMEOUT"  # seconds the ranks have to register (default REGISTER_S)
+
+
+def register_timeout() -> float:
+    """How long rank 0 waits for every rank to register, and the others for rank 0: SINGA_REGISTER_TIMEOUT
+    seconds, else REGISTER_S."""
+    text = os.environ.get(REGISTER_ENV, "")
+    try:
+        seconds = float(text) if text else REGISTER_S
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise SingaError(f"{REGISTER_ENV}={text!r} is not a number of seconds above 0")
+    return seconds
 
 
 def own_host(master: str) -> str:
@@ -75,12 +89,13 @@ class Node:
 
     def __init__(self, plan: plan_pb2.PlanProto, found: Rank, token: str,
                  on_metrics: OnMetrics | None = None, reporters: set[int] | None = None,
-                 err: TextIO | None = None) -> None:
-        self.plan, self.rank, self.token = plan, found.rank, token
+                 err: TextIO | None = None, tls: TlsFiles | None = None) -> None:
+        self.plan, self.rank, self.token, self.tls = plan, found.rank, token, tls
         self.err = err if err is not None else sys.stderr
         self.role = role_table(plan)[self.rank]
+        self.register_s = register_timeout()
         phases = dict.fromkeys(("train", "validation", "test"), reporters) if reporters is not None else None
-        self.coordinator = (Coordinator(plan, on_metrics=on_metrics, reporters=phases)
+        self.coordinator = (Coordinator(plan, on_metrics=on_metrics, reporters=phases, register_s=self.register_s)
                             if self.rank == COORDINATOR_RANK else None)
         self.shards: dict[tuple[int, int], Shard] = local_shards(plan, hosted_servers(plan, self.rank))
         self.inbox = Inbox()
@@ -94,7 +109,7 @@ class Node:
         address = master if self.rank == COORDINATOR_RANK else f"{own_host(master)}:0"
         self.server, self.address = self._serve(address)
         self.say(f"rank {self.rank} role {role_words(self.role)} listening on {self.address}")
-        self.peer = Peer(plan, self.rank, self.address, master, token)
+        self.peer = Peer(plan, self.rank, self.address, master, token, tls)
         self.book: AddressBook | None = None
         self.links: dict[int, Link] = {}
 
@@ -105,7 +120,7 @@ class Node:
     def _serve(self, address: str) -> tuple[grpc.Server, str]:
         """Start the one server of this rank with the services its role needs."""
         threads = THREADS + threads_for(len(self.plan.roles))
-        server, (bound,) = build_server([address], self.token, threads=threads)
+        server, (bound,) = build_server([address], self.token, self.tls, threads=threads)
         if self.shards:
             add_service(server, "Params", ParamsServicer(self.plan, self.shards))
         if self.role.workers:
@@ -117,17 +132,17 @@ class Node:
 
     def join(self) -> AddressBook:
         """Register, wait for every rank, start the heartbeats, connect to the other ranks."""
-        self.book = book = self.peer.register()
+        self.book = book = self.peer.register(self.register_s)
         self.peer.start_heartbeats()
-        connect_masters(self.shards, server_addresses(self.plan, book.addresses), self.token)
+        connect_masters(self.shards, server_addresses(self.plan, book.addresses), self.token, self.tls)
         if self.role.workers:
-            self.links = links_for(self.rank, book.addresses, self.token)
+            self.links = links_for(self.rank, book.addresses, self.token, self.tls)
         return book
 
     def client(self) -> GrpcParamClient:
         """A ParamClient that reaches every server executor of the plan."""
         assert self.book is not None
-        return GrpcParamClient(self.plan, server_addresses(self.plan, self.book.addresses), self.token)
+        return GrpcParamClient(self.plan, server_addresses(self.plan, self.book.addresses), self.token, self.tls)
 
     def watch(self, on_stop: Callable[[str], None]) -> None:
         """Call on_stop(reason) from a thread as soon as the coordinator says the job stops."""

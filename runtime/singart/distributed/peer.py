@@ -20,6 +20,10 @@ from .coordinator import DONE, SILENCE_S, Stopped
 from .roles import AddressBook, address_book, describe, role_name, role_table
 
 BEAT_S = 1.0  # seconds between heartbeats
+PROBE_S = 1.0  # while waiting for the coordinator, how often to look at why the connection fails
+# how gRPC reports a connection that the TLS handshake ended: a failed handshake on our side, or the
+# coordinator closing a plain-text connection that its TLS port will not take
+HANDSHAKE_FAILED = ("handshake failed", "socket closed")
 COORDINATOR_RANK = 0
 
 
@@ -41,14 +45,43 @@ class Peer:
     def register(self, timeout_s: float = 60.0) -> AddressBook:
         """Register this rank and wait for every other: the job's address book."""
         role = role_name(self.roles[self.rank]) if self.rank in self.roles else "idle"
-        try:  # the coordinator may start after this process: wait for it, up to the timeout
-            grpc.channel_ready_future(self.channel).result(timeout=timeout_s)
-        except grpc.FutureTimeoutError:
-            raise SingaError(f"rank {self.rank}: no coordinator at {self.coordinator} after {timeout_s:g} s") from None
+        self._wait_for_coordinator(timeout_s)
         request = pb.RegisterRequest(peer=pb.Peer(rank=self.rank, role=role, address=self.address),
                                      plan_hash=self.plan.content_hash)
         reply = self._call("Register", request, timeout=timeout_s + 10)
         return address_book(self.plan, reply.peers)  # type: ignore[attr-defined]
+
+    def _wait_for_coordinator(self, timeout_s: float) -> None:
+        """Wait until the coordinator accepts our connection (it may start after this process); one that
+        listens but fails the TLS handshake (TLS on one side only, or another CA's certificates) will not
+        come round: that ends the wait at once."""
+        ready = grpc.channel_ready_future(self.channel)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                ready.result(timeout=min(PROBE_S, max(0.0, deadline - time.monotonic())))
+                return
+            except grpc.FutureTimeoutError:
+                pass
+            refused = self._handshake_refused()
+            if refused:
+                ready.cancel()
+                raise SingaError(f"rank {self.rank}: the coordinator at {self.coordinator} refused the "
+                                 f"connection: {refused} (every process of the job needs --tls-cert, --tls-key "
+                                 "and --tls-ca, with certificates of the same CA, or none of them)")
+            if time.monotonic() >= deadline:
+                ready.cancel()
+                raise SingaError(f"rank {self.rank}: no coordinator at {self.coordinator} after {timeout_s:g} s")
+
+    def _handshake_refused(self) -> str | None:
+        """The last connection error when it is a failed TLS handshake (None while nothing listens)."""
+        try:  # a call that does not wait for the connection fails with the channel's last error
+            self.stub.call("Heartbeat", Framed(pb.HeartbeatRequest(rank=self.rank)), timeout=PROBE_S)
+        except grpc.RpcError as err:
+            details = " ".join((err.details() or "").split())  # type: ignore[attr-defined]
+            if any(sign in details.lower() for sign in HANDSHAKE_FAILED):
+                return details
+        return None
 
     def start_heartbeats(self) -> None:
         """Ping the coordinator every beat_s seconds from a daemon thread until close()."""

@@ -28,6 +28,7 @@ from ..params.aggregator import local_shares
 from ..params.client import ParamClient
 from ..params.updaters import Updater
 from ..train import EVALS, averages, due, duration, find_graph, log_line
+from ..transport import TlsFiles
 from ..workspace import Workspace, check_fresh_run, open_workspace
 from .coordinator import Stopped
 from .group import ProcessGroup
@@ -212,12 +213,12 @@ class RankTrainer:
 
 
 def run_rank(plan: plan_pb2.PlanProto, found: Rank, token: str, keep: int, overwrite: bool,
-             out: TextIO | None = None) -> int:
+             out: TextIO | None = None, tls: TlsFiles | None = None) -> int:
     """Run this process's rank of the plan to the end; 0 when the job finished."""
     out = out if out is not None else sys.stdout
     began, rank = time.monotonic(), found.rank
     printer = Printer(out)
-    node = Node(plan, found, token, on_metrics=printer, reporters=reporting_ranks(plan))
+    node = Node(plan, found, token, on_metrics=printer, reporters=reporting_ranks(plan), tls=tls)
     claim = threading.Lock()  # whoever takes it, the watcher or the main thread, says how the rank ends
 
     def on_stop(reason: str) -> None:

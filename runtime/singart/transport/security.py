@@ -14,6 +14,9 @@ from singa_spec.errors import SingaError
 
 TOKEN_KEY = "x-singa-token"  # gRPC metadata keys are lower case
 TOKEN_ENV = "SINGA_JOB_TOKEN"
+TLS_FLAGS = ("--tls-cert", "--tls-key", "--tls-ca")
+# what each file must hold: gRPC takes any bytes and fails later, at bind or handshake, naming no file
+PEM_MARKS = (b"-----BEGIN CERTIFICATE-----", b"PRIVATE KEY-----", b"-----BEGIN CERTIFICATE-----")
 
 
 def job_token(env: Mapping[str, str] | None = None) -> str:
@@ -95,7 +98,7 @@ class TlsFiles:
     def read(self) -> tuple[bytes, bytes, bytes]:
         """The three files' bytes; a missing or unreadable one is named."""
         out = []
-        for flag, path in (("--tls-cert", self.cert), ("--tls-key", self.key), ("--tls-ca", self.ca)):
+        for flag, path in zip(TLS_FLAGS, (self.cert, self.key, self.ca)):
             try:
                 out.append(Path(path).read_bytes())
             except OSError as err:
@@ -109,3 +112,25 @@ class TlsFiles:
     def channel_credentials(self) -> grpc.ChannelCredentials:
         cert, key, ca = self.read()
         return grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
+
+    def check(self) -> None:
+        """Refuse, naming the flag and file, one that is missing or holds no PEM certificate (or key)."""
+        for flag, path, data, mark in zip(TLS_FLAGS, (self.cert, self.key, self.ca), self.read(), PEM_MARKS):
+            if mark not in data:
+                what = "private key" if flag == "--tls-key" else "certificate"
+                raise SingaError(f"{flag} {path}: holds no PEM {what}")
+
+
+def tls_files(cert: str | None, key: str | None, ca: str | None) -> TlsFiles | None:
+    """The mutual-TLS files the three flags name, checked; None when none is given. One or two alone
+    would leave some connections in plain text, or refuse them all: that is an error."""
+    given = [flag for flag, path in zip(TLS_FLAGS, (cert, key, ca)) if path]
+    if not given:
+        return None
+    if len(given) < len(TLS_FLAGS):
+        missing = [flag for flag in TLS_FLAGS if flag not in given]
+        raise SingaError(f"{' and '.join(given)} without {' and '.join(missing)}: mutual TLS needs all three "
+                         "(this process's certificate, its key, and the CA that signed every process's)")
+    files = TlsFiles(Path(cert or ""), Path(key or ""), Path(ca or ""))
+    files.check()
+    return files
