@@ -43,32 +43,36 @@ class SliceKey(_message.Message):
     def __init__(self, param: _Optional[str] = ..., slice: _Optional[int] = ...) -> None: ...
 
 class SliceTensor(_message.Message):
-    __slots__ = ("key", "group", "step", "version", "tensor", "shares")
+    __slots__ = ("key", "group", "step", "version", "tensor", "shares", "slot")
     KEY_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     TENSOR_FIELD_NUMBER: _ClassVar[int]
     SHARES_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
     key: SliceKey
     group: int
     step: int
     version: int
     tensor: TensorMeta
     shares: int
-    def __init__(self, key: _Optional[_Union[SliceKey, _Mapping]] = ..., group: _Optional[int] = ..., step: _Optional[int] = ..., version: _Optional[int] = ..., tensor: _Optional[_Union[TensorMeta, _Mapping]] = ..., shares: _Optional[int] = ...) -> None: ...
+    slot: str
+    def __init__(self, key: _Optional[_Union[SliceKey, _Mapping]] = ..., group: _Optional[int] = ..., step: _Optional[int] = ..., version: _Optional[int] = ..., tensor: _Optional[_Union[TensorMeta, _Mapping]] = ..., shares: _Optional[int] = ..., slot: _Optional[str] = ...) -> None: ...
 
 class GetRequest(_message.Message):
-    __slots__ = ("key", "min_version", "into", "group")
+    __slots__ = ("key", "min_version", "into", "group", "slot")
     KEY_FIELD_NUMBER: _ClassVar[int]
     MIN_VERSION_FIELD_NUMBER: _ClassVar[int]
     INTO_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
     key: SliceKey
     min_version: int
     into: SharedMemory
     group: int
-    def __init__(self, key: _Optional[_Union[SliceKey, _Mapping]] = ..., min_version: _Optional[int] = ..., into: _Optional[_Union[SharedMemory, _Mapping]] = ..., group: _Optional[int] = ...) -> None: ...
+    slot: str
+    def __init__(self, key: _Optional[_Union[SliceKey, _Mapping]] = ..., min_version: _Optional[int] = ..., into: _Optional[_Union[SharedMemory, _Mapping]] = ..., group: _Optional[int] = ..., slot: _Optional[str] = ...) -> None: ...
 
 class SliceChunk(_message.Message):
     __slots__ = ("key", "version", "whole", "offset", "tensor")
@@ -131,12 +135,20 @@ class RegisterReply(_message.Message):
     def __init__(self, peers: _Optional[_Iterable[_Union[Peer, _Mapping]]] = ...) -> None: ...
 
 class BarrierRequest(_message.Message):
-    __slots__ = ("rank", "name")
+    __slots__ = ("rank", "name", "value")
     RANK_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
     rank: int
     name: str
-    def __init__(self, rank: _Optional[int] = ..., name: _Optional[str] = ...) -> None: ...
+    value: int
+    def __init__(self, rank: _Optional[int] = ..., name: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+
+class BarrierReply(_message.Message):
+    __slots__ = ("value",)
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    value: int
+    def __init__(self, value: _Optional[int] = ...) -> None: ...
 
 class HeartbeatRequest(_message.Message):
     __slots__ = ("rank",)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from google.protobuf.message import DecodeError
@@ -31,10 +32,18 @@ from .manifests import (
     remove_steps,
     sha256_of,
 )
-from .params.updaters import Updater
 from .store import ParamStore
 
 Contents = dict[str, tuple[np.ndarray, int]]  # a checkpoint file's params: {name: (values, version)}
+
+
+class History(Protocol):
+    """The updater's history as a checkpoint holds it: an Updater's, or the servers' of a multi-process
+    run (distributed/history.py)."""
+
+    def state(self) -> dict[str, np.ndarray]: ...
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None: ...
 
 
 class DamagedStep(Exception):
@@ -177,7 +186,7 @@ class Checkpoints:
     """Group 0's checkpoints in `<workspace>/checkpoint`: saving (and pruning to the newest `keep`
     steps), resuming, warm-starting. `plan` is the content hash of the plan that writes them."""
 
-    def __init__(self, folder: Path, store: ParamStore, updater: Updater,
+    def __init__(self, folder: Path, store: ParamStore, updater: History,
                  train_graph: plan_pb2.PhaseGraph | None, plan: str = "", keep: int = 0,
                  say: Callable[[str], None] = print) -> None:
         self.folder, self.store, self.updater = folder, store, updater

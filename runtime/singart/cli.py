@@ -86,12 +86,10 @@ def _run_processes(plan: plan_pb2.PlanProto, args: argparse.Namespace, hosts: li
     from .distributed.launcher import run_distributed
     from .train import checkpoint_keep
 
-    if args.resume:
-        raise SingaError(f"{args.plan}: --resume of a multi-process plan is not supported yet; "
-                         "resume it compiled for one process, or start over with --overwrite")
     keep = checkpoint_keep(plan.job, args.keep_checkpoints, args.resume, args.overwrite)
     args.exit_at_once = True
-    return run_distributed(plan, args.plan, args.argv, keep, args.overwrite, hosts, args.ray_address, tls)
+    return run_distributed(plan, args.plan, args.argv, keep, args.overwrite, hosts, args.ray_address, tls,
+                           resume=args.resume)
 
 
 def count(text: str) -> int:

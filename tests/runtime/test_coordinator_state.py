@@ -87,3 +87,16 @@ def test_metrics_wait_for_every_worker_process_and_refuse_repeats(tmp_path: Path
     coordinator.metrics(pb.MetricsRequest(rank=2, step=4, phase="train", count=3,
                                           metrics=[pb.Metric(name="loss", sum=0.25)]))
     assert got == [("train", 4, {"loss": (1.75, 5)})]
+
+
+def test_a_barrier_hands_every_rank_the_largest_value_of_its_round(coordinator: Coordinator) -> None:
+    for values in ({0: 3, 1: 7, 2: -1}, {0: 1, 1: 2, 2: 0}):  # the first round's 7 must not leak into the next
+        got: dict[int, int] = {}
+
+        def arrive(rank: int, values: dict[int, int] = values, got: dict[int, int] = got) -> None:
+            got[rank] = coordinator.barrier(rank, "resume", values[rank])
+        threads = [in_thread(lambda r=r: arrive(r))[0] for r in (0, 1)]
+        arrive(2)
+        for t in threads:
+            t.join(timeout=5)
+        assert got == dict.fromkeys(values, max(values.values()))

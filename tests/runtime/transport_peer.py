@@ -69,6 +69,12 @@ class EchoParams:
         self.Update(request, context)
         return self.Get(request, context)
 
+    def History(self, request: Framed, context: Any) -> Any:
+        return self.GetStream(request, context)
+
+    def PutHistory(self, request: Framed, context: Any) -> Framed:
+        return self.Put(request, context)
+
 
 class EchoCoordinator:
     """Answers every Coordinator call at once (the tests here check the transport, not coordination)."""
@@ -77,7 +83,7 @@ class EchoCoordinator:
         return Framed(pb.RegisterReply(peers=[request.header.peer]))
 
     def Barrier(self, request: Framed, context: Any) -> Framed:
-        return Framed(pb.Ack())
+        return Framed(pb.BarrierReply(value=request.header.value))
 
     def Heartbeat(self, request: Framed, context: Any) -> Framed:
         return Framed(pb.HeartbeatReply(stop=False))

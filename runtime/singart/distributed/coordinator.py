@@ -40,6 +40,8 @@ class Barrier:
 
     arrived: set[int] = field(default_factory=set)
     released: int = 0
+    pending: int | None = None  # the largest value brought to the current round so far
+    value: int = 0  # the largest value of the last round released (its ranks read it before they return)
 
 
 class Coordinator:
@@ -79,8 +81,9 @@ class Coordinator:
             self._wait(lambda: len(self.peers) == len(self.roles), self._registration_over)
             return [self.peers[rank] for rank in sorted(self.peers)]
 
-    def barrier(self, rank: int, name: str) -> None:
-        """Wait until every rank has arrived at the barrier `name` (which may be used again after)."""
+    def barrier(self, rank: int, name: str, value: int = 0) -> int:
+        """Wait until every rank has arrived at the barrier `name` (which may be used again after); the
+        largest `value` the ranks brought (a rank cannot arrive again before it has read it)."""
         with self._changed:
             self._check()
             self._known(rank)
@@ -88,13 +91,16 @@ class Coordinator:
             if rank in state.arrived:
                 raise SingaError(f"rank {rank} arrived twice at barrier {name!r} before the others")
             state.arrived.add(rank)
+            state.pending = value if state.pending is None else max(state.pending, value)
             round_ = state.released
             if len(state.arrived) == len(self.roles):
                 state.arrived.clear()
                 state.released += 1
+                state.value, state.pending = state.pending, None
                 self.done = self.done or name == DONE
                 self._changed.notify_all()
             self._wait(lambda: state.released > round_)
+            return state.value
 
     def heartbeat(self, rank: int) -> str | None:
         """Note that `rank` is alive; the reason the job stops, or None while it runs."""
@@ -209,8 +215,8 @@ class CoordinatorServicer:
 
     def Barrier(self, request: Framed, context: Any) -> Framed:
         h = request.header
-        _answer(context, lambda: self.coordinator.barrier(h.rank, h.name))  # type: ignore[attr-defined]
-        return Framed(pb.Ack())
+        value = _answer(context, lambda: self.coordinator.barrier(h.rank, h.name, h.value))  # type: ignore[attr-defined]
+        return Framed(pb.BarrierReply(value=value))
 
     def Heartbeat(self, request: Framed, context: Any) -> Framed:
         reason = self.coordinator.heartbeat(request.header.rank)  # type: ignore[attr-defined]

@@ -69,7 +69,7 @@ def free_port() -> int:
 
 def run_distributed(plan: plan_pb2.PlanProto, plan_path: str, argv: list[str], keep: int,
                     overwrite: bool, hosts: list[Host] | None = None, ray_address: str | None = None,
-                    tls: TlsFiles | None = None) -> int:
+                    tls: TlsFiles | None = None, resume: bool = False) -> int:
     """Launch the plan's ranks as child processes or on the hosts' Ray nodes, or run the rank the
     environment names."""
     found = resolve(os.environ)
@@ -87,7 +87,7 @@ def run_distributed(plan: plan_pb2.PlanProto, plan_path: str, argv: list[str], k
                          "or more)")
     set_kernel_threads(max(1, available_cores() // nprocs))  # the ranks share this machine's cores
     try:
-        return run_rank(plan, found, job_token(), keep, overwrite, tls=tls)
+        return run_rank(plan, found, job_token(), keep, overwrite, tls=tls, resume=resume)
     except Stopped as err:
         print(f"singart: error: {' '.join(str(err).split())}", file=sys.stderr, flush=True)
         return EXIT_STOPPED

@@ -38,6 +38,7 @@ from .peer import COORDINATOR_RANK, Peer
 from .roles import AddressBook, role_table
 
 LINGER_S = 2.5  # rank 0 and servers serve this long after a stop: the others hear why in their next heartbeat
+CLOSE_GRACE_S = 2.0  # rank 0 lets calls under way finish this long as it closes: the last barrier's replies
 
 
 HOST_ENV = "SINGA_HOST"  # the address a rank listens on, when the one that reaches the master will not do
@@ -178,4 +179,5 @@ class Node:
         """Stop serving (the caller has passed the last barrier or is ending on a stop)."""
         for link in self.links.values():
             link.close()
-        self.server.stop(0)
+        # the rank that arrived last at the final barrier may not have its reply yet when rank 0 leaves it
+        self.server.stop(CLOSE_GRACE_S if self.coordinator is not None else 0).wait()

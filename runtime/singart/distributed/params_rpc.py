@@ -27,7 +27,7 @@ from .. import SingaError
 from ..params.init import init_param
 from ..params.shard import Shard, SyncPeer
 from ..params.slicing import Slice, flat_part, server_group_of, slice_table
-from ..transport import Framed, Stub, TlsFiles, add_service, build_server, chunks, open_channel
+from ..transport import Framed, Stub, TlsFiles, add_service, build_server, chunks, gather, open_channel
 from ..transport.server import split_address
 
 Executor = tuple[int, int]  # (server group, server id)
@@ -122,6 +122,17 @@ class ParamsServicer:
         shard = self.shard(server_group_of(h.group, *self.ngroups), h.key)
         shard.update(h.group, h.step, h.key.param, h.key.slice, _tensor(request, "gradient"), shares)
         return Framed(pb.UpdateReply(version=h.step + 1))
+
+    def History(self, request: Framed, context: Any) -> Any:
+        h = request.header
+        values, count = self.shard(h.group, h.key).history(h.key.param, h.key.slice, h.slot)
+        return chunks(pb.SliceChunk(key=h.key, version=count), values)
+
+    def PutHistory(self, request: Framed, context: Any) -> Framed:
+        h = request.header
+        self.shard(h.group, h.key).put_history(h.key.param, h.key.slice, h.slot, _tensor(request, "history"),
+                                               h.version)
+        return Framed(pb.Ack())
 
     def Sync(self, request: Framed, context: Any) -> Framed:
         h = request.header
@@ -228,6 +239,35 @@ class GrpcParamClient:
                 header = pb.SliceTensor(key=pb.SliceKey(param=name, slice=s.slice_id), group=sgroup, step=step)
                 self._call(address, "Put", Framed(header, flat_part(values, s)), shm=self.shm[address])
             self._each_server(sgroup, name, values, send, sgroup)
+
+    def history(self, sgroup: int, name: str, slot: str) -> tuple[np.ndarray, int] | None:
+        """Server group `sgroup`'s updater history `slot` of param `name`, its slices joined (flat), and
+        the updates applied to its first slice; None before the first update."""
+        slices = self.slices.get(name, [])
+        whole = np.empty(sum(s.size for s in slices), np.float32)
+        counts: list[int] = []
+        for s in slices:
+            address = self.book[sgroup, s.server]
+            request = Framed(pb.GetRequest(key=pb.SliceKey(param=name, slice=s.slice_id), group=sgroup, slot=slot))
+            try:
+                header, part = gather(self.stubs[address].stream("History", request, timeout=self.timeout))
+            except grpc.RpcError as err:
+                raise rpc_error(err, address, request.header.key) from None  # type: ignore[attr-defined]
+            if part.size == 0:
+                return None
+            flat_part(whole, s)[:] = part.reshape(-1)
+            counts.append(header.version if header is not None else 0)  # type: ignore[attr-defined]
+        return whole, counts[0] if counts else 0
+
+    def put_history(self, name: str, slot: str, values: np.ndarray, count: int) -> None:
+        """Set `name`'s history `slot` (a whole param's, flat) and update count in every server group."""
+        flat = np.ascontiguousarray(values, np.float32).reshape(-1)
+        for sgroup in range(max(1, self.ngroups[1])):
+            def send(address: str, s: Slice, sgroup: int = sgroup) -> None:
+                header = pb.SliceTensor(key=pb.SliceKey(param=name, slice=s.slice_id), group=sgroup, slot=slot,
+                                        version=count)
+                self._call(address, "PutHistory", Framed(header, flat_part(flat, s)), shm=self.shm[address])
+            self._each_server(sgroup, name, flat, send, sgroup)
 
     def close(self) -> None:
         """Close the channels (the servers are not told: they serve other clients)."""

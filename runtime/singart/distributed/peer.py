@@ -94,9 +94,9 @@ class Peer:
         self._call("Metrics", pb.MetricsRequest(rank=self.rank, step=step, phase=phase, count=count,
                                                 metrics=metrics))
 
-    def barrier(self, name: str) -> None:
-        """Wait until every rank of the job has reached the barrier `name`."""
-        self._call("Barrier", pb.BarrierRequest(rank=self.rank, name=name))
+    def barrier(self, name: str, value: int = 0) -> int:
+        """Wait until every rank of the job has reached the barrier `name`; the largest `value` brought."""
+        return int(self._call("Barrier", pb.BarrierRequest(rank=self.rank, name=name, value=value)).value)
 
     def stop(self, reason: str) -> None:
         """Ask every process of the job to stop."""

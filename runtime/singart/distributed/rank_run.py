@@ -32,10 +32,12 @@ from ..transport import TlsFiles
 from ..workspace import Workspace, check_fresh_run, open_workspace
 from .coordinator import Stopped
 from .group import ProcessGroup
+from .history import ServerHistory
 from .node import LINGER_S, Node
 from .peer import COORDINATOR_RANK
 
 EXIT_STOPPED = 3  # this process was fine; another one failed or was lost
+RESUME_BARRIER = "resume"  # every rank leaves it with the step the run resumes from
 UPDATES_ENV = "SINGART_REPORT_UPDATES"  # set to 1: server ranks print their update (and Hogwild sync) counts at the end
 COMM_ENV = "SINGART_REPORT_COMM"  # set to 1: worker ranks print the time and bytes of their pushes and pulls
 LABELS = {"train": "Train", "validation": "Validation", "test": "Test"}
@@ -124,13 +126,13 @@ class RankTrainer:
     """The loop of a worker rank: this rank's share of its group, evaluations, checkpoints, metrics."""
 
     def __init__(self, plan: plan_pb2.PlanProto, node: Node, group: int, workers: list[int],
-                 keep: int, overwrite: bool) -> None:
-        self.plan, self.job, self.node = plan, plan.job, node
+                 keep: int, overwrite: bool, resume: bool = False) -> None:
+        self.plan, self.job, self.node, self.group = plan, plan.job, node, group
         graph = find_graph(plan, job_pb2.kTrain)
         assert graph is not None
         local = local_graph(graph, workers)
-        updater = Updater(plan.job.updater)
-        self.updates = updates = RemoteUpdates(plan, updater, node.client(), group,
+        self.client = node.client()
+        self.updates = updates = RemoteUpdates(plan, Updater(plan.job.updater), self.client, group,
                                                local_shares(plan, graph, workers))
         self.store = store.ParamStore(plan, store.init_values(plan), local, updates)
         links, inbox, rank, seed = node.links, node.inbox, node.rank, self.job.seed + group
@@ -144,23 +146,49 @@ class RankTrainer:
                 self.evals[what] = ProcessGroup(plan, g, self.store, seed, False, rank, group, links, inbox)
         self.workspace: Workspace | None = None
         self.checkpoints: Checkpoints | None = None
+        self.history = ServerHistory(plan, self.client)
+        self.start, self.resumed = self.job.step, False
         if rank == checkpoint_rank(plan, graph):
-            self._open_checkpoints(updater, local, keep, overwrite)
+            self._open_checkpoints(local, keep, overwrite, resume)
 
-    def _open_checkpoints(self, updater: Updater, local: plan_pb2.PhaseGraph, keep: int, overwrite: bool) -> None:
+    def _open_checkpoints(self, local: plan_pb2.PhaseGraph, keep: int, overwrite: bool, resume: bool) -> None:
         self.workspace = open_workspace(self.job.cluster.workspace)
-        self.checkpoints = Checkpoints(self.workspace.checkpoints, self.store, updater, local,
+        self.checkpoints = Checkpoints(self.workspace.checkpoints, self.store, self.history, local,
                                        self.plan.content_hash or content_hash(self.plan), keep, self.node.say)
         if overwrite:
             self.checkpoints.replace_old = True
-        elif (done := check_fresh_run(self.checkpoints.folder, self.checkpoints.plan,
-                                      self.job.train_steps)) is not None:
+        elif not resume and (done := check_fresh_run(self.checkpoints.folder, self.checkpoints.plan,
+                                                     self.job.train_steps)) is not None:
             self.node.say(f"singart: starting over: the finished run's checkpoints of this plan (up to "
                           f"step {done}) stay until this run writes its own")
 
+    def load_checkpoint(self) -> int | None:
+        """As the rank that writes checkpoints: load the newest complete step into this rank's params and
+        every server group (values and the updater's history); that step (None: there is none)."""
+        assert self.checkpoints is not None
+        step = self.checkpoints.resume()
+        if step is None:
+            self.node.say(f"singart: no checkpoint in {self.checkpoints.folder}; starting from step {self.job.step}")
+            return None
+        for name, value in self.store.values.items():
+            self.client.put(name, value, step)
+        self.node.say(f"singart: resuming from step {step} ({self.checkpoints.folder})")
+        if step > self.job.step and (missing := self.history.missing()):
+            self.node.say(f"singart: note: checkpoint step {step} holds no updater history of "
+                          f"{', '.join(missing)} (written without it); it starts from zero, so this run "
+                          "may end apart from an uninterrupted one")
+        return step
+
+    def start_from(self, step: int) -> None:
+        """Continue from the checkpoint of `step` that the servers now hold: their values, then its step."""
+        if self.checkpoints is None:
+            for name, value in self.store.values.items():
+                self.client.pull(self.group, step, name, value)
+        self.start, self.resumed = step, True
+
     def run(self) -> None:
-        """Train from the job's step to train_steps, then the final checkpoint and test."""
-        start, end = self.job.step, self.job.train_steps
+        """Train from the job's (or the resumed) step to train_steps, then the final checkpoint and test."""
+        start, end = self.start, self.job.train_steps
         pending: dict[str, tuple[float, int]] = {}
         for step in range(start, end):
             if self.node.peer.stopped.is_set():
@@ -168,7 +196,7 @@ class RankTrainer:
             for what in EVALS:
                 if due(self.job, what, step) and what in self.evals:
                     self.evaluate(what, step)
-            if due(self.job, "checkpoint", step):
+            if due(self.job, "checkpoint", step) and not (self.resumed and step == start):
                 self._save(step)
             self.train.run(step)
             metrics = self.train.metrics()
@@ -179,7 +207,8 @@ class RankTrainer:
             if due(self.job, "display", step):
                 self.report("train", step, pending)
                 pending = {}
-        self._save(end)
+        if not (self.resumed and start >= end):  # that step's checkpoint is the one resumed from
+            self._save(end)
         if "test" in self.evals:
             self.evaluate("test", end)
 
@@ -212,11 +241,27 @@ class RankTrainer:
             self.workspace.release()
 
 
+def resume_step(node: Node, trainer: RankTrainer | None) -> int | None:
+    """--resume: the rank that writes checkpoints loads the newest one into the servers while the others
+    wait at a barrier; all leave it with that step (None: none), and the other workers take its values."""
+    mine = -1
+    if trainer is not None and trainer.checkpoints is not None:
+        loaded = trainer.load_checkpoint()
+        mine = -1 if loaded is None else loaded
+    step = node.peer.barrier(RESUME_BARRIER, mine)
+    if step < 0:
+        return None
+    if trainer is not None:
+        trainer.start_from(step)
+    return step
+
+
 def run_rank(plan: plan_pb2.PlanProto, found: Rank, token: str, keep: int, overwrite: bool,
-             out: TextIO | None = None, tls: TlsFiles | None = None) -> int:
+             out: TextIO | None = None, tls: TlsFiles | None = None, resume: bool = False) -> int:
     """Run this process's rank of the plan to the end; 0 when the job finished."""
     out = out if out is not None else sys.stdout
     began, rank = time.monotonic(), found.rank
+    resumed: int | None = None
     printer = Printer(out)
     node = Node(plan, found, token, on_metrics=printer, reporters=reporting_ranks(plan), tls=tls)
     claim = threading.Lock()  # whoever takes it, the watcher or the main thread, says how the rank ends
@@ -231,10 +276,12 @@ def run_rank(plan: plan_pb2.PlanProto, found: Rank, token: str, keep: int, overw
         node.join()
         node.watch(on_stop)
         mine = worker_group(plan, rank)
-        trainer = None if mine is None else RankTrainer(plan, node, *mine, keep, overwrite)
+        trainer = None if mine is None else RankTrainer(plan, node, *mine, keep, overwrite, resume)
         if rank == COORDINATOR_RANK and checkpoint_rank(plan, find_graph(plan, job_pb2.kTrain)) is None:
             node.say("singart: this multi-process plan writes no checkpoints yet (worker 0 of group 0 does "
                      "not use every param)")
+        if resume:
+            resumed = resume_step(node, trainer)
         if trainer is not None:
             try:
                 trainer.run()
@@ -256,7 +303,7 @@ def run_rank(plan: plan_pb2.PlanProto, found: Rank, token: str, keep: int, overw
         node.say(f"rank {rank} comm " + json.dumps({"seconds": round(comm.seconds, 6), "bytes": comm.bytes,
                                                      "calls": comm.calls, "steps": steps}))
     if rank == COORDINATOR_RANK:
-        node.say(summary(plan, time.monotonic() - began, printer.test, trainer))
+        node.say(summary(plan, time.monotonic() - began, printer.test, trainer, resumed))
     return 0
 
 
@@ -277,9 +324,12 @@ def fail(node: Node, err: BaseException) -> NoReturn:
 
 
 def summary(plan: plan_pb2.PlanProto, seconds: float, test: dict[str, float],
-            trainer: RankTrainer | None) -> str:
-    """`singart: done: N steps in T; test ...; last checkpoint ...`, as the single-process run says."""
-    parts = [f"{max(0, plan.job.train_steps - plan.job.step)} steps in {duration(seconds)}"]
+            trainer: RankTrainer | None, resumed: int | None = None) -> str:
+    """`singart: done: N steps (from step S) in T; test ...; last checkpoint ...`, as the single-process
+    run says."""
+    start = plan.job.step if resumed is None else resumed
+    parts = [f"{max(0, plan.job.train_steps - start)} steps" + (f" (from step {start})" if resumed is not None
+                                                                 else "") + f" in {duration(seconds)}"]
     if test:
         parts.append("test " + ", ".join(f"{k} = {v:.6g}" for k, v in test.items()))
     last = trainer.checkpoints.last if trainer is not None and trainer.checkpoints is not None else None

@@ -142,6 +142,26 @@ class Shard:
             held.syncs += 1
             return held.value.copy()
 
+    def history(self, name: str, slice_id: int, slot: str) -> tuple[np.ndarray, int]:
+        """A copy of the updater's history `slot` of a slice and the updates applied to it (an empty
+        array before the first update), for a checkpoint: taken between two updates, never during one."""
+        held = self._slice(name, slice_id)
+        key = f"{name}#{slice_id}"
+        with held.cond:
+            arr = self.updater.slots.get(key, {}).get(slot)
+            return (np.empty(0, np.float32) if arr is None else arr.copy()), self.updater.counts.get(key, 0)
+
+    def put_history(self, name: str, slice_id: int, slot: str, values: np.ndarray, count: int) -> None:
+        """Set a slice's history `slot` and its update count, as a checkpoint holds them (--resume)."""
+        held = self._slice(name, slice_id)
+        self._check(held, values, f"history {slot!r}")
+        key = f"{name}#{slice_id}"
+        with held.cond:
+            try:
+                self.updater.load_state({f"{key}/{slot}": values.reshape(-1), f"{key}/count": np.array([count])})
+            except ValueError as err:  # another rule's slot: the checkpoint is another job's
+                raise self._error(held, str(err)) from None
+
     def updates(self, name: str, slice_id: int) -> dict[int, int]:
         """Updates applied to a slice so far, by worker group."""
         return dict(self._slice(name, slice_id).updates)
