@@ -160,3 +160,30 @@ def test_mpirun_starts_the_ranks(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     lines, _ = one_process(tmp_path, 6)
     assert loss_lines(done.stdout) == lines
+
+
+def test_a_feature_partitioned_group_split_over_two_processes_matches_one_process(tmp_path: Path) -> None:
+    """Each process holds half of every layer's features: bridges carry the blocks between them."""
+    from .run_jobs import FIELDS, JOB
+
+    def plan_of(folder: Path, workers: str) -> Path:
+        folder.mkdir()
+        make_plan(folder, steps=4)  # writes the shard
+        src = folder / "feature.pbtxt"
+        src.write_text(JOB.format(**{**FIELDS, "steps": 4, "workers": workers}, ws=folder / "ws",
+                                  shard=folder / "shard").replace("neuralnet {", "neuralnet { partition_dim: 1", 1))
+        done = run("singac", "compile", str(src), "-o", str(folder / "feature.plan"))
+        assert done.returncode == 0, done.stderr
+        return folder / "feature.plan"
+
+    two = plan_of(tmp_path / "two", ALLREDUCE)
+    from singa_proto import plan_pb2
+    from singa_spec.plans import read_plan
+    train = next(g for g in read_plan(two).graphs if g.phase == 1)
+    assert sum(n.kind == plan_pb2.kBridgeSrcNode for n in train.nodes) >= 4  # blocks cross the processes
+    split = run("singart", "run", str(two))
+    assert split.returncode == 0, split.stderr
+    assert sorted(int(r) for r, *_ in START.findall(split.stderr)) == [0, 1]
+    whole = run("singart", "run", str(plan_of(tmp_path / "one", ONE_PROCESS)))
+    assert whole.returncode == 0, whole.stderr
+    assert loss_lines(split.stdout) == loss_lines(whole.stdout) and len(loss_lines(whole.stdout)) == 4
