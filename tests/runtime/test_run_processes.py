@@ -187,3 +187,12 @@ def test_a_feature_partitioned_group_split_over_two_processes_matches_one_proces
     whole = run("singart", "run", str(plan_of(tmp_path / "one", ONE_PROCESS)))
     assert whole.returncode == 0, whole.stderr
     assert loss_lines(split.stdout) == loss_lines(whole.stdout) and len(loss_lines(whole.stdout)) == 4
+    # the rank of worker 0 writes the checkpoint, taking the params only the other process uses from the
+    # servers: the final params are the one-process run's
+    def params(ws: Path) -> dict[str, np.ndarray]:
+        return {k: v for f in sorted((ws / "checkpoint").glob("step4-worker*"))
+                for k, (v, _) in checkpoint.read(f).items()}
+    got, want = params(tmp_path / "two" / "ws"), params(tmp_path / "one" / "ws")
+    assert got.keys() == want.keys() and len(want) == 6
+    for name in want:
+        np.testing.assert_allclose(got[name], want[name], rtol=0, atol=1e-6)

@@ -101,12 +101,9 @@ def reporting_ranks(plan: plan_pb2.PlanProto) -> set[int]:
     return {r.rank for r in plan.roles if any(w.group == 0 for w in r.workers)}
 
 
-def checkpoint_rank(plan: plan_pb2.PlanProto, graph: plan_pb2.PhaseGraph | None) -> int | None:
-    """The rank of worker 0 of group 0 when its nodes use every param (it then holds current values)."""
-    rank = next((r.rank for r in plan.roles for w in r.workers if (w.group, w.id) == (0, 0)), None)
-    used = {ref.param for n in (graph.nodes if graph else ()) if n.worker == 0 for ref in n.params}
-    owners = {e.name for e in plan.params if not e.share_from}
-    return rank if owners <= used else None
+def checkpoint_rank(plan: plan_pb2.PlanProto) -> int | None:
+    """The rank of worker 0 of group 0: it writes the job's checkpoints (None: a plan without workers)."""
+    return next((r.rank for r in plan.roles for w in r.workers if (w.group, w.id) == (0, 0)), None)
 
 
 class Printer:
@@ -148,7 +145,10 @@ class RankTrainer:
         self.checkpoints: Checkpoints | None = None
         self.history = ServerHistory(plan, self.client)
         self.start, self.resumed = self.job.step, False
-        if rank == checkpoint_rank(plan, graph):
+        # the params this rank's nodes do not use: the servers hold their current values
+        used = {self.store.owner(ref.param) for n in local.nodes for ref in n.params}
+        self.elsewhere = sorted(set(self.store.values) - used)
+        if rank == checkpoint_rank(plan):
             self._open_checkpoints(local, keep, overwrite, resume)
 
     def _open_checkpoints(self, local: plan_pb2.PhaseGraph, keep: int, overwrite: bool, resume: bool) -> None:
@@ -214,6 +214,8 @@ class RankTrainer:
 
     def _save(self, step: int) -> None:
         if self.checkpoints is not None:
+            for name in self.elsewhere:  # other processes' params (model partitioning): the servers' values
+                self.client.pull(self.group, step, name, self.store.values[name])
             check_params(step, self.store.values)
             self.checkpoints.save(step)
 
@@ -277,9 +279,6 @@ def run_rank(plan: plan_pb2.PlanProto, found: Rank, token: str, keep: int, overw
         node.watch(on_stop)
         mine = worker_group(plan, rank)
         trainer = None if mine is None else RankTrainer(plan, node, *mine, keep, overwrite, resume)
-        if rank == COORDINATOR_RANK and checkpoint_rank(plan, find_graph(plan, job_pb2.kTrain)) is None:
-            node.say("singart: this multi-process plan writes no checkpoints yet (worker 0 of group 0 does "
-                     "not use every param)")
         if resume:
             resumed = resume_step(node, trainer)
         if trainer is not None:
