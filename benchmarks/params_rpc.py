@@ -13,14 +13,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 
 import numpy as np
 from singa_proto import job_pb2, plan_pb2
 from singa_spec.plans import read_plan, seal, write_plan
 from singart.distributed.params_rpc import GrpcParamClient, local_shards, params_server
 from singart.transport import job_token
+from transport import measure as timed  # the raw transport's timing loop
 
 
 def one_param_plan(floats: int) -> plan_pb2.PlanProto:
@@ -42,16 +41,6 @@ def serve(plan_path: str) -> None:
     print(address, flush=True)
     sys.stdin.read()
     server.stop(0)
-
-
-def timed(call: Callable[[], object], nbytes: int, repeats: int) -> list[float]:
-    call()  # warm: connection, first-touch pages
-    out = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        out.append(nbytes / (time.perf_counter() - start) / 1e9)
-    return out
 
 
 class Steps:

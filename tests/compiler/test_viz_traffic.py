@@ -69,7 +69,7 @@ def test_bridge_table_counts_each_direction(tmp_path):
     # 0 -> 1: the image, tanh's block forward, and the gradients of 1's tanh and fc2 blocks back; 1 -> 0
     # the same blocks the other way, but no gradient of the image: an input layer's output needs none.
     assert t.bridges == {(0, 1): image + 3 * block, (1, 0): 3 * block}
-    assert t.bridge_bytes == build_view(compiled(tmp_path, mlp(2, 1))).cross_bytes
+    assert t.bridge_bytes == image + 6 * block == build_view(compiled(tmp_path, mlp(2, 1))).cross_bytes
 
 
 def test_several_worker_groups_share_a_server_group(tmp_path):

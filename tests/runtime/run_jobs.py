@@ -83,3 +83,12 @@ def newest_complete(folder: Path) -> int | None:
 def partial_files(folder: Path) -> list[str]:
     """Temp files a writer left behind."""
     return sorted(p.name for p in folder.glob(".partial-*"))
+
+
+def reap(started: list[subprocess.Popen[str]]) -> None:
+    """Kill and wait for the processes a test started that still run (a failing test leaves none)."""
+    while started:
+        proc = started.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()

@@ -21,6 +21,7 @@ from singart.transport import SERVICES, Framed, open_channel
 from singart.transport.framing import encode
 
 from .coord_util import ROLES_3, make_plan
+from .run_jobs import reap
 from .transport_util import TOKEN
 
 PEER = Path(__file__).with_name("coord_peer.py")
@@ -37,11 +38,7 @@ def plan3(tmp_path: Path) -> Path:
 def _kill_leftovers() -> Iterator[None]:
     """A failing test leaves no process behind."""
     yield
-    while STARTED:
-        proc = STARTED.pop()
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    reap(STARTED)
 
 
 def start(plan: Path, rank: int, mode: str, coordinator: str | None = None, **env: str) -> subprocess.Popen[str]:

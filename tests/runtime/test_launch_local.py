@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from .run_jobs import reap
+
 LAUNCH = [sys.executable, "-m", "singart.launch"]
 # a rank that says its pid, then sleeps; `{extra}` runs first
 SLEEPER = ("import os, signal, sys, time\n{extra}\nprint('pid', os.getpid(), flush=True)\n"
@@ -38,11 +40,7 @@ def launch(n: int, program: str, *flags: str, env: dict[str, str] | None = None,
 def _kill_leftovers() -> Iterator[None]:
     """A failing test must not leave a launcher running: killing it ends its ranks too."""
     yield
-    while STARTED:
-        proc = STARTED.pop()
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    reap(STARTED)
 
 
 def read_pids(proc: subprocess.Popen[str], n: int) -> dict[int, int]:

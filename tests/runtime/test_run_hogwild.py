@@ -40,6 +40,8 @@ def test_hogwild_groups_train_and_sync_every_sync_freq_steps(tmp_path: Path) -> 
     # each slice: one replica sends a sync every sync_freq updates, its master takes each one in
     assert all(n == STEPS // 3 for counts in syncs.values() for n in counts.values()), syncs
     assert syncs[2].keys() != syncs[3].keys()  # keyed by server group: both replicas of every slice
+    # every slice a server holds syncs (an empty report would pass the checks above)
+    assert all(syncs[rank] and len(syncs[rank]) == len(updates[rank]) for rank in (2, 3)), (syncs, updates)
 
 
 def test_worker_ranks_report_their_push_and_pull_bytes_when_asked(tmp_path: Path) -> None:
