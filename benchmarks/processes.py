@@ -86,13 +86,14 @@ def processes(net: str, layout: str, args: argparse.Namespace, folder: Path) -> 
 
 
 def per_step(reports: list[dict], warmup: int) -> dict:
-    """Median step ms over the worker ranks' steps after the warm-up; per step (mean over ranks and
-    all steps): ms in push and pull calls (they overlap backward and each other), ms waited for them at
-    the step's end, MB moved; GB/s = bytes / seconds in the calls."""
+    """Median over the worker ranks' steps after the warm-up of the step ms and of the ms waited for
+    pushes and pulls at the step's end (one base for the share); per step (mean over ranks and all
+    steps): ms in push and pull calls (they overlap backward and each other), MB moved; GB/s = bytes /
+    seconds in the calls."""
     steps = [t for r in reports for t in r["step_ms"][warmup:]]
-    return {"ms": statistics.median(steps),
+    waits = [t for r in reports for t in r["wait_ms"][warmup:]]
+    return {"ms": statistics.median(steps), "wait_ms": statistics.median(waits),
             "comm_ms": statistics.mean(r["seconds"] / r["steps"] for r in reports) * 1e3,
-            "wait_ms": statistics.mean(r["waited"] / r["steps"] for r in reports) * 1e3,
             "mb_step": statistics.mean(r["bytes"] / r["steps"] for r in reports) / 1e6,
             "gbps": statistics.mean(r["bytes"] / r["seconds"] for r in reports if r["seconds"] > 0) / 1e9}
 

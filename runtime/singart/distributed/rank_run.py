@@ -54,6 +54,7 @@ class CommTimes:
         self.lock = threading.Lock()
         self.seconds, self.waited, self.bytes, self.calls = 0.0, 0.0, 0, 0
         self.steps_ms: list[float] = []
+        self.waits_ms: list[float] = []
         self.last = time.perf_counter()
 
     def add(self, seconds: float, nbytes: int, calls: int = 1) -> None:
@@ -65,11 +66,13 @@ class CommTimes:
         """A step ended, after waiting `waited` seconds for its pushes and pulls."""
         now = time.perf_counter()
         self.steps_ms.append((now - self.last) * 1e3)
+        self.waits_ms.append(waited * 1e3)
         self.waited, self.last = self.waited + waited, now
 
     def report(self, steps: int) -> dict[str, object]:
         return {"seconds": round(self.seconds, 6), "waited": round(self.waited, 6), "bytes": self.bytes,
-                "calls": self.calls, "steps": steps, "step_ms": [round(t, 3) for t in self.steps_ms]}
+                "calls": self.calls, "steps": steps, "step_ms": [round(t, 3) for t in self.steps_ms],
+                "wait_ms": [round(t, 3) for t in self.waits_ms]}
 
 
 class RemoteUpdates(store.Updates):
