@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from singa_proto import plan_pb2
 from singart import SingaError
-from singart.distributed.params_rpc import GrpcParamClient, same_host
+from singart.distributed.params_rpc import GrpcParamClient
 
 from .params_driver import compile_job, oracle, run_groups
 from .params_rpc_util import TOKEN, GrpcSplit, save, servers, workers
@@ -123,10 +123,3 @@ def test_put_values_are_what_a_later_step_pulls(sgd_plan: plan_pb2.PlanProto, tm
         got = np.empty_like(values)
         client.pull(0, 7, "w1", got)
     np.testing.assert_array_equal(got, values)
-
-
-@pytest.mark.parametrize(("address", "local", "same"), [
-    ("127.0.0.1:5000", (), True), ("localhost:5000", (), True), ("[::1]:5000", (), True),
-    ("10.77.0.2:5000", (), False), ("10.77.0.2:5000", ("10.77.0.2",), True), ("node1:5000", ("node2",), False)])
-def test_shared_memory_only_for_a_server_on_this_host(address: str, local: tuple, same: bool) -> None:
-    assert same_host(address, local) is same
