@@ -4,8 +4,8 @@ A worker rank keeps `store.ParamStore` as SINGA's stub: built over this rank's n
 gradients of the rank's users of a param; its `RemoteUpdates` then pushes that sum to the param's
 servers (with the number of shares it carries) and pulls the group's updated values back in place. The
 pull waits for the servers' update of the step, so a synchronous group stays in step across processes.
-Every process draws the initial values from the same plan and seed, so workers and servers start equal.
-Rank 0 prints the merged metrics and writes them to the event file.
+Every process draws the initial values from the same plan and seed, so workers and servers start equal
+(a process with both draws them once). Rank 0 prints the merged metrics and writes them to the event file.
 """
 from __future__ import annotations
 
@@ -156,7 +156,8 @@ class RankTrainer:
         self.client = node.client()
         self.updates = updates = RemoteUpdates(plan, Updater(plan.job.updater), self.client, group,
                                                local_shares(plan, graph, workers))
-        self.store = store.ParamStore(plan, store.init_values(plan), local, updates)
+        assert node.values is not None  # a rank with workers draws every param (its shards share them)
+        self.store = store.ParamStore(plan, node.values, local, updates)
         links, inbox, rank, seed = node.links, node.inbox, node.rank, self.job.seed + group
         self.train = ProcessGroup(plan, graph, self.store, seed, True, rank, group, links, inbox)
         self.reports = rank in reporting_ranks(plan)
