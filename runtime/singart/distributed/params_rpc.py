@@ -1,6 +1,6 @@
 """The Params service over the transport: the server side serves this process's shards (the server
 executors the plan's role table gives its rank), the client side (`GrpcParamClient`) is a ParamClient
-whose pushes and pulls reach shards in other processes, so an aggregator pushes as it does in process.
+whose pushes and pulls reach shards in other processes, as `InProcessClient`'s reach shards in its own.
 
 Each server draws its slices' initial values itself, from the plan, as store.init_values does (every
 param's values come from a stream named by the job seed and the param's name): no process has to push
