@@ -45,7 +45,8 @@ EXIT_STOPPED = 3  # this process was fine; another one failed or was lost
 RESUME_BARRIER = "resume"  # every rank leaves it with the step the run resumes from
 UPDATES_ENV = "SINGART_REPORT_UPDATES"  # set to 1: server ranks print their update (and Hogwild sync) counts at the end
 COMM_ENV = "SINGART_REPORT_COMM"  # set to 1: worker ranks print the time and bytes of their pushes and pulls
-LABELS = {"train": "Train", "validation": "Validation", "test": "Test"}
+# the phase a rank reports metrics under -> the log label: the lower-case label, as train.py names them
+LABELS = {label.lower(): label for label in ("Train", *(label for _, _, label in EVALS.values()))}
 
 
 class CommTimes:
