@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TextIO
 
 from singa_proto import job_pb2, plan_pb2
@@ -57,9 +58,49 @@ def averages(metrics: dict[str, tuple[float, int]]) -> dict[str, float]:
     return {k: s / c for k, (s, c) in metrics.items() if c}
 
 
+def evaluate(job: job_pb2.JobProto, group: WorkerGroup, what: str, step: int) -> dict[str, tuple[float, int]]:
+    """Run `test_steps` (or `validate_steps`) batches of `group`'s net; their metric sums, checked finite."""
+    _, steps_field, label = EVALS[what]
+    group.metrics()  # drop anything accumulated outside this evaluation
+    for i in range(getattr(job, steps_field)):
+        group.run(i)
+    metrics = group.metrics()
+    check_metrics(step, metrics, label)
+    return metrics
+
+
+def record(events: EventWriter, label: str, step: int, metrics: dict[str, tuple[float, int]]) -> dict[str, float]:
+    """Write the means of `metrics` at `step` to the event file as `Label/name`; the means."""
+    means = averages(metrics)
+    events.scalars(step, {f"{label}/{k}": v for k, v in means.items()})
+    return means
+
+
+def summary(job: job_pb2.JobProto, resumed: int | None, seconds: float, test: dict[str, float],
+            last: Path | None) -> str:
+    """`singart: done: N steps (from step S) in T; test loss = ...; last checkpoint W/checkpoint/step<N>-done`
+    (`resumed`: the step a resumed run started from, else None)."""
+    start = job.step if resumed is None else resumed
+    parts = [f"{max(0, job.train_steps - start)} steps" + (f" (from step {start})" if resumed is not None else "")
+             + f" in {duration(seconds)}"]
+    if test:
+        parts.append("test " + ", ".join(f"{k} = {v:.6g}" for k, v in test.items()))
+    if last is not None:
+        parts.append(f"last checkpoint {last}")
+    return "singart: done: " + "; ".join(parts)
+
+
 def find_graph(plan: plan_pb2.PlanProto, phase: int) -> plan_pb2.PhaseGraph | None:
     """The plan's graph for `phase` (None when the plan has none)."""
     return next((g for g in plan.graphs if g.phase == phase), None)
+
+
+def eval_graph(plan: plan_pb2.PlanProto, what: str) -> plan_pb2.PhaseGraph | None:
+    """The graph that evaluation `what` runs (None: the plan has none, or the job never runs it)."""
+    phase, steps_field, _ = EVALS[what]
+    job = plan.job
+    wanted = getattr(job, steps_field) > 0 and (what == "test" or job.validate_freq > 0)
+    return find_graph(plan, phase) if wanted else None
 
 
 class Gate:
@@ -172,12 +213,8 @@ class Trainer:
         return self.job.step, False
 
     def _eval_group(self, what: str) -> WorkerGroup | None:
-        phase, steps_field, _ = EVALS[what]
-        graph = find_graph(self.plan, phase)
-        wanted = getattr(self.job, steps_field) > 0 and (what == "test" or self.job.validate_freq > 0)
-        if graph is None or not wanted:
-            return None
-        return WorkerGroup(graph, self.store, self.job.seed, train=False)
+        graph = eval_graph(self.plan, what)
+        return None if graph is None else WorkerGroup(graph, self.store, self.job.seed, train=False)
 
     def run(self) -> dict[str, float]:
         """Train to `train_steps`; returns the final test metrics (empty without a test net)."""
@@ -196,15 +233,9 @@ class Trainer:
         return metrics
 
     def summary(self, metrics: dict[str, float]) -> str:
-        """`singart: done: N steps in T; test loss = ..., ...; last checkpoint W/checkpoint/step<N>-done`."""
-        steps = max(0, self.job.train_steps - self.start)
-        parts = [f"{steps} steps" + (f" (from step {self.start})" if self.resumed else "")
-                 + f" in {duration(time.monotonic() - self.began)}"]
-        if metrics:
-            parts.append("test " + ", ".join(f"{k} = {v:.6g}" for k, v in metrics.items()))
-        if self.checkpoints.last is not None:
-            parts.append(f"last checkpoint {self.checkpoints.last}")
-        return "singart: done: " + "; ".join(parts)
+        """The run's last line (see `summary`)."""
+        start = self.start if self.resumed else None
+        return summary(self.job, start, time.monotonic() - self.began, metrics, self.checkpoints.last)
 
     def _loop(self) -> dict[str, float]:
         try:
@@ -259,21 +290,13 @@ class Trainer:
         """Run `test_steps` (or `validate_steps`) batches of that net and log their mean metrics."""
         group = self.evals[what]
         assert group is not None
-        _, steps_field, label = EVALS[what]
-        group.metrics()  # drop anything accumulated outside this evaluation
-        for i in range(getattr(self.job, steps_field)):
-            group.run(i)
-        metrics = group.metrics()
-        check_metrics(step, metrics, label)
-        return self.report(label, step, metrics)
+        return self.report(EVALS[what][2], step, evaluate(self.job, group, what, step))
 
     def report(self, label: str, step: int, metrics: dict[str, tuple[float, int]]) -> dict[str, float]:
         """Print one log line and record the metrics in the event file."""
         self.progress.clear()
         print(log_line(label, step, metrics), file=self.out, flush=True)
-        means = averages(metrics)
-        self.events.scalars(step, {f"{label}/{k}": v for k, v in means.items()})
-        return means
+        return record(self.events, label, step, metrics)
 
     def close(self) -> None:
         """Stop the worker threads and close the event file."""

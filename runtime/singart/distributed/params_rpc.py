@@ -1,6 +1,6 @@
 """The Params service over the transport: the server side serves this process's shards (the server
 executors the plan's role table gives its rank), the client side (`GrpcParamClient`) is a ParamClient
-whose pushes and pulls reach shards in other processes, so an aggregator pushes as it does in process.
+whose pushes and pulls reach shards in other processes, as `InProcessClient`'s reach shards in its own.
 
 Each server draws its slices' initial values itself, from the plan, as store.init_values does (every
 param's values come from a stream named by the job seed and the param's name): no process has to push
@@ -55,14 +55,16 @@ def server_addresses(plan: plan_pb2.PlanProto, ranks: Mapping[int, str]) -> dict
     return book
 
 
-def local_shards(plan: plan_pb2.PlanProto, executors: Iterable[Executor]) -> dict[Executor, Shard]:
-    """The shards of `executors`, each holding its slices' initial values (drawn here, from the plan)."""
+def local_shards(plan: plan_pb2.PlanProto, executors: Iterable[Executor],
+                 drawn: Mapping[str, np.ndarray] | None = None) -> dict[Executor, Shard]:
+    """The shards of `executors`, each holding its slices' initial values: those `drawn` already in this
+    process (the values of its workers), else drawn here from the plan."""
     shards = {(g, s): Shard.from_plan(plan, g, s) for g, s in executors}
     entries = {e.name: e for e in plan.params if not e.share_from}
     needed = {spec.param for shard in shards.values() for spec in (h.spec for h in shard.held.values())}
     for name in sorted(needed):
         e = entries[name]
-        values = init_param(e.conf.init, e.shape, plan.job.seed, name)
+        values = drawn[name] if drawn is not None else init_param(e.conf.init, e.shape, plan.job.seed, name)
         for shard in shards.values():
             for held in shard.held.values():
                 if held.spec.param == name:

@@ -4,7 +4,8 @@ A worker rank keeps `store.ParamStore` as SINGA's stub: built over this rank's n
 gradients of the rank's users of a param; its `RemoteUpdates` then pushes that sum to the param's
 servers (with the number of shares it carries) and pulls the group's updated values back in place. The
 pull waits for the servers' update of the step, so a synchronous group stays in step across processes.
-Every process draws the initial values from the same plan and seed, so workers and servers start equal.
+Every process draws the initial values from the same plan and seed, so workers and servers start equal
+(a process with both draws them once). Rank 0 prints the merged metrics and writes them to the event file.
 """
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import NoReturn, TextIO
 
 import numpy as np
@@ -24,13 +26,15 @@ from singa_spec.plans import content_hash
 
 from .. import SingaError, store
 from ..checkpoint import Checkpoints
+from ..events import EventWriter
 from ..finite import check_metrics, check_params
 from ..launch.rank import Rank
-from ..params.aggregator import local_shares
 from ..params.client import ParamClient
+from ..params.slicing import owners
 from ..params.updaters import Updater
-from ..train import EVALS, averages, due, duration, find_graph, log_line
+from ..train import EVALS, due, eval_graph, evaluate, find_graph, log_line, record, summary
 from ..transport import TlsFiles
+from ..worker import merge_metrics
 from ..workspace import Workspace, check_fresh_run, open_workspace
 from .coordinator import Stopped
 from .group import ProcessGroup
@@ -42,7 +46,8 @@ EXIT_STOPPED = 3  # this process was fine; another one failed or was lost
 RESUME_BARRIER = "resume"  # every rank leaves it with the step the run resumes from
 UPDATES_ENV = "SINGART_REPORT_UPDATES"  # set to 1: server ranks print their update (and Hogwild sync) counts at the end
 COMM_ENV = "SINGART_REPORT_COMM"  # set to 1: worker ranks print the time and bytes of their pushes and pulls
-LABELS = {"train": "Train", "validation": "Validation", "test": "Test"}
+# the phase a rank reports metrics under -> the log label: the lower-case label, as train.py names them
+LABELS = {label.lower(): label for label in ("Train", *(label for _, _, label in EVALS.values()))}
 
 
 class CommTimes:
@@ -132,6 +137,13 @@ def local_graph(graph: plan_pb2.PhaseGraph, workers: list[int]) -> plan_pb2.Phas
     return out
 
 
+def local_shares(plan: plan_pb2.PlanProto, graph: plan_pb2.PhaseGraph, workers: Iterable[int]) -> Counter[str]:
+    """Owner param -> how many uses of it the nodes of `workers` make in one step of `graph` (the shares
+    this process's push of the param carries)."""
+    owner, mine = owners(plan.params), set(workers)
+    return Counter(owner[r.param] for n in graph.nodes if n.worker in mine for r in n.params)
+
+
 def worker_group(plan: plan_pb2.PlanProto, rank: int) -> tuple[int, list[int]] | None:
     """The worker group this rank hosts workers of, and their ids (None: it hosts no worker)."""
     role = next(r for r in plan.roles if r.rank == rank)
@@ -157,16 +169,29 @@ def checkpoint_rank(plan: plan_pb2.PlanProto) -> int | None:
 
 
 class Printer:
-    """Rank 0's output: the merged metrics of every step, as the single-process run prints them."""
+    """Rank 0's output: the merged metrics of every step, printed and written to the workspace's event
+    file as the single-process run prints and writes them."""
 
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
+    def __init__(self, out: TextIO, workspace: str) -> None:
+        self.out, self.folder = out, Path(workspace or ".") / "events"
         self.test: dict[str, float] = {}
+        self.events: EventWriter | None = None
+        self.lock = threading.Lock()  # the coordinator may merge two phases' metrics at once
 
     def __call__(self, phase: str, step: int, merged: dict[str, tuple[float, int]]) -> None:
-        print(log_line(LABELS[phase], step, merged), file=self.out, flush=True)
-        if phase == "test":
-            self.test = averages(merged)
+        with self.lock:
+            print(log_line(LABELS[phase], step, merged), file=self.out, flush=True)
+            # opened at the first metrics: by then the rank that locks the workspace has locked it
+            if self.events is None:
+                self.events = EventWriter(self.folder)
+            means = record(self.events, LABELS[phase], step, merged)
+            if phase == "test":
+                self.test = means
+
+    def close(self) -> None:
+        """Close the event file (when one was opened)."""
+        if self.events is not None:
+            self.events.close()
 
 
 class RankTrainer:
@@ -181,15 +206,15 @@ class RankTrainer:
         self.client = node.client()
         self.updates = updates = RemoteUpdates(plan, Updater(plan.job.updater), self.client, group,
                                                local_shares(plan, graph, workers))
-        self.store = store.ParamStore(plan, store.init_values(plan), local, updates)
+        assert node.values is not None  # a rank with workers draws every param (its shards share them)
+        self.store = store.ParamStore(plan, node.values, local, updates)
         links, inbox, rank, seed = node.links, node.inbox, node.rank, self.job.seed + group
         self.train = ProcessGroup(plan, graph, self.store, seed, True, rank, group, links, inbox)
         self.reports = rank in reporting_ranks(plan)
         self.evals: dict[str, ProcessGroup] = {}
-        for what, (phase, steps_field, _) in EVALS.items():
-            g = find_graph(plan, phase)
-            wanted = getattr(self.job, steps_field) > 0 and (what == "test" or self.job.validate_freq > 0)
-            if g is not None and wanted and self.reports:
+        for what in EVALS:
+            g = eval_graph(plan, what)
+            if g is not None and self.reports:
                 self.evals[what] = ProcessGroup(plan, g, self.store, seed, False, rank, group, links, inbox)
         self.workspace: Workspace | None = None
         self.checkpoints: Checkpoints | None = None
@@ -251,9 +276,7 @@ class RankTrainer:
             self.train.run(step)
             metrics = self.train.metrics()
             check_metrics(step, metrics, "Train")
-            for k, (s, c) in metrics.items():
-                s0, c0 = pending.get(k, (0.0, 0))
-                pending[k] = (s0 + s, c0 + c)
+            pending = merge_metrics([pending, metrics])
             if due(self.job, "display", step):
                 self.report("train", step, pending)
                 pending = {}
@@ -271,14 +294,7 @@ class RankTrainer:
 
     def evaluate(self, what: str, step: int) -> None:
         """This rank's share of `test_steps` (or `validate_steps`) batches; the coordinator merges them."""
-        group = self.evals[what]
-        _, steps_field, label = EVALS[what]
-        group.metrics()
-        for i in range(getattr(self.job, steps_field)):
-            group.run(i)
-        metrics = group.metrics()
-        check_metrics(step, metrics, label)
-        self.report(label.lower(), step, metrics)
+        self.report(EVALS[what][2].lower(), step, evaluate(self.job, self.evals[what], what, step))
 
     def report(self, phase: str, step: int, metrics: dict[str, tuple[float, int]]) -> None:
         """Send this rank's metric sums of `phase` at `step` (its batches counted once)."""
@@ -314,7 +330,7 @@ def run_rank(plan: plan_pb2.PlanProto, found: Rank, token: str, keep: int, overw
     out = out if out is not None else sys.stdout
     began, rank = time.monotonic(), found.rank
     resumed: int | None = None
-    printer = Printer(out)
+    printer = Printer(out, plan.job.cluster.workspace)
     node = Node(plan, found, token, on_metrics=printer, reporters=reporting_ranks(plan), tls=tls)
     claim = threading.Lock()  # whoever takes it, the watcher or the main thread, says how the rank ends
 
@@ -343,6 +359,7 @@ def run_rank(plan: plan_pb2.PlanProto, found: Rank, token: str, keep: int, overw
         fail(node, err)
     finally:
         node.close()
+        printer.close()
     if os.environ.get(UPDATES_ENV, "") not in ("", "0") and node.shards:
         node.say(f"rank {rank} updates {json.dumps(node.updates(), sort_keys=True)}")
         if plan.job.cluster.nserver_groups > 1:
@@ -351,7 +368,8 @@ def run_rank(plan: plan_pb2.PlanProto, found: Rank, token: str, keep: int, overw
         steps = plan.job.train_steps - plan.job.step
         node.say(f"rank {rank} comm " + json.dumps(comm.report(steps)))
     if rank == COORDINATOR_RANK:
-        node.say(summary(plan, time.monotonic() - began, printer.test, trainer, resumed))
+        last = trainer.checkpoints.last if trainer is not None and trainer.checkpoints is not None else None
+        node.say(summary(plan.job, resumed, time.monotonic() - began, printer.test, last))
     return 0
 
 
@@ -369,18 +387,3 @@ def fail(node: Node, err: BaseException) -> NoReturn:
     if reason is not None:
         raise Stopped(reason) from None
     raise err
-
-
-def summary(plan: plan_pb2.PlanProto, seconds: float, test: dict[str, float],
-            trainer: RankTrainer | None, resumed: int | None = None) -> str:
-    """`singart: done: N steps (from step S) in T; test ...; last checkpoint ...`, as the single-process
-    run says."""
-    start = plan.job.step if resumed is None else resumed
-    parts = [f"{max(0, plan.job.train_steps - start)} steps" + (f" (from step {start})" if resumed is not None
-                                                                 else "") + f" in {duration(seconds)}"]
-    if test:
-        parts.append("test " + ", ".join(f"{k} = {v:.6g}" for k, v in test.items()))
-    last = trainer.checkpoints.last if trainer is not None and trainer.checkpoints is not None else None
-    if last is not None:
-        parts.append(f"last checkpoint {last}")
-    return "singart: done: " + "; ".join(parts)
