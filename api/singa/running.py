@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, TextIO
+from typing import Any, NamedTuple, TextIO, TypeAlias
 
 from singa_proto import plan_pb2
 from singa_spec import SingaError
@@ -22,7 +22,7 @@ from singart.train import run_plan
 
 from .job import Job
 
-Runnable = Job | plan_pb2.PlanProto | str | Path  # a job, a compiled plan, or a plan file
+Runnable: TypeAlias = Job | plan_pb2.PlanProto | str | Path  # a job, a compiled plan, or a plan file
 
 
 class Metrics(NamedTuple):
@@ -126,8 +126,10 @@ class Run:
         self._queue.put(("metrics", metrics))
 
 
-def launch(plan_path: str | Path, *flags: str, **popen: Any) -> int:
-    """Hand a plan file to `singart run` (flags as on its command line: "--resume", "--hosts", FILE,
-    ...); its output goes where this process's goes. Returns its exit code."""
-    command = [sys.executable, "-m", "singart.cli", "run", str(plan_path), *flags]
-    return subprocess.run(command, check=False, **popen).returncode
+def launch(plan_path: str | Path, *flags: str, **popen: Any) -> subprocess.CompletedProcess:
+    """Hand a plan file to the `singart run` command (flags as on its command line: "--resume",
+    "--hosts", FILE, ...); its output goes where this process's goes, unless `popen` (subprocess.run's
+    keywords, e.g. capture_output=True, text=True) says otherwise."""
+    script = Path(sys.executable).with_name("singart")  # the console script installed beside Python
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "singart.cli"]
+    return subprocess.run([*command, "run", str(plan_path), *flags], check=False, **popen)
