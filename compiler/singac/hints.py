@@ -23,14 +23,15 @@ def hint(text: str, line: int, col: int, what: str) -> str:
     if m:
         tm = scan(text, stop=_offset(text, line, col))
         return (_missing_brace(tm, m.group(1), m.group(2)) or _extra_brace(tm, m.group(2))
-                or _did_you_mean(m.group(2), [f.name for f in POOL.FindMessageTypeByName(m.group(1)).fields]))
+                or did_you_mean(m.group(2), [f.name for f in POOL.FindMessageTypeByName(m.group(1)).fields]))
     m = _NO_VALUE.search(what)
     if m:
-        return _did_you_mean(m.group(2), [v.name for v in POOL.FindEnumTypeByName(m.group(1)).values])
+        return did_you_mean(m.group(2), [v.name for v in POOL.FindEnumTypeByName(m.group(1)).values])
     return ""
 
 
-def _did_you_mean(word: str, names: list[str]) -> str:
+def did_you_mean(word: str, names: list[str]) -> str:
+    """'; did you mean `x`?' for up to three names close to `word` (a typo's likely intent), or ''."""
     close = difflib.get_close_matches(word, names, n=3, cutoff=0.6)
     return "; did you mean " + " or ".join(f"`{c}`" for c in close) + "?" if close else ""
 

@@ -40,9 +40,15 @@ def parse_job_text(text: str, source: str) -> job_pb2.JobProto:
         text_format.Parse(text, job)
     except text_format.ParseError as e:
         raise _located(source, str(e), text) from None
+    check_job(job, source, text)
+    return job
+
+
+def check_job(job: job_pb2.JobProto, source: str, text: str = "") -> None:
+    """What parsing adds to a job however it was built (from text or in Python): the seed's
+    `srclayer` folded into `srclayers`, and the required fields present (`text` gives errors lines)."""
     _merge_srclayer(job)
     _check_required(job, text, source)
-    return job
 
 
 def _located(source: str, message: str, text: str) -> SingaError:

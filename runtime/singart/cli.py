@@ -27,6 +27,8 @@ EXIT_USER, EXIT_INTERNAL = 2, 70  # 70: EX_SOFTWARE, a bug of singart's
 # stdout's reader went away, as for a tool SIGPIPE ended)
 EXIT_INTERRUPTED = 128 + signal.SIGINT
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
+# numpy's warnings that a run's own non-finite checks replace (they stop it with one line naming the step)
+NUMPY_NOISE = r"(overflow|invalid value|divide by zero) encountered"
 DEBUG_ENV = "SINGART_DEBUG"  # set to 1 to see the traceback behind an error line
 RUN_HELP = ("Train a plan compiled by `singac compile` in this process: the job's train net for "
             "train_steps steps, with validation, test, checkpoints and log lines at the job's "
@@ -61,7 +63,7 @@ def _run(args: argparse.Namespace) -> int:
         check_fits(plan, args.plan)  # before anything is allocated
     # numpy's warnings on overflow and NaN would interleave with the log; the run checks the losses and
     # params itself and stops with one line at the step they go non-finite
-    warnings.filterwarnings("ignore", r"(overflow|invalid value|divide by zero) encountered", RuntimeWarning)
+    warnings.filterwarnings("ignore", NUMPY_NOISE, RuntimeWarning)
     if plan.topology.nprocs > 1:
         return _run_processes(plan, args, hosts, tls)
     try:

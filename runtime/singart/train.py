@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
@@ -36,6 +36,9 @@ EVALS = {
     "validate": (job_pb2.kVal, "validate_steps", "Validation"),
     "test": (job_pb2.kTest, "test_steps", "Test"),
 }
+# called with (label, step, mean metrics) at each log line, as the line is printed: how a program that
+# runs a plan in its own process reads the metrics as they arrive, without parsing text
+MetricsHook = Callable[[str, int, dict[str, float]], None]
 
 
 def due(job: job_pb2.JobProto, what: str, step: int) -> bool:
@@ -157,8 +160,10 @@ class Trainer:
     """Runs a plan's job: the train group, the evaluation nets, checkpoints, logs and event files."""
 
     def __init__(self, plan: plan_pb2.PlanProto, resume: bool = False, out: TextIO | None = None,
-                 err: TextIO | None = None, overwrite: bool = False, keep: int | None = None) -> None:
+                 err: TextIO | None = None, overwrite: bool = False, keep: int | None = None,
+                 on_metrics: MetricsHook | None = None) -> None:
         self.plan, self.job = plan, plan.job
+        self.on_metrics = on_metrics
         self.out = out if out is not None else sys.stdout
         self.err = err if err is not None else sys.stderr
         self.began = time.monotonic()
@@ -296,7 +301,10 @@ class Trainer:
         """Print one log line and record the metrics in the event file."""
         self.progress.clear()
         print(log_line(label, step, metrics), file=self.out, flush=True)
-        return record(self.events, label, step, metrics)
+        means = record(self.events, label, step, metrics)
+        if self.on_metrics is not None:
+            self.on_metrics(label, step, dict(means))
+        return means
 
     def close(self) -> None:
         """Stop the worker threads and close the event file."""
@@ -329,12 +337,14 @@ def duration(seconds: float) -> str:
 
 
 def run_plan(plan: plan_pb2.PlanProto, resume: bool = False, out: TextIO | None = None,
-             err: TextIO | None = None, overwrite: bool = False, keep: int | None = None) -> dict[str, float]:
-    """Train a loaded plan in this process; returns the final test metrics."""
+             err: TextIO | None = None, overwrite: bool = False, keep: int | None = None,
+             on_metrics: MetricsHook | None = None) -> dict[str, float]:
+    """Train a loaded plan in this process; returns the final test metrics. `on_metrics` sees each
+    log line's metrics as it is printed."""
     if plan.job.train_one_batch.alg not in (job_pb2.kBP,):
         name = job_pb2.AlgType.Name(plan.job.train_one_batch.alg)
         raise SingaError(f"train_one_batch: {name} is not supported by this runtime yet (kBP is)")
     set_kernel_threads(kernel_threads(1))  # the main thread runs one-worker groups and evaluations
-    return Trainer(plan, resume, out, err, overwrite, keep).run()
+    return Trainer(plan, resume, out, err, overwrite, keep, on_metrics).run()
 
 
