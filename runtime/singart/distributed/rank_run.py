@@ -38,6 +38,7 @@ from .peer import COORDINATOR_RANK
 
 EXIT_STOPPED = 3  # this process was fine; another one failed or was lost
 RESUME_BARRIER = "resume"  # every rank leaves it with the step the run resumes from
+TRAINED_BARRIER = "trained"  # several worker groups: every rank has trained, the final checkpoint is due
 UPDATES_ENV = "SINGART_REPORT_UPDATES"  # set to 1: server ranks print their update (and Hogwild sync) counts at the end
 COMM_ENV = "SINGART_REPORT_COMM"  # set to 1: worker ranks print the time and bytes of their pushes and pulls
 LABELS = {"train": "Train", "validation": "Validation", "test": "Test"}
@@ -154,7 +155,8 @@ class RankTrainer:
     def _open_checkpoints(self, local: plan_pb2.PhaseGraph, keep: int, overwrite: bool, resume: bool) -> None:
         self.workspace = open_workspace(self.job.cluster.workspace)
         self.checkpoints = Checkpoints(self.workspace.checkpoints, self.store, self.history, local,
-                                       self.plan.content_hash or content_hash(self.plan), keep, self.node.say)
+                                       self.plan.content_hash or content_hash(self.plan), keep, self.node.say,
+                                       grouped=True)
         if overwrite:
             self.checkpoints.replace_old = True
         elif not resume and (done := check_fresh_run(self.checkpoints.folder, self.checkpoints.plan,
@@ -207,10 +209,19 @@ class RankTrainer:
             if due(self.job, "display", step):
                 self.report("train", step, pending)
                 pending = {}
+        self.join_groups(end)
         if not (self.resumed and start >= end):  # that step's checkpoint is the one resumed from
             self._save(end)
         if "test" in self.evals:
             self.evaluate("test", end)
+
+    def join_groups(self, end: int) -> None:
+        """Several worker groups: wait until every rank has trained, then take the servers' values, so
+        that the final checkpoint and test hold every group's steps (as one process's do)."""
+        if several_groups(self.plan):
+            self.node.peer.barrier(TRAINED_BARRIER)
+            for name, value in self.store.values.items():
+                self.client.pull(self.group, end, name, value)
 
     def _save(self, step: int) -> None:
         if self.checkpoints is not None:
@@ -241,6 +252,11 @@ class RankTrainer:
             group.close()
         if self.workspace is not None:
             self.workspace.release()
+
+
+def several_groups(plan: plan_pb2.PlanProto) -> bool:
+    """Whether the plan trains several worker groups, each at its own pace."""
+    return plan.job.cluster.nworker_groups > 1
 
 
 def resume_step(node: Node, trainer: RankTrainer | None) -> int | None:
@@ -286,6 +302,8 @@ def run_rank(plan: plan_pb2.PlanProto, found: Rank, token: str, keep: int, overw
                 trainer.run()
             finally:
                 trainer.close()
+        elif several_groups(plan):
+            node.peer.barrier(TRAINED_BARRIER)
         node.peer.finish()
     except BaseException as err:  # noqa: BLE001 -- fail() re-raises it, or the job's stop reason
         if not claim.acquire(blocking=False):
