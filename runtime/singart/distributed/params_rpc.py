@@ -268,10 +268,11 @@ class GrpcParamClient:
             counts.append(header.version if header is not None else 0)  # type: ignore[attr-defined]
         return whole, counts[0] if counts else 0
 
-    def put_history(self, name: str, slot: str, values: np.ndarray, count: int) -> None:
-        """Set `name`'s history `slot` (a whole param's, flat) and update count in every server group."""
+    def put_history(self, name: str, slot: str, values: np.ndarray, count: int, group: int | None = None) -> None:
+        """Set `name`'s history `slot` (a whole param's, flat) and update count in server group `group`
+        (None: in every server group)."""
         flat = np.ascontiguousarray(values, np.float32).reshape(-1)
-        for sgroup in range(max(1, self.ngroups[1])):
+        for sgroup in range(max(1, self.ngroups[1])) if group is None else (group,):
             def send(address: str, s: Slice, sgroup: int = sgroup) -> None:
                 header = pb.SliceTensor(key=pb.SliceKey(param=name, slice=s.slice_id), group=sgroup, slot=slot,
                                         version=count)

@@ -44,6 +44,7 @@ from .peer import COORDINATOR_RANK
 
 EXIT_STOPPED = 3  # this process was fine; another one failed or was lost
 RESUME_BARRIER = "resume"  # every rank leaves it with the step the run resumes from
+TRAINED_BARRIER = "trained"  # several worker groups: every rank has trained, the final checkpoint is due
 UPDATES_ENV = "SINGART_REPORT_UPDATES"  # set to 1: server ranks print their update (and Hogwild sync) counts at the end
 COMM_ENV = "SINGART_REPORT_COMM"  # set to 1: worker ranks print the time and bytes of their pushes and pulls
 # the phase a rank reports metrics under -> the log label: the lower-case label, as train.py names them
@@ -229,7 +230,8 @@ class RankTrainer:
     def _open_checkpoints(self, local: plan_pb2.PhaseGraph, keep: int, overwrite: bool, resume: bool) -> None:
         self.workspace = open_workspace(self.job.cluster.workspace)
         self.checkpoints = Checkpoints(self.workspace.checkpoints, self.store, self.history, local,
-                                       self.plan.content_hash or content_hash(self.plan), keep, self.node.say)
+                                       self.plan.content_hash or content_hash(self.plan), keep, self.node.say,
+                                       grouped=True)
         if overwrite:
             self.checkpoints.replace_old = True
         elif not resume and (done := check_fresh_run(self.checkpoints.folder, self.checkpoints.plan,
@@ -237,13 +239,18 @@ class RankTrainer:
             self.node.say(f"singart: starting over: the finished run's checkpoints of this plan (up to "
                           f"step {done}) stay until this run writes its own")
 
-    def load_checkpoint(self) -> int | None:
-        """As the rank that writes checkpoints: load the newest complete step into this rank's params and
-        every server group (values and the updater's history); that step (None: there is none)."""
+    def load_checkpoint(self, resume: bool) -> int | None:
+        """As the rank that writes checkpoints: --resume loads the newest complete step into this rank's
+        params and every server group (values and the updater's history); that step (None: there is none,
+        or no --resume: then the job's checkpoint_path files, when it names some, are loaded instead, as
+        the one-process run does)."""
         assert self.checkpoints is not None
-        step = self.checkpoints.resume()
+        step = self.checkpoints.resume() if resume else None
         if step is None:
-            self.node.say(f"singart: no checkpoint in {self.checkpoints.folder}; starting from step {self.job.step}")
+            if resume:
+                self.node.say(f"singart: no checkpoint in {self.checkpoints.folder}; starting from step "
+                              f"{self.job.step}")
+            self.warm_start()
             return None
         for name, value in self.store.values.items():
             self.client.put(name, value, step)
@@ -254,12 +261,22 @@ class RankTrainer:
                           "may end apart from an uninterrupted one")
         return step
 
-    def start_from(self, step: int) -> None:
-        """Continue from the checkpoint of `step` that the servers now hold: their values, then its step."""
+    def warm_start(self) -> None:
+        """Load the job's checkpoint_path files (another job's params, by name) into this rank's params
+        and every server group, as they stand before the job's first step."""
+        assert self.checkpoints is not None
+        if self.job.checkpoint_path:
+            self.checkpoints.warm_start(self.job.checkpoint_path, self.job.step, self.job.reset_param_version)
+            for name, value in self.store.values.items():
+                self.client.put(name, value, self.job.step)
+
+    def start_from(self, step: int, resumed: bool = True) -> None:
+        """Continue from the values the servers now hold as of `step` (a checkpoint's, or a warm
+        start's): the other worker ranks take them, then that step."""
         if self.checkpoints is None:
             for name, value in self.store.values.items():
                 self.client.pull(self.group, step, name, value)
-        self.start, self.resumed = step, True
+        self.start, self.resumed = step, resumed
 
     def run(self) -> None:
         """Train from the job's (or the resumed) step to train_steps, then the final checkpoint and test."""
@@ -280,10 +297,19 @@ class RankTrainer:
             if due(self.job, "display", step):
                 self.report("train", step, pending)
                 pending = {}
+        self.join_groups(end)
         if not (self.resumed and start >= end):  # that step's checkpoint is the one resumed from
             self._save(end)
         if "test" in self.evals:
             self.evaluate("test", end)
+
+    def join_groups(self, end: int) -> None:
+        """Several worker groups: wait until every rank has trained, then take the servers' values, so
+        that the final checkpoint and test hold every group's steps (as one process's do)."""
+        if several_groups(self.plan):
+            self.node.peer.barrier(TRAINED_BARRIER)
+            for name, value in self.store.values.items():
+                self.client.pull(self.group, end, name, value)
 
     def _save(self, step: int) -> None:
         if self.checkpoints is not None:
@@ -309,19 +335,25 @@ class RankTrainer:
             self.workspace.release()
 
 
-def resume_step(node: Node, trainer: RankTrainer | None) -> int | None:
-    """--resume: the rank that writes checkpoints loads the newest one into the servers while the others
-    wait at a barrier; all leave it with that step (None: none), and the other workers take its values."""
+def several_groups(plan: plan_pb2.PlanProto) -> bool:
+    """Whether the plan trains several worker groups, each at its own pace."""
+    return plan.job.cluster.nworker_groups > 1
+
+
+def resume_step(node: Node, trainer: RankTrainer | None, resume: bool) -> int | None:
+    """--resume or checkpoint_path: the rank that writes checkpoints loads the newest checkpoint (or
+    else the job's checkpoint_path files) into the servers while the others wait at a barrier; all leave
+    it with that step (None: none resumed from), and the other workers take the servers' values."""
     mine = -1
     if trainer is not None and trainer.checkpoints is not None:
-        loaded = trainer.load_checkpoint()
+        loaded = trainer.load_checkpoint(resume)
         mine = -1 if loaded is None else loaded
     step = node.peer.barrier(RESUME_BARRIER, mine)
-    if step < 0:
-        return None
-    if trainer is not None:
+    if trainer is not None and step >= 0:
         trainer.start_from(step)
-    return step
+    elif trainer is not None and trainer.job.checkpoint_path:
+        trainer.start_from(trainer.job.step, resumed=False)
+    return None if step < 0 else step
 
 
 def run_rank(plan: plan_pb2.PlanProto, found: Rank, token: str, keep: int, overwrite: bool,
@@ -345,13 +377,15 @@ def run_rank(plan: plan_pb2.PlanProto, found: Rank, token: str, keep: int, overw
         node.watch(on_stop)
         mine = worker_group(plan, rank)
         trainer = None if mine is None else RankTrainer(plan, node, *mine, keep, overwrite, resume)
-        if resume:
-            resumed = resume_step(node, trainer)
+        if resume or plan.job.checkpoint_path:
+            resumed = resume_step(node, trainer, resume)
         if trainer is not None:
             try:
                 trainer.run()
             finally:
                 trainer.close()
+        elif several_groups(plan):
+            node.peer.barrier(TRAINED_BARRIER)
         node.peer.finish()
     except BaseException as err:  # noqa: BLE001 -- fail() re-raises it, or the job's stop reason
         if not claim.acquire(blocking=False):
