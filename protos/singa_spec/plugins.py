@@ -112,6 +112,8 @@ def _import(plugin: Plugin, text: str) -> ModuleType:
 def _import_file(path: Path) -> ModuleType:
     name = path.stem
     taken = sys.modules.get(name)
+    if taken is not None and Path(getattr(taken, "__file__", None) or "").resolve() == path:
+        return taken  # imported already by its module name (an entry point, or another plugin)
     if taken is not None:
         raise SingaError(f"plugin {path}: a module named {name} is already loaded "
                          f"({getattr(taken, '__file__', None) or 'built in'}); rename the file")
