@@ -25,14 +25,15 @@ neuralnet {
     param { name: "w1" init { type: kUniform low: -0.3 high: 0.3 } } param { name: "b1" } }
   layer { name: "scale" $kind srclayers: "fc1"
     [scale.scale_conf] { $conf }
-    param { name: "s" init { type: kConstant value: 0.5 } } }
+    param { name: "s" init { type: kConstant value: $init } } }
   layer { name: "relu" type: kReLU srclayers: "scale" }
   layer { name: "fc2" type: kInnerProduct srclayers: "relu" innerproduct_conf { num_output: 4 }
     param { name: "w2" init { type: kUniform low: -0.3 high: 0.3 } } param { name: "b2" } }
   layer { name: "loss" type: kSoftmaxLoss srclayers: "fc2" srclayers: "label" }
 }
 """)
-DEFAULTS = {"steps": 30, "workers": "1", "kind": 'type: kUserLayer user_type: "Scale"', "conf": "factor: 2"}
+DEFAULTS = {"steps": 30, "workers": "1", "kind": 'type: kUserLayer user_type: "Scale"', "conf": "factor: 2",
+            "init": 0.5}
 
 
 def write_job(folder: Path, **fields: object) -> Path:

@@ -62,6 +62,19 @@ def test_a_user_layer_trains_and_its_plan_loads_the_plugin(tmp_path: Path) -> No
     assert np.abs(s - 0.5).max() > 1e-3  # the learned scale moved from its init
 
 
+def test_the_extension_reaches_the_layer_through_the_plan(tmp_path: Path) -> None:
+    firsts = []
+    for factor, init in ((2, 0.5), (1, 1.0)):  # the same products: the same first loss, if factor arrives
+        folder = tmp_path / f"f{factor}"
+        folder.mkdir()
+        job = write_job(folder, steps=1, conf=f"factor: {factor}", init=init)
+        assert compile_job(job, str(SCALE_PLUGIN)).returncode == 0
+        ran = run("singart", "run", str(job.with_suffix(".plan")))
+        assert ran.returncode == 0, ran.stderr
+        firsts.append(LOSS.findall(ran.stdout))
+    assert len(firsts[0]) == 1 and firsts[0] == firsts[1]
+
+
 def test_two_processes_with_a_user_layer_match_one(tmp_path: Path) -> None:
     results = []
     for name, workers in (("one", "2 nworkers_per_procs: 2"), ("two", "2 nworkers_per_procs: 1")):
@@ -140,7 +153,8 @@ def test_an_extension_without_its_plugin_says_to_load_it(tmp_path: Path) -> None
                      r"defines it is not loaded: give it with --plugin", line), line
 
 
-def test_a_typo_inside_an_extension_gets_a_hint(tmp_path: Path) -> None:
-    job = write_job(tmp_path, conf="factr: 2")
+def test_a_brace_missing_after_an_extension_names_its_block(tmp_path: Path) -> None:
+    job = write_job(tmp_path, conf="factor: 2  #")  # the comment swallows the extension's `}`
     line = one_error_line(compile_job(job, str(SCALE_PLUGIN)))
-    assert 'has no field named "factr"; did you mean `factor`?' in line
+    assert re.search(r"a `}` is probably missing: the `\[scale\.scale_conf\]` block opened at line \d+ is "
+                     r"still open, and `param` belongs to `layer`", line), line
