@@ -158,3 +158,10 @@ def test_a_brace_missing_after_an_extension_names_its_block(tmp_path: Path) -> N
     line = one_error_line(compile_job(job, str(SCALE_PLUGIN)))
     assert re.search(r"a `}` is probably missing: the `\[scale\.scale_conf\]` block opened at line \d+ is "
                      r"still open, and `param` belongs to `layer`", line), line
+
+
+def test_the_example_job_compiles_with_its_plugin(tmp_path: Path) -> None:
+    job = SCALE_PLUGIN.parent / "job.pbtxt"
+    done = singac("compile", str(job), "--plugin", str(SCALE_PLUGIN), "-o", str(tmp_path / "scale.plan"))
+    assert done.returncode == 0, done.stderr
+    assert "2 phase(s)" in done.stdout and "5 params" in done.stdout
