@@ -42,6 +42,7 @@ EXIT_CODES = ("exit codes: 0 done; 2 bad input or a non-finite loss; 3 another p
 
 def _run(args: argparse.Namespace) -> int:
     from singa_spec.plans import read_plan
+    from singa_spec.plugins import load_plugins
 
     from .data.shard import ShardError
     from .memory import check_fits
@@ -50,6 +51,7 @@ def _run(args: argparse.Namespace) -> int:
     # gRPC's own log lines (a peer's failed TLS handshake, at INFO) would come between ours; it reads
     # this when it loads, which only a run of several processes does
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    load_plugins(args.plugin)  # then reading the plan loads the ones it was compiled with
     plan = read_plan(args.plan)
     tls = _tls(args)  # checked before anything starts, on every rank (a one-process plan does not use it)
     hosts = None
@@ -129,6 +131,9 @@ def parser() -> argparse.ArgumentParser:
         run.add_argument(flag, metavar="FILE",
                          help=f"mutual TLS between the plan's processes: {what} (PEM; all three flags or "
                               "none; each host reads its own file at that path)")
+    run.add_argument("--plugin", action="append", default=[], metavar="FILE_OR_MODULE",
+                     help="load a plugin first (a Python file or module; repeatable); the plugins the plan "
+                          "was compiled with load by themselves")
     run.add_argument("--no-memory-check", action="store_true",
                      help="run even when the plan's memory estimate exceeds the memory available")
     run.set_defaults(func=_run)
