@@ -21,6 +21,7 @@ from singa_proto import job_pb2, plan_pb2
 from singa_spec.plans import content_hash
 
 from .. import SingaError, store
+from ..algorithms import make_algorithm
 from ..checkpoint import Checkpoints
 from ..finite import check_metrics, check_params
 from ..launch.rank import Rank
@@ -133,14 +134,17 @@ class RankTrainer:
                                                local_shares(plan, graph, workers))
         self.store = store.ParamStore(plan, store.init_values(plan), local, updates)
         links, inbox, rank, seed = node.links, node.inbox, node.rank, self.job.seed + group
-        self.train = ProcessGroup(plan, graph, self.store, seed, True, rank, group, links, inbox)
+        alg = make_algorithm(self.job.train_one_batch)
+        self.train = ProcessGroup(plan, graph, self.store, seed, True, rank, group, links, inbox,
+                                  algorithm=alg)
         self.reports = rank in reporting_ranks(plan)
         self.evals: dict[str, ProcessGroup] = {}
         for what, (phase, steps_field, _) in EVALS.items():
             g = find_graph(plan, phase)
             wanted = getattr(self.job, steps_field) > 0 and (what == "test" or self.job.validate_freq > 0)
             if g is not None and wanted and self.reports:
-                self.evals[what] = ProcessGroup(plan, g, self.store, seed, False, rank, group, links, inbox)
+                self.evals[what] = ProcessGroup(plan, g, self.store, seed, False, rank, group, links, inbox,
+                                                algorithm=alg)
         self.workspace: Workspace | None = None
         self.checkpoints: Checkpoints | None = None
         self.history = ServerHistory(plan, self.client)
