@@ -53,7 +53,8 @@ def register_algorithm(name: str, cls: Callable[[job_pb2.AlgProto], Algorithm]) 
 
 def make_algorithm(conf: job_pb2.AlgProto) -> Algorithm:
     """The algorithm `conf` names; one nothing registers is a SingaError listing the registered ones."""
-    return ALGORITHMS.pick(conf)[1](conf)
+    _, cls, conf = ALGORITHMS.pick(conf)
+    return cls(conf)
 
 
 register_algorithm("kBP", BP)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Generic, TypeVar
 
 from singa_spec import SingaError
-from singa_spec.kinds import declare, kind_name, unknown
+from singa_spec.kinds import declare, is_user, kind_name, unknown
 
 T = TypeVar("T")
 
@@ -35,7 +35,13 @@ class Registry(Generic[T]):
             raise unknown(self.kind, name, sorted(self.items))
         return item
 
-    def pick(self, conf: Any) -> tuple[str, T]:
-        """The name a conf picks (its enum value's or its user_type) and that name's implementation."""
+    def pick(self, conf: Any) -> tuple[str, T, Any]:
+        """The name a conf picks (its enum value's or its user_type), that name's implementation, and the
+        conf to give it: a user's conf is read again from its bytes, because a plan read before the
+        plugin's `_pb2` module was imported holds the plugin's extensions as unknown fields, which
+        reading them again parses."""
         name = kind_name(self.kind, conf)
-        return name, self.get(name)
+        item = self.get(name)
+        if is_user(self.kind, conf):
+            conf = type(conf).FromString(conf.SerializeToString())
+        return name, item, conf

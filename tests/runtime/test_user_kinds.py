@@ -4,18 +4,31 @@ every step. Names nothing registers are refused by the compiler and by the runti
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import singac
 from singa_spec import SingaError, kinds
+from singa_spec.plans import seal, write_plan
 from singart import checkpoint, manifests
 from singart.data.convert import write_image_shard
 from singart.train import run_plan
 
 from ..plugins import kinds_plugin
 from .run_jobs import run
+
+ROOT = Path(__file__).resolve().parents[2]
+# reads the plan first, as `singart run` does, then imports the plugin and trains the plan
+LATE_PLUGIN = """import io, sys
+from singa_spec.plans import read_plan
+plan = read_plan(sys.argv[1])
+import tests.plugins.kinds_plugin
+from singart.train import run_plan
+run_plan(plan, out=io.StringIO(), err=io.StringIO())
+"""
 
 STEPS = 6
 BASE_LR, EVERY = 0.01, 2
@@ -88,6 +101,21 @@ def test_a_plugins_kinds_train_a_job(tmp_path: Path) -> None:
     calls = kinds_plugin.RecordedBP.calls
     assert [c for c in calls if c[0] == "train"] == [("train", 0, s) for s in range(STEPS)]
     assert [c for c in calls if c[0] == "test"] == [("test", 0, 0)] * 3  # steps 0, 3 and the final test
+
+
+def test_extensions_of_a_plan_read_before_its_plugin(tmp_path: Path) -> None:
+    # the plan's bytes hold the plugin's extensions as unknown fields until its _pb2 is imported
+    path = tmp_path / "job.plan"
+    write_plan(seal(singac.compile_file(str(write_job(tmp_path)))), path)
+    proc = subprocess.run([sys.executable, "-c", LATE_PLUGIN, str(path)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    folder = tmp_path / "ws" / "checkpoint"
+    w1 = params_at(folder, 0)["w1"]
+    np.testing.assert_allclose(w1.ravel(), START + RAMP * np.arange(w1.size), rtol=0, atol=1e-6)
+    moved = np.abs(params_at(folder, STEPS)["w1"] - params_at(folder, STEPS - 1)["w1"])
+    lr = BASE_LR / 2 ** ((STEPS - 1) // EVERY)  # `every` from the extension: 1 (its default) would halve more
+    np.testing.assert_allclose(moved[moved > 0], lr, rtol=0, atol=2e-7)
 
 
 @pytest.mark.parametrize("field,text,line", [

@@ -26,7 +26,7 @@ class ServerHistory:
 
     def __init__(self, plan: plan_pb2.PlanProto, client: GrpcParamClient) -> None:
         self.client = client
-        self.kind, rules = UPDATERS.pick(plan.job.updater)
+        self.kind, rules, _ = UPDATERS.pick(plan.job.updater)
         self.rule_slots = rules.slots
         self.slots = rules.slots if keeps_history(plan.job.updater) else ()
         self.shapes = {e.name: tuple(int(d) for d in e.shape) for e in plan.params if not e.share_from}

@@ -77,7 +77,7 @@ def init_param(gen: job_pb2.ParamGenProto, shape: tuple[int, ...] | list[int], s
     """The initial float32 value of the whole param `name` of `shape`, drawn as `gen` says."""
     shape = tuple(int(s) for s in shape)
     try:
-        method, draw = INIT_METHODS.pick(gen)
+        method, draw, gen = INIT_METHODS.pick(gen)
     except SingaError as err:
         raise SingaError(f"param {name!r}: {err}") from None
     if method in FAN_METHODS and (len(shape) < 2 or _fan_in(shape) == 0):

@@ -49,25 +49,26 @@ register_schedule("kFixedStep", _fixed_step)
 REQUIRED = {**LR_DIVISORS, "kFixedStep": ("fixedstep_conf", "step_lr")}
 
 
-def check_lr_conf(conf: LRConf) -> tuple[str, Schedule]:
-    """The change method's name and rule, after checking its conf; a bad conf is a one-line ValueError,
-    an unknown method a SingaError."""
-    method, rule = CHANGE_METHODS.pick(conf)
+def check_lr_conf(conf: LRConf) -> tuple[str, Schedule, LRConf]:
+    """The change method's name, rule and the conf to give it (Registry.pick), after checking the conf;
+    a bad conf is a one-line ValueError, an unknown method a SingaError."""
+    method, rule, conf = CHANGE_METHODS.pick(conf)
     if method in REQUIRED:
         sub, field = REQUIRED[method]
         if not getattr(getattr(conf, sub), field):
             raise ValueError(f"updater learning_rate: {method} needs a non-zero {sub}.{field}")
     if method == "kFixedStep" and len(conf.fixedstep_conf.step) != len(conf.fixedstep_conf.step_lr):
         raise ValueError("updater learning_rate: fixedstep_conf needs as many step as step_lr")
-    return method, rule
+    return method, rule, conf
 
 
 def learning_rate(conf: LRConf, step: int) -> float:
     """The learning rate at `step` under the schedule `conf`."""
-    return float(check_lr_conf(conf)[1](conf, step))
+    _, rule, conf = check_lr_conf(conf)
+    return float(rule(conf, step))
 
 
 def lr_schedule(conf: LRConf) -> Callable[[int], float]:
     """A step -> learning rate function; the conf is checked once, here."""
-    rule = check_lr_conf(conf)[1]
+    _, rule, conf = check_lr_conf(conf)
     return lambda step: float(rule(conf, step))

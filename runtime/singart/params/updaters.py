@@ -24,8 +24,7 @@ class Updater:
     """Applies one UpdaterProto's rule to named params, keeping each param's history."""
 
     def __init__(self, conf: job_pb2.UpdaterProto) -> None:
-        self.conf = conf
-        self.kind, self.rules = UPDATERS.pick(conf)
+        self.kind, self.rules, self.conf = UPDATERS.pick(conf)
         self.lr = lr_schedule(conf.learning_rate)
         self.slots: dict[str, dict[str, np.ndarray]] = {}
         self.counts: dict[str, int] = {}  # updates applied per param (Adam's bias correction)
