@@ -5,6 +5,7 @@ from singa_proto import job_pb2, plan_pb2
 
 from .emit import emit_plan
 from .graph import build_graph
+from .kinds import check_kinds
 from .parse import parse_job_text, read_text
 from .pipeline import run_passes
 from .source import Source
@@ -20,6 +21,7 @@ def compile_file(path: str) -> plan_pb2.PlanProto:
 def compile_job(job: job_pb2.JobProto, source: Source) -> plan_pb2.PlanProto:
     """Compile a parsed job. The train net has nworkers_per_group partitions; the others one."""
     check_values(job, source)
+    check_kinds(job, source)  # user kinds a loaded plugin declares; the parser checked the enum values
     graphs = {}
     for phase in phases(job):
         n = job.cluster.nworkers_per_group if phase == "train" else 1

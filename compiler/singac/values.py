@@ -83,7 +83,7 @@ def check_values(job: job_pb2.JobProto, src: Source) -> None:
     for key, msg, name, value in _fields(job, ()):
         test, what = RULES.get(msg.DESCRIPTOR.name, {}).get(name, (None, ""))
         if test is not None and not test(value):
-            raise _error(job, src, key, f"must be {what}, got {_text(value)}")
+            raise field_error(job, src, key, f"must be {what}, got {_text(value)}")
     _check_inits(job, src)
     _check_lr(job, src)
     _check_executors(job, src)
@@ -110,7 +110,7 @@ def _check_inits(job: job_pb2.JobProto, src: Source) -> None:
             init = param.init
             if init.type in UNIFORM_INITS and init.low > init.high:
                 key = (("neuralnet", 0), ("layer", li), ("param", pi), ("init", 0), ("low", 0))
-                raise _error(job, src, key, f"({_text(init.low)}) is above `high` "
+                raise field_error(job, src, key, f"({_text(init.low)}) is above `high` "
                              f"({_text(init.high)})")
 
 
@@ -122,12 +122,12 @@ def _check_lr(job: job_pb2.JobProto, src: Source) -> None:
         value = getattr(getattr(lr, conf), name)
         if not value > 0:
             key: Key = (("updater", 0), ("learning_rate", 0), (conf, 0), (name, 0))
-            raise _error(job, src, key, f"must be positive for {method} (the schedule divides by "
+            raise field_error(job, src, key, f"must be positive for {method} (the schedule divides by "
                          f"it), got {_text(value)}")
     steps = lr.fixedstep_conf
     if method == "kFixedStep" and (not steps.step_lr or len(steps.step) != len(steps.step_lr)):
         key = (("updater", 0), ("learning_rate", 0), ("fixedstep_conf", 0))
-        raise _error(job, src, key, f"kFixedStep needs one step_lr per step, got {len(steps.step)} "
+        raise field_error(job, src, key, f"kFixedStep needs one step_lr per step, got {len(steps.step)} "
                      f"step and {len(steps.step_lr)} step_lr")
 
 
@@ -138,12 +138,12 @@ def _check_executors(job: job_pb2.JobProto, src: Source) -> None:
         total = getattr(c, groups) * getattr(c, per_group)
         if total > MAX_EXECUTORS:
             field = per_group if getattr(c, per_group) > getattr(c, groups) else groups
-            raise _error(job, src, (("cluster", 0), (field, 0)),
+            raise field_error(job, src, (("cluster", 0), (field, 0)),
                          f"{groups} x {per_group} = {total} {what}s, more than the {MAX_EXECUTORS} a "
                          "plan may hold")
 
 
-def _error(job: job_pb2.JobProto, src: Source, key: Key, what: str) -> SingaError:
+def field_error(job: job_pb2.JobProto, src: Source, key: Key, what: str) -> SingaError:
     """'FILE:LINE: layer 'x': `conf.field` what', naming the layer when the field is in one (the text
     is scanned for lines only here, when there is an error to locate)."""
     names = [name for name, _ in key]

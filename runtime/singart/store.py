@@ -10,7 +10,7 @@ import threading
 from collections import Counter
 
 import numpy as np
-from singa_proto import job_pb2, plan_pb2
+from singa_proto import plan_pb2
 
 from . import SingaError, ops
 from .params.init import init_param
@@ -233,8 +233,5 @@ def build(plan: plan_pb2.PlanProto, train_graph: plan_pb2.PhaseGraph | None) -> 
         updater = Updater(plan.job.updater)
     except ValueError as err:
         raise SingaError(str(err)) from None
-    except KeyError:
-        kind = job_pb2.UpdaterType.Name(plan.job.updater.type)
-        raise SingaError(f"updater: type {kind} is not supported by this runtime") from None
     store = ParamStore(plan, values, train_graph, Updates(plan, updater), fold=updater.foldable(), rows=True)
     return store, updater

@@ -17,6 +17,7 @@ from singa_proto import job_pb2, plan_pb2
 from singa_spec.plans import content_hash
 
 from . import SingaError, store
+from .algorithms import make_algorithm
 from .checkpoint import Checkpoints
 from .events import EventWriter
 from .finite import NonFinite, check_metrics, check_params, last_good
@@ -172,14 +173,17 @@ class Trainer:
         if graph is None:
             raise SingaError(f"{plan.source or 'plan'}: the plan has no kTrain graph")
         self.store, self.updater = store.build(plan, graph)
+        self.algorithm = make_algorithm(self.job.train_one_batch)
         # every net is built (shards opened, confs checked) before the workspace is touched, so that a
         # run refused here leaves no folder behind
         ngroups = max(1, self.job.cluster.nworker_groups)
-        self.train = WorkerGroup(graph, self.store, self.job.seed, train=True, ngroups=ngroups)
+        self.train = WorkerGroup(graph, self.store, self.job.seed, train=True, ngroups=ngroups,
+                                 algorithm=self.algorithm)
         # groups 1.. of the process share group 0's params; other seeds give them other batches
         self.gate = Gate()
         siblings = [GatedGroup(self.gate, graph, self.store.sibling(plan, graph), self.job.seed + g,
-                               train=True, ngroups=ngroups) for g in range(1, ngroups)]
+                               train=True, ngroups=ngroups, algorithm=self.algorithm)
+                    for g in range(1, ngroups)]
         self.evals = {what: self._eval_group(what) for what in EVALS}
         self.workspace = open_workspace(self.job.cluster.workspace)
         try:
@@ -219,7 +223,9 @@ class Trainer:
 
     def _eval_group(self, what: str) -> WorkerGroup | None:
         graph = eval_graph(self.plan, what)
-        return None if graph is None else WorkerGroup(graph, self.store, self.job.seed, train=False)
+        if graph is None:
+            return None
+        return WorkerGroup(graph, self.store, self.job.seed, train=False, algorithm=self.algorithm)
 
     def run(self) -> dict[str, float]:
         """Train to `train_steps`; returns the final test metrics (empty without a test net)."""
@@ -341,9 +347,6 @@ def run_plan(plan: plan_pb2.PlanProto, resume: bool = False, out: TextIO | None 
              on_metrics: MetricsHook | None = None) -> dict[str, float]:
     """Train a loaded plan in this process; returns the final test metrics. `on_metrics` sees each
     log line's metrics as it is printed."""
-    if plan.job.train_one_batch.alg not in (job_pb2.kBP,):
-        name = job_pb2.AlgType.Name(plan.job.train_one_batch.alg)
-        raise SingaError(f"train_one_batch: {name} is not supported by this runtime yet (kBP is)")
     set_kernel_threads(kernel_threads(1))  # the main thread runs one-worker groups and evaluations
     return Trainer(plan, resume, out, err, overwrite, keep, on_metrics).run()
 

@@ -9,8 +9,9 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from singa_proto import plan_pb2
+from singa_proto import job_pb2, plan_pb2
 
+from .algorithms import BP, Algorithm
 from .connection import Aborted, Channels, ChannelSet
 from .executor import ComputeStep, Executor
 from .folding import ReplicaShare, share_replicas
@@ -49,10 +50,13 @@ class WorkerGroup:
     """The workers of one group running one phase graph; `run` does one step on all of them."""
 
     def __init__(self, graph: plan_pb2.PhaseGraph, store: ParamStore, seed: int, train: bool,
-                 ngroups: int = 1, workers: list[int] | None = None, channels: ChannelSet | None = None) -> None:
+                 ngroups: int = 1, workers: list[int] | None = None, channels: ChannelSet | None = None,
+                 algorithm: Algorithm | None = None) -> None:
         """`workers`: the ones this process runs (all of the graph's by default); `channels`: bridges
-        that reach workers elsewhere (distributed/bridges_rpc.py) instead of the in-process ones."""
+        that reach workers elsewhere (distributed/bridges_rpc.py) instead of the in-process ones;
+        `algorithm`: the job's TrainOneBatch (BP by default)."""
         self.store, self.train = store, train
+        self.algorithm = BP(job_pb2.AlgProto()) if algorithm is None else algorithm
         self.channels: ChannelSet = Channels() if channels is None else channels
         workers = sorted({n.worker for n in graph.nodes} if workers is None else workers)
         self.executors = [Executor(graph, w, store, self.channels, seed, train) for w in workers]
@@ -79,10 +83,10 @@ class WorkerGroup:
             self.store.finish_step(step)
 
     def _one(self, ex: Executor, step: int) -> None:
-        outs = ex.forward(step)
         if self.train:
-            ex.check_finite(step, outs)  # a NaN loss stops the run before it reaches the params
-            ex.backward(step)
+            self.algorithm.train_one_batch(ex, step)
+        else:
+            self.algorithm.test_one_batch(ex, step)
 
     def _all(self, step: int) -> None:
         assert self.pool is not None

@@ -9,6 +9,7 @@ import tracemalloc
 import numpy as np
 import pytest
 from singa_proto import job_pb2
+from singa_spec import SingaError
 from singart.params.init import init_param
 from singart.params.seeds import stable_hash
 
@@ -146,7 +147,9 @@ def test_four_d_weight_uses_channels_times_kernel_as_fan_in():
 
 
 def test_user_init_and_bad_shape_are_one_line_errors():
-    with pytest.raises(ValueError, match="param 'w': init type kUserInit is not supported"):
+    with pytest.raises(SingaError, match="param 'w': param init method: type: kUserInit needs user_type"):
         init_param(_gen("type: kUserInit"), (3, 3), 0, "w")
+    with pytest.raises(SingaError, match=r"param 'w': no param init method 'Foo' is registered; known: .*kGaussian"):
+        init_param(_gen('user_type: "Foo"'), (3, 3), 0, "w")
     with pytest.raises(ValueError, match=r"param 'b': init type kGaussianSqrtFanIn needs .* \[10\]"):
         init_param(_gen("type: kGaussianSqrtFanIn"), (10,), 0, "b")

@@ -6,6 +6,7 @@ import math
 import pytest
 from google.protobuf import text_format
 from singa_proto import job_pb2
+from singa_spec import SingaError
 from singart.params.lr import learning_rate, lr_schedule
 
 
@@ -53,8 +54,9 @@ def test_fixed_step_takes_the_last_boundary_passed():
     ("type: kStep step_conf { gamma: 0.5 }", "step_conf.change_freq"),
     ("type: kInverseT", "inverset_conf.final_lr"),
     ("type: kFixedStep", "fixedstep_conf.step_lr"),
-    ("type: kUserChange", "kUserChange"),
+    ("type: kUserChange", "kUserChange needs user_type"),
+    ('user_type: "Nope"', "no learning-rate schedule 'Nope' is registered; known: "),
 ])
 def test_bad_conf_is_one_line_error(text, field):
-    with pytest.raises(ValueError, match=field.replace(".", r"\.")):
+    with pytest.raises((ValueError, SingaError), match=field.replace(".", r"\.")):
         lr_schedule(_conf(text))

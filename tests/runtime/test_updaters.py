@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from google.protobuf import text_format
 from singa_proto import job_pb2
+from singa_spec import SingaError
 from singart.params.updaters import make_updater
 
 LR = "learning_rate { type: kStep base_lr: 0.1 step_conf { gamma: 0.5 change_freq: 2 } }"
@@ -122,8 +123,10 @@ def test_steady_state_update_allocates_no_param_sized_buffers(kind):
 
 
 def test_unknown_updater_is_one_line_error():
-    with pytest.raises(ValueError, match="updater: type kUserUpdater is not supported"):
+    with pytest.raises(SingaError, match="updater: type: kUserUpdater needs user_type"):
         make_updater(_conf("type: kUserUpdater"))
+    with pytest.raises(SingaError, match=r"no updater 'Nope' is registered; known: .*kAdaGrad.*kSGD"):
+        make_updater(_conf('type: kUserUpdater user_type: "Nope"'))
 
 
 TORCH_CASES = {  # kind -> (our conf, torch optimizer factory); delta 0 where torch puts eps outside

@@ -12,7 +12,7 @@ import numpy as np
 from singa_proto import job_pb2, plan_pb2
 
 from ..checkpoint import by_group, group_key
-from ..params.updaters import SLOTS
+from ..params.updaters import UPDATERS
 from .params_rpc import GrpcParamClient
 
 
@@ -27,8 +27,9 @@ class ServerHistory:
 
     def __init__(self, plan: plan_pb2.PlanProto, client: GrpcParamClient) -> None:
         self.client = client
-        self.kind = job_pb2.UpdaterType.Name(plan.job.updater.type)
-        self.slots = SLOTS.get(self.kind, ()) if keeps_history(plan.job.updater) else ()
+        self.kind, rules, _ = UPDATERS.pick(plan.job.updater)
+        self.rule_slots = rules.slots
+        self.slots = rules.slots if keeps_history(plan.job.updater) else ()
         self.shapes = {e.name: tuple(int(d) for d in e.shape) for e in plan.params if not e.share_from}
         self.groups = max(1, plan.job.cluster.nserver_groups)
         self.loaded: set[str] = set()  # the params whose history the last load_state held for group 0
@@ -67,7 +68,7 @@ class ServerHistory:
             name, _, slot = key.rpartition("/")
             if slot == "count" or name not in self.shapes:
                 continue  # counts go with their slots; another job's param this net does not have
-            if slot not in SLOTS.get(self.kind, ()):
+            if slot not in self.rule_slots:
                 raise ValueError(f"updater state: unknown entry {key!r} for {self.kind}")
             if arr.size != int(np.prod(self.shapes[name], dtype=np.int64)):
                 raise ValueError(f"updater state: {key} has shape {list(arr.shape)}, the param "

@@ -25,6 +25,7 @@ from singa_proto import job_pb2, plan_pb2
 from singa_spec.plans import content_hash
 
 from .. import SingaError, store
+from ..algorithms import make_algorithm
 from ..checkpoint import Checkpoints
 from ..events import EventWriter
 from ..finite import check_metrics, check_params
@@ -210,13 +211,16 @@ class RankTrainer:
         assert node.values is not None  # a rank with workers draws every param (its shards share them)
         self.store = store.ParamStore(plan, node.values, local, updates)
         links, inbox, rank, seed = node.links, node.inbox, node.rank, self.job.seed + group
-        self.train = ProcessGroup(plan, graph, self.store, seed, True, rank, group, links, inbox)
+        alg = make_algorithm(self.job.train_one_batch)
+        self.train = ProcessGroup(plan, graph, self.store, seed, True, rank, group, links, inbox,
+                                  algorithm=alg)
         self.reports = rank in reporting_ranks(plan)
         self.evals: dict[str, ProcessGroup] = {}
         for what in EVALS:
             g = eval_graph(plan, what)
             if g is not None and self.reports:
-                self.evals[what] = ProcessGroup(plan, g, self.store, seed, False, rank, group, links, inbox)
+                self.evals[what] = ProcessGroup(plan, g, self.store, seed, False, rank, group, links, inbox,
+                                                algorithm=alg)
         self.workspace: Workspace | None = None
         self.checkpoints: Checkpoints | None = None
         self.history = ServerHistory(plan, self.client)

@@ -2,39 +2,29 @@
 
 Every rule works in place on the param's value with per-name history and scratch buffers, so a
 step allocates nothing. Per param: lr = LR(step)·lr_scale, wd = weight_decay·wd_scale; the gradient
-is first multiplied by grad_scale, then wd·w is added, then the rule runs.
+is first multiplied by grad_scale, then wd·w is added, then the rule runs. The rules are a registry by
+name (`register_updater`): the built-ins are registered there as a plugin's are, and a built-in may
+also give a one-pass kernel and a fold into the gradient's GEMM, which a user's rule need not.
 """
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from singa_proto import job_pb2
 
 from .. import ops
+from ..registry import Registry
 from .lr import lr_schedule
-
-# slots of per-param history each rule keeps (all shaped like the param)
-SLOTS: dict[str, tuple[str, ...]] = {
-    "kSGD": ("history",),
-    "kNesterov": ("history",),
-    "kAdaGrad": ("history",),
-    "kRMSProp": ("history",),
-    "kAdam": ("m", "v"),
-}
 
 
 class Updater:
     """Applies one UpdaterProto's rule to named params, keeping each param's history."""
 
     def __init__(self, conf: job_pb2.UpdaterProto) -> None:
-        self.conf = conf
-        self.kind = job_pb2.UpdaterType.Name(conf.type)
-        if self.kind not in RULES and self.kind not in ONE_PASS:
-            raise ValueError(f"updater: type {self.kind} is not supported in this build; "
-                             f"known: {', '.join(SLOTS)}")
-        self.rule = RULES.get(self.kind)
+        self.kind, self.rules, self.conf = UPDATERS.pick(conf)
         self.lr = lr_schedule(conf.learning_rate)
         self.slots: dict[str, dict[str, np.ndarray]] = {}
         self.counts: dict[str, int] = {}  # updates applied per param (Adam's bias correction)
@@ -55,7 +45,7 @@ class Updater:
         update (Adam's bias correction uses that count)."""
         with self._lock:  # history and scratch are made once, whichever thread comes first
             self._slots(name, value)
-            if self.kind not in ONE_PASS:
+            if self.rules.one_pass is None:
                 self._buffers(name, value)
             if self._row_step.get(name) != step:
                 self._row_step[name] = step
@@ -70,23 +60,23 @@ class Updater:
         wd, lr = self.conf.weight_decay * wd_scale, self.lr(step) * lr_scale
         slots = {k: v[rows] for k, v in self._slots(name, value).items()}
         w, grad = value[rows], grad[rows]
-        if self.kind in ONE_PASS:  # the whole rule in one kernel pass: no scratch, no temporaries
-            ONE_PASS[self.kind](self, w, grad, slots, lr, wd, grad_scale)
+        if self.rules.one_pass is not None:  # the whole rule in one kernel pass: no scratch, no temporaries
+            self.rules.one_pass(self, w, grad, slots, lr, wd, grad_scale)
             return
-        assert self.rule is not None
+        assert self.rules.step is not None
         g, tmp = (b[rows] for b in self._buffers(name, value))
         np.multiply(grad, grad_scale, out=g)
         if wd:
             np.multiply(w, wd, out=tmp)
             g += tmp
-        self.rule(self, w, g, tmp, slots, lr, t)
+        self.rules.step(self, w, g, tmp, slots, lr, t)
 
     def fold(self, step: int, name: str, lr_scale: float = 1.0, wd_scale: float = 1.0,
              grad_scale: float = 1.0) -> tuple[float, float] | None:
         """(alpha, beta) such that w = beta w + alpha grad is this step's update of `name`, for rules
         that are linear in w and grad with no history (the caller then applies it, e.g. inside the
         GEMM that makes grad); None for the others. A returned fold counts as an applied update."""
-        rule = FOLDS.get(self.kind)
+        rule = self.rules.fold
         coef = rule(self, self.lr(step) * lr_scale, self.conf.weight_decay * wd_scale, grad_scale) if rule else None
         if coef is not None:
             self.counts[name] = self.counts.get(name, 0) + 1
@@ -94,12 +84,12 @@ class Updater:
 
     def foldable(self) -> bool:
         """Whether `fold` gives coefficients for this updater's rule (it does for every step or none)."""
-        rule = FOLDS.get(self.kind)
+        rule = self.rules.fold
         return rule is not None and rule(self, 1.0, 0.0, 1.0) is not None
 
     def _slots(self, name: str, value: np.ndarray) -> dict[str, np.ndarray]:
         if name not in self.slots:
-            self.slots[name] = {s: np.zeros_like(value) for s in SLOTS[self.kind]}
+            self.slots[name] = {s: np.zeros_like(value) for s in self.rules.slots}
         return self.slots[name]
 
     def _buffers(self, name: str, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -120,7 +110,7 @@ class Updater:
             name, _, slot = key.rpartition("/")
             if slot == "count":
                 self.counts[name] = int(np.asarray(arr).ravel()[0])
-            elif slot in SLOTS[self.kind]:
+            elif slot in self.rules.slots:
                 self.slots.setdefault(name, {})[slot] = np.array(arr, np.float32)
             else:
                 raise ValueError(f"updater state: unknown entry {key!r} for {self.kind}")
@@ -204,26 +194,48 @@ def _adam(u: Updater, w: np.ndarray, g: np.ndarray, tmp: np.ndarray, s: dict[str
     w -= g
 
 
-RULES: dict[str, Rule] = {
-    "kNesterov": _nesterov,
-    "kAdaGrad": _adagrad,
-    "kRMSProp": _rmsprop,
-    "kAdam": _adam,
-}
-
 OneShot = Callable[[Updater, np.ndarray, np.ndarray, dict[str, np.ndarray], float, float, float], None]
-# rules run by one fused kernel from the raw gradient: (updater, w, grad, slots, lr, wd, grad_scale)
-ONE_PASS: dict[str, OneShot] = {
-    "kSGD": _sgd_one_pass,
-}
-
 Fold = Callable[[Updater, float, float, float], "tuple[float, float] | None"]
-# rules whose update can be folded into the gradient's producer: (updater, lr, wd, grad_scale) -> coefs
-FOLDS: dict[str, Fold] = {
-    "kSGD": _sgd_fold,
-}
+
+
+@dataclass(frozen=True)
+class UpdateRule:
+    """One updater kind: the history slots it keeps per param (each shaped like the param) and its rule.
+
+    `step(updater, w, g, tmp, slots, lr, t)` updates `w` in place from `g`, the gradient already scaled
+    and with weight decay added (a scratch buffer it may overwrite, as `tmp`), at the param's `t`-th
+    update. A built-in may instead give `one_pass(updater, w, grad, slots, lr, wd, grad_scale)`, the
+    whole rule in one kernel from the raw gradient, and `fold(updater, lr, wd, grad_scale)`, the
+    (alpha, beta) of w = beta w + alpha grad for rules linear in w and grad (None when it cannot fold).
+    """
+
+    slots: tuple[str, ...] = ()
+    step: Rule | None = None
+    one_pass: OneShot | None = None
+    fold: Fold | None = None
+
+
+UPDATERS: Registry[UpdateRule] = Registry("updater")
+
+
+def register_updater(name: str, step: Rule | None = None, slots: tuple[str, ...] = (),
+                     one_pass: OneShot | None = None, fold: Fold | None = None) -> UpdateRule:
+    """Make the rule `step` (or `one_pass`) the updater `name`: `updater { type: kUserUpdater
+    user_type: "name" }` in a job picks it; the updater's conf (`updater.conf`, extensions included)
+    is the UpdaterProto."""
+    if step is None and one_pass is None:
+        raise ValueError(f"updater {name}: give its rule")
+    return UPDATERS.register(name, UpdateRule(tuple(slots), step, one_pass, fold))
+
+
+register_updater("kSGD", slots=("history",), one_pass=_sgd_one_pass, fold=_sgd_fold)
+register_updater("kNesterov", _nesterov, ("history",))
+register_updater("kAdaGrad", _adagrad, ("history",))
+register_updater("kRMSProp", _rmsprop, ("history",))
+register_updater("kAdam", _adam, ("m", "v"))
 
 
 def make_updater(conf: job_pb2.UpdaterProto) -> Updater:
-    """The updater `conf` describes; an unknown type or a bad schedule is a one-line ValueError."""
+    """The updater `conf` describes; an unknown type is a one-line SingaError, a bad schedule a
+    one-line ValueError."""
     return Updater(conf)

@@ -1,0 +1,60 @@
+"""TrainOneBatch algorithms (SINGA's Worker subclasses), a registry by name.
+
+An algorithm runs one worker's share of a step over that worker's `Executor`: its own forward and
+backward passes, as many and in the order it needs (BP: one of each; CD: positive and negative
+phases; BPTT: over unrolled copies). `Executor.steps` holds the nodes in execution order for an
+algorithm that walks them itself. Updates follow from backward (the store applies them when the
+step ends), so an algorithm need not apply them. `kBP` is registered here exactly as a user's is.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from singa_proto import job_pb2
+
+from .executor import Executor
+from .registry import Registry
+
+
+class Algorithm:
+    """One TrainOneBatch / TestOneBatch pair; made once per worker group from the job's AlgProto
+    (`self.conf`, extensions included). Workers of a group call it from their own threads at once."""
+
+    def __init__(self, conf: job_pb2.AlgProto) -> None:
+        self.conf = conf
+
+    def train_one_batch(self, ex: Executor, step: int) -> None:
+        """One training step of one worker."""
+        raise NotImplementedError
+
+    def test_one_batch(self, ex: Executor, step: int) -> None:
+        """One evaluation step (validation or test) of one worker: forward only."""
+        ex.forward(step)
+
+
+class BP(Algorithm):
+    """Back-propagation: forward, a check that the loss is finite, backward."""
+
+    def train_one_batch(self, ex: Executor, step: int) -> None:
+        outs = ex.forward(step)
+        ex.check_finite(step, outs)  # a NaN loss stops the run before it reaches the params
+        ex.backward(step)
+
+
+ALGORITHMS: Registry[Callable[[job_pb2.AlgProto], Algorithm]] = Registry("algorithm")
+
+
+def register_algorithm(name: str, cls: Callable[[job_pb2.AlgProto], Algorithm]) -> Callable[
+        [job_pb2.AlgProto], Algorithm]:
+    """Make `cls` (an Algorithm subclass) the algorithm `name`: `train_one_batch { user_alg: "name" }`
+    in a job picks it."""
+    return ALGORITHMS.register(name, cls)
+
+
+def make_algorithm(conf: job_pb2.AlgProto) -> Algorithm:
+    """The algorithm `conf` names; one nothing registers is a SingaError listing the registered ones."""
+    _, cls, conf = ALGORITHMS.pick(conf)
+    return cls(conf)
+
+
+register_algorithm("kBP", BP)
