@@ -26,12 +26,12 @@ from ..transport.server import LOOPBACK, split_address
 from .bridges_rpc import Inbox, InboxServicer, Link, links_for
 from .coordinator import REGISTER_S, Coordinator, CoordinatorServicer, OnMetrics, threads_for
 from .params_rpc import (
-    THREADS,
     GrpcParamClient,
     ParamsServicer,
     connect_masters,
     hosted_servers,
     local_shards,
+    params_threads,
     server_addresses,
 )
 from .peer import COORDINATOR_RANK, Peer
@@ -120,7 +120,7 @@ class Node:
 
     def _serve(self, address: str) -> tuple[grpc.Server, str]:
         """Start the one server of this rank with the services its role needs."""
-        threads = THREADS + threads_for(len(self.plan.roles))
+        threads = params_threads(self.plan, self.shards) + threads_for(len(self.plan.roles))
         server, (bound,) = build_server([address], self.token, self.tls, threads=threads)
         if self.shards:
             add_service(server, "Params", ParamsServicer(self.plan, self.shards))

@@ -14,6 +14,7 @@ client's (1.1-1.2 GB/s), whose pages the kernel allocates and zeroes on every ca
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any
@@ -32,7 +33,7 @@ from ..transport.server import split_address
 
 Executor = tuple[int, int]  # (server group, server id)
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
-THREADS = 64  # every blocked Get holds a server thread until the update it waits for is pushed
+MARGIN = 16  # server threads beyond the calls that may wait at once: Put, History, a checkpoint's pulls
 
 
 def hosted_servers(plan: plan_pb2.PlanProto, rank: int) -> list[Executor]:
@@ -142,11 +143,28 @@ class ParamsServicer:
         return Framed(pb.SliceTensor(key=h.key, group=master), values)
 
 
+def params_threads(plan: plan_pb2.PlanProto, executors: Iterable[Executor]) -> int:
+    """Server threads for the Params service of `executors`: a waiting Get holds its thread until the
+    update it waits for arrives, so every call that may be under way at once gets one. That is, per
+    slice served here, one call from each worker process of the groups it serves (a process pushes and
+    pulls a slice in turn, once per step) and one Hogwild Sync from each other server group."""
+    cluster = plan.job.cluster
+    ngroups = (cluster.nworker_groups, cluster.nserver_groups)
+    servers = set(executors)
+    held: Counter[int] = Counter()  # server group -> its slices served here
+    for slices in slice_table(plan).values():
+        held.update(g for g, sid in servers for s in slices if s.server == sid)
+    procs = {(r.rank, w.group) for r in plan.roles for w in r.workers}
+    calls = sum(held[server_group_of(group, *ngroups)] for _, group in procs)
+    syncs = sum(held.values()) * (max(1, ngroups[1]) - 1)
+    return calls + syncs + MARGIN
+
+
 def params_server(plan: plan_pb2.PlanProto, shards: Mapping[Executor, Shard], token: str,
                   addresses: Sequence[str] = ("127.0.0.1:0",), tls: TlsFiles | None = None
                   ) -> tuple[grpc.Server, list[str]]:
     """An unstarted server of the Params service over `shards`, and the addresses it listens on."""
-    server, bound = build_server(addresses, token, tls, threads=THREADS)
+    server, bound = build_server(addresses, token, tls, threads=params_threads(plan, shards))
     add_service(server, "Params", ParamsServicer(plan, shards))
     return server, bound
 
