@@ -6,6 +6,8 @@ import socket
 
 from singa_spec.hosts import Host, assign_hosts, parse_hosts, read_hosts
 
+from ..transport.server import bindable
+
 __all__ = ["Host", "assign_hosts", "only_this_machine", "parse_hosts", "read_hosts"]
 
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
@@ -24,15 +26,4 @@ def _all_local(name: str) -> bool:
         found = {str(info[4][0]) for info in socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)}
     except (OSError, UnicodeError):
         return False  # a name that does not resolve here cannot be this machine
-    return bool(found) and all(_bindable(addr) for addr in found)
-
-
-def _bindable(addr: str) -> bool:
-    """Whether a socket can bind the address: true for this machine's addresses alone."""
-    family = socket.AF_INET6 if ":" in addr else socket.AF_INET
-    try:
-        with socket.socket(family, socket.SOCK_STREAM) as s:
-            s.bind((addr, 0))
-        return True
-    except OSError:
-        return False
+    return bool(found) and all(bindable(addr) for addr in found)  # only this machine's addresses bind
