@@ -23,7 +23,6 @@ from ..launch.rank import check_world, resolve
 from ..transport import TOKEN_ENV, TlsFiles, job_token
 from ..transport.security import TLS_FLAGS
 from ..transport.server import LOOPBACK, PortTaken, join_address
-from ..worker import available_cores, set_kernel_threads
 from .coordinator import Stopped
 from .peer import COORDINATOR_RANK
 from .rank_run import EXIT_STOPPED, run_rank
@@ -106,7 +105,6 @@ def run_distributed(plan: plan_pb2.PlanProto, plan_path: str, argv: list[str], k
         raise SingaError(f"rank {found.rank}: {TOKEN_ENV} is not set; every process of a job started by "
                          f"{found.source.split(' ')[0]} needs the same secret token in it (16 characters "
                          "or more)")
-    set_kernel_threads(max(1, available_cores() // nprocs))  # the ranks share this machine's cores
     try:
         return run_rank(plan, found, job_token(), keep, overwrite, tls=tls, resume=resume)
     except Stopped as err:
