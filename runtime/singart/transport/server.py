@@ -91,7 +91,7 @@ def build_server(addresses: Sequence[str], token: str, tls: TlsFiles | None = No
             if bindable(host):
                 raise PortTaken(f"cannot listen on {address}: the port is taken by another process")
             raise SingaError(f"cannot listen on {address}: the host is not one of this machine's addresses")
-        bound.append(f"{split_address(address)[0]}:{port}")
+        bound.append(join_address(split_address(address)[0], port))
     return server, bound
 
 
