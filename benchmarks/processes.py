@@ -1,15 +1,17 @@
 """ms per training step of the MNIST MLP and the CIFAR-10 net run as several processes (Sandblaster with
 1 and 2 worker processes and a server process, AllReduce over 2 processes) against the one-process run
-(1 and 2 workers as threads); the share of a step the worker ranks spend in their pushes and pulls, and
-the GB/s of that parameter path. Prints tables of medians with [min-max] over the rounds; asserts nothing.
+(1 and 2 workers as threads), timed inside the processes; the part of a step spent in pushes and pulls,
+and the GB/s of that parameter path. Prints tables of medians with [min-max] over the rounds.
 
-Every measurement is a whole `singart run` process tree, timed from outside at two lengths: a step costs
-(T(long) - T(short)) / (long - short), which leaves out start-up, compilation and the final checkpoint.
-The layouts alternate within each round. Worker ranks report their push and pull time and bytes when
-SINGART_REPORT_COMM=1 (set here); their per-step figures come from the long run (first step included).
+Every figure is timed inside the process that trains, so start-up, compilation and the final checkpoint
+never enter it. A worker rank of a multi-process run reports each step's wall time and its pushes and
+pulls (SINGART_REPORT_COMM=1, set here): a row's ms / step is the median over its worker ranks' steps
+after the warm-up. The one-process rows time the worker group's step in a child process (the step
+benchmark's own child, stepbench) twice: at its defaults (every core this process may use) and at one
+kernel thread per worker, the setting the process rows run at.
 
-    python benchmarks/processes.py                                  # both nets, 3 rounds, 5 and 25 steps
-    python benchmarks/processes.py --nets mnist-mlp --rounds 1 --steps 2 6    # smoke
+    python benchmarks/processes.py                                  # both nets, 3 rounds, 20 steps
+    python benchmarks/processes.py --nets mnist-mlp --rounds 1 --steps 6 --warmup 2    # smoke
 """
 from __future__ import annotations
 
@@ -17,23 +19,28 @@ import argparse
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stepbench.nets import bench_job, write_text_job
-from stepbench.runner import compile_plan, console
+from stepbench.runner import SCRIPT, compile_plan, console
 
 NETS = ("mnist-mlp", "cifar10-singa")
-# layout -> (nworkers_per_group, nworkers_per_procs, server_worker_separate)
-LAYOUTS: dict[str, tuple[int, int, bool]] = {
-    "in-process, 1 worker": (1, 1, False),
-    "in-process, 2 worker threads": (2, 2, False),
+RAW_GRPC_GBPS = "0.55-0.63"  # transport.py: raw bytes client -> server over gRPC, 1-16 MB, this machine kind
+# in-process layouts: label -> (workers, kernel threads per worker; 0: the defaults, every core)
+IN_PROCESS: dict[str, tuple[int, int]] = {
+    "in-process, 1 worker, defaults (all cores)": (1, 0),
+    "in-process, 1 worker, 1 kernel thread": (1, 1),
+    "in-process, 2 worker threads, defaults (all cores)": (2, 0),
+    "in-process, 2 worker threads, 1 kernel thread each": (2, 1),
+}
+# multi-process layouts, one kernel thread per worker: label -> (nworkers_per_group, nworkers_per_procs,
+# server_worker_separate)
+PROCESSES: dict[str, tuple[int, int, bool]] = {
     "Sandblaster, 1 worker proc + server proc": (1, 1, True),
     "Sandblaster, 2 worker procs + server proc": (2, 1, True),
     "AllReduce, 2 procs": (2, 1, False),
@@ -41,39 +48,54 @@ LAYOUTS: dict[str, tuple[int, int, bool]] = {
 COMM = re.compile(r"rank (\d+) comm (\{.*\})")
 
 
-def make_plan(net: str, layout: str, steps: int, folder: Path) -> Path:
-    """The example job of `net` (benchmark batch, synthetic shard) in `layout`, compiled."""
-    per_group, per_procs, separate = LAYOUTS[layout]
-    name = f"{net}-{list(LAYOUTS).index(layout)}-{steps}"
-    job = bench_job(net, folder, per_group, steps, folder / f"ws-{name}")
+def in_process(net: str, layout: str, args: argparse.Namespace, folder: Path) -> dict:
+    """The median ms of the worker group's step after the warm-up, in a child process."""
+    workers, threads = IN_PROCESS[layout]
+    job = write_text_job(bench_job(net, folder, workers, 1, folder / "ws-group"), folder / f"{net}-w{workers}.pbtxt")
+    env = dict(os.environ)
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads * workers)
+    else:
+        env.pop("OMP_NUM_THREADS", None)
+    spec = {"kind": "group", "net": net, "job": job, "threads": threads or len(os.sched_getaffinity(0)),
+            "warmup": args.warmup, "steps": args.steps}
+    done = subprocess.run([sys.executable, str(SCRIPT), "--child", json.dumps(spec)], env=env,
+                          capture_output=True, text=True, check=False, timeout=1800)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode or not lines or "error" in json.loads(lines[-1]):
+        raise SystemExit(f"{net} {layout}: {done.stderr.strip()[-2000:] or lines}")
+    return {"ms": statistics.median(json.loads(lines[-1])["times_ms"])}
+
+
+def processes(net: str, layout: str, args: argparse.Namespace, folder: Path) -> dict:
+    """`singart run` of the layout's plan; its worker ranks' step and push / pull figures."""
+    per_group, per_procs, separate = PROCESSES[layout]
+    name = f"{net}-{list(PROCESSES).index(layout)}"
+    job = bench_job(net, folder, per_group, args.warmup + args.steps, folder / f"ws-{name}")
     job.cluster.nworkers_per_procs = per_procs
     job.cluster.server_worker_separate = separate
-    job.checkpoint_freq, job.disp_freq = 0, steps
-    return compile_plan(write_text_job(job, folder / f"{name}.pbtxt"), folder / f"{name}.plan")
-
-
-def run_once(plan: Path, env: dict[str, str]) -> tuple[float, dict[int, dict]]:
-    """Wall seconds of `singart run plan`, and each worker rank's comm report."""
-    shutil.rmtree(plan.with_suffix("").parent / f"ws-{plan.stem}", ignore_errors=True)
-    began = time.perf_counter()
+    job.checkpoint_freq, job.disp_freq = 0, job.train_steps
+    plan = compile_plan(write_text_job(job, folder / f"{name}.pbtxt"), folder / f"{name}.plan")
+    env = {**os.environ, "SINGART_REPORT_COMM": "1", "OMP_NUM_THREADS": "1"}
     done = subprocess.run([*console("singart"), "run", str(plan), "--overwrite"], env=env,
                           capture_output=True, text=True, check=False, timeout=1800)
-    seconds = time.perf_counter() - began
-    if done.returncode:
+    reports = [json.loads(c) for _, c in COMM.findall(done.stderr)]
+    if done.returncode or not reports:
         raise SystemExit(f"{plan}: singart run failed: {done.stderr.strip()[-2000:]}")
-    return seconds, {int(r): json.loads(c) for r, c in COMM.findall(done.stderr)}
+    return per_step(reports, args.warmup)
 
 
-def per_step(short: tuple[float, dict], long: tuple[float, dict], steps: tuple[int, int]) -> dict:
-    """ms per step (the difference of the two lengths); from the long run, the mean over worker ranks of
-    push+pull ms per step, MB per step and GB/s (bytes / seconds in push and pull)."""
-    out = {"ms": (long[0] - short[0]) / (steps[1] - steps[0]) * 1e3}
-    reports = [c for c in long[1].values() if c["seconds"] > 0]
-    if reports:
-        out["comm_ms"] = statistics.mean(c["seconds"] / c["steps"] for c in reports) * 1e3
-        out["mb_step"] = statistics.mean(c["bytes"] / c["steps"] for c in reports) / 1e6
-        out["gbps"] = statistics.mean(c["bytes"] / c["seconds"] for c in reports) / 1e9
-    return out
+def per_step(reports: list[dict], warmup: int) -> dict:
+    """Median over the worker ranks' steps after the warm-up of the step ms and of the ms waited for
+    pushes and pulls at the step's end (one base for the share); per step (mean over ranks and all
+    steps): ms in push and pull calls (they overlap backward and each other), MB moved; GB/s = bytes /
+    seconds in the calls."""
+    steps = [t for r in reports for t in r["step_ms"][warmup:]]
+    waits = [t for r in reports for t in r["wait_ms"][warmup:]]
+    return {"ms": statistics.median(steps), "wait_ms": statistics.median(waits),
+            "comm_ms": statistics.mean(r["seconds"] / r["steps"] for r in reports) * 1e3,
+            "mb_step": statistics.mean(r["bytes"] / r["steps"] for r in reports) / 1e6,
+            "gbps": statistics.mean(r["bytes"] / r["seconds"] for r in reports if r["seconds"] > 0) / 1e9}
 
 
 def spread(values: list[float], fmt: str = "{:.1f}") -> str:
@@ -84,17 +106,16 @@ def spread(values: list[float], fmt: str = "{:.1f}") -> str:
 
 
 def table(net: str, results: dict[str, list[dict]]) -> str:
-    """One net's markdown table."""
-    lines = [f"### {net}", "", "| layout | ms / step | push+pull ms / step | share | MB / step / worker | GB/s |",
-             "|---|---|---|---|---|---|"]
+    """One net's markdown table; both shares are of the row's own ms / step."""
+    lines = [f"### {net}", "", "| layout | ms / step | push+pull ms in calls / step | waited ms / step | "
+             "waited share | MB / step / worker | GB/s (raw gRPC " + RAW_GRPC_GBPS + ") |",
+             "|---|---|---|---|---|---|---|"]
     for layout, rows in results.items():
-        ms = [r["ms"] for r in rows]
-        comm = [r["comm_ms"] for r in rows if "comm_ms" in r]
-        share = [r["comm_ms"] / r["ms"] * 100 for r in rows if "comm_ms" in r and r["ms"] > 0]
-        mb = [r["mb_step"] for r in rows if "mb_step" in r]
-        gbps = [r["gbps"] for r in rows if "gbps" in r]
-        lines.append(f"| {layout} | {spread(ms)} | {spread(comm)} | {spread(share, '{:.0f}')} % | "
-                     f"{spread(mb, '{:.0f}')} | {spread(gbps, '{:.2f}')} |")
+        col = {k: [r[k] for r in rows if k in r] for k in ("ms", "comm_ms", "wait_ms", "mb_step", "gbps")}
+        share = [r["wait_ms"] / r["ms"] * 100 for r in rows if "wait_ms" in r and r["ms"] > 0]
+        lines.append(f"| {layout} | {spread(col['ms'])} | {spread(col['comm_ms'])} | {spread(col['wait_ms'])} | "
+                     f"{spread(share, '{:.0f}')} % | {spread(col['mb_step'], '{:.0f}')} | "
+                     f"{spread(col['gbps'], '{:.2f}')} |")
     return "\n".join(lines)
 
 
@@ -102,19 +123,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nets", nargs="+", default=list(NETS), choices=NETS)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--steps", type=int, nargs=2, default=(5, 25), help="the short and long run")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps after the warm-up")
+    parser.add_argument("--warmup", type=int, default=3, help="steps left out of the medians")
     args = parser.parse_args()
-    env = {**os.environ, "SINGART_REPORT_COMM": "1", "OMP_NUM_THREADS": "1"}
+    layouts = [*IN_PROCESS, *PROCESSES]
+    results = {net: {lay: [] for lay in layouts} for net in args.nets}
     with tempfile.TemporaryDirectory(prefix="processes-") as tmp:
-        folder = Path(tmp)
-        plans = {(net, lay, n): make_plan(net, lay, n, folder) for net in args.nets for lay in LAYOUTS
-                 for n in args.steps}
-        results: dict[str, dict[str, list[dict]]] = {net: {lay: [] for lay in LAYOUTS} for net in args.nets}
         for r in range(args.rounds):
             for net in args.nets:
-                for lay in LAYOUTS:  # alternating: every layout once per round
-                    short, long = (run_once(plans[net, lay, n], env) for n in args.steps)
-                    results[net][lay].append(per_step(short, long, args.steps))
+                for lay in layouts:  # alternating: every layout once per round
+                    measure = in_process if lay in IN_PROCESS else processes
+                    results[net][lay].append(measure(net, lay, args, Path(tmp)))
                     print(f"round {r + 1} {net} {lay}: {results[net][lay][-1]['ms']:.1f} ms/step",
                           file=sys.stderr, flush=True)
     for net in args.nets:

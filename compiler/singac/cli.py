@@ -9,6 +9,7 @@ from google.protobuf import text_format
 from singa_spec import SingaError
 from singa_spec.console import silence_stdout, stdout_gone, version
 from singa_spec.plans import read_plan, write_plan
+from singa_spec.plugins import load_plugins
 
 from . import debug
 from .compile import compile_file
@@ -19,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `singac` console script."""
     args = _parser().parse_args(argv)
     try:
+        load_plugins(args.plugin)  # before the job is parsed: they add layer kinds and conf extensions
         code = int(args.func(args))
         sys.stdout.flush()  # a reader that went away shows here, not as a warning at exit
         return code
@@ -51,14 +53,24 @@ def _parser() -> argparse.ArgumentParser:
                        description="Compile a job file (protobuf text) into a plan file.")
     c.add_argument("job", help="the job file (protobuf text, e.g. job.pbtxt)")
     c.add_argument("-o", "--output", required=True, help="where to write the plan (e.g. plan.bin)")
+    add_plugin_option(c)
     c.set_defaults(func=_compile)
     s = sub.add_parser("show", help="print a plan as protobuf text",
                        description="Print a plan file as protobuf text: nodes, workers, params, "
                        "slices and roles, after `#` comment lines with its memory estimate.")
     s.add_argument("plan", help="a plan file written by `singac compile`")
+    add_plugin_option(s)
     s.set_defaults(func=_show)
     _add_viz(sub)
     return p
+
+
+def add_plugin_option(p: argparse.ArgumentParser) -> None:
+    """`--plugin X` (repeatable): a Python file or module that registers layer kinds and the like."""
+    p.add_argument("--plugin", action="append", default=[], metavar="FILE_OR_MODULE",
+                   help="load a plugin first: a Python file (path/to/plugin.py) or an importable module "
+                   "that registers layer kinds, updaters, ...; repeatable (installed packages' "
+                   "singa.plugins entry points load by themselves)")
 
 
 def _add_viz(sub) -> None:

@@ -6,6 +6,7 @@ import networkx as nx
 from singa_proto import job_pb2, plan_pb2
 from singa_spec.names import NODE_KINDS, PHASES
 from singa_spec.plans import FORMAT_VERSION, seal
+from singa_spec.plugins import record
 
 from .graph import execution_order
 
@@ -27,6 +28,7 @@ def emit_plan(job: job_pb2.JobProto, source: str, graphs: dict[str, nx.DiGraph])
         r = plan.roles.add(rank=role["rank"])
         r.workers.extend(plan_pb2.ProcessRole.Executor(group=g, id=i) for g, i in role["workers"])
         r.servers.extend(plan_pb2.ProcessRole.Executor(group=g, id=i) for g, i in role["servers"])
+    record(plan)  # singart loads the same plugins before it runs the plan
     return seal(plan)
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 import difflib
 import re
 
-from google.protobuf.descriptor import Descriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from singa_proto import job_pb2
 
 from .textmap import Block, TextMap, scan
 
 _NO_FIELD = re.compile(r'Message type "([\w.]+)" has no field named "(\w+)"')
 _NO_VALUE = re.compile(r'Enum type "([\w.]+)" has no value named (\w+)')
+_NO_EXTENSION = re.compile(r'Extension "([\w.]+)" not registered')
 POOL = job_pb2.DESCRIPTOR.pool
 
 
@@ -23,14 +24,24 @@ def hint(text: str, line: int, col: int, what: str) -> str:
     if m:
         tm = scan(text, stop=_offset(text, line, col))
         return (_missing_brace(tm, m.group(1), m.group(2)) or _extra_brace(tm, m.group(2))
-                or _did_you_mean(m.group(2), [f.name for f in POOL.FindMessageTypeByName(m.group(1)).fields]))
+                or did_you_mean(m.group(2), [f.name for f in POOL.FindMessageTypeByName(m.group(1)).fields]))
     m = _NO_VALUE.search(what)
     if m:
-        return _did_you_mean(m.group(2), [v.name for v in POOL.FindEnumTypeByName(m.group(1)).values])
+        return did_you_mean(m.group(2), [v.name for v in POOL.FindEnumTypeByName(m.group(1)).values])
+    if _NO_EXTENSION.search(what):
+        return ("; the plugin that defines it is not loaded: give it with --plugin FILE_OR_MODULE (it must "
+                "import its generated _pb2 module)")
     return ""
 
 
-def _did_you_mean(word: str, names: list[str]) -> str:
+def shorten(what: str) -> str:
+    """protobuf's message without its advice on MessageSet fields, which a job file never holds."""
+    m = _NO_EXTENSION.search(what)
+    return m.group(0) if m else what
+
+
+def did_you_mean(word: str, names: list[str]) -> str:
+    """'; did you mean `x`?' for up to three names close to `word` (a typo's likely intent), or ''."""
     close = difflib.get_close_matches(word, names, n=3, cutoff=0.6)
     return "; did you mean " + " or ".join(f"`{c}`" for c in close) + "?" if close else ""
 
@@ -71,11 +82,21 @@ def _extra_brace(tm: TextMap, name: str) -> str:
             "did that `}` come too early?")
 
 
+def _field(message: Descriptor, name: str) -> FieldDescriptor | None:
+    """A field of `message` by the name the text gives it: `name`, or an extension's `[pkg.name]`."""
+    if not name.startswith("["):
+        return message.fields_by_name.get(name)
+    try:
+        return POOL.FindExtensionByName(name[1:-1])
+    except KeyError:
+        return None
+
+
 def _block_types(blocks: list[Block]) -> list[Descriptor]:
     """The message type of the job and of each open block, as far as the field names are known."""
     types = [job_pb2.JobProto.DESCRIPTOR]
     for block in blocks:
-        field = types[-1].fields_by_name.get(block.key[-1][0])
+        field = _field(types[-1], block.key[-1][0])
         if field is None or field.message_type is None:
             break
         types.append(field.message_type)

@@ -8,7 +8,7 @@ from google.protobuf import text_format
 from singa_proto import job_pb2
 
 from .errors import SingaError, at
-from .hints import hint
+from .hints import hint, shorten
 
 REQUIRED_JOB_FIELDS = ("name", "neuralnet", "train_one_batch", "updater", "cluster", "train_steps")
 _LINE_COL = re.compile(r"^(\d+):(\d+)\s*:\s*(.*)$", re.DOTALL)
@@ -40,15 +40,21 @@ def parse_job_text(text: str, source: str) -> job_pb2.JobProto:
         text_format.Parse(text, job)
     except text_format.ParseError as e:
         raise _located(source, str(e), text) from None
+    check_job(job, source, text)
+    return job
+
+
+def check_job(job: job_pb2.JobProto, source: str, text: str = "") -> None:
+    """What parsing adds to a job however it was built (from text or in Python): the seed's
+    `srclayer` folded into `srclayers`, and the required fields present (`text` gives errors lines)."""
     _merge_srclayer(job)
     _check_required(job, text, source)
-    return job
 
 
 def _located(source: str, message: str, text: str) -> SingaError:
     m = _LINE_COL.match(message.strip())
     if m:
-        what = _QUOTED_LINE.sub("", m.group(3))  # protobuf quotes the whole offending line first
+        what = shorten(_QUOTED_LINE.sub("", m.group(3)))  # protobuf quotes the offending line first
         extra = hint(text, int(m.group(1)), int(m.group(2)), what)
         what = what.rstrip(".") + extra if extra else what
         return SingaError(f"{source}:{m.group(1)}:{m.group(2)}: {what}")

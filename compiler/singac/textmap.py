@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-# Comments, strings, punctuation and words (names and numbers); anything else is one character.
-_TOKEN = re.compile(r"""\#[^\n]*|"(?:\\.|[^"\\\n])*"?|'(?:\\.|[^'\\\n])*'?|[{}<>:\[\];,]|[^\s{}<>:\[\];,"'#]+""")
+# Comments, strings, bracketed extension names (`[pkg.ext]`), punctuation and words (names and numbers);
+# anything else is one character.
+_TOKEN = re.compile(r"""\#[^\n]*|"(?:\\.|[^"\\\n])*"?|'(?:\\.|[^'\\\n])*'?|\[\s*[A-Za-z_][\w.]*\s*\]|"""
+                    r"""[{}<>:\[\];,]|[^\s{}<>:\[\];,"'#]+""")
 
 _FOLLOWS_NAME = re.compile(r"(?:\s|#[^\n]*)*[:{<]")
 
@@ -61,6 +63,9 @@ def scan(text: str, stop: int | None = None) -> TextMap:
             if len(tm.open_blocks) > 1:
                 tm.last_closed = tm.open_blocks.pop()
                 tm.last_closed.closed = line
+        elif _is_extension(tok, prev) and _expects_name(text, m.end()):
+            name = "[" + tok[1:-1].strip() + "]"  # an extension's field, keyed as protobuf prints it
+            _occurs(tm, top, name, line)
         elif _is_name(tok) and _expects_name(text, m.end()):
             name = tok
             _occurs(tm, top, name, line)
@@ -77,6 +82,11 @@ def _occurs(tm: TextMap, block: Block, name: str, line: int) -> None:
 
 def _is_name(tok: str) -> bool:
     return re.fullmatch(r"[A-Za-z_]\w*", tok) is not None
+
+
+def _is_extension(tok: str, prev: str) -> bool:
+    """`[pkg.ext]` names an extension field, unless it is a one-element list value (`exclude: [kTest]`)."""
+    return tok.startswith("[") and len(tok) > 1 and prev != ":"
 
 
 def _expects_name(text: str, end: int) -> bool:

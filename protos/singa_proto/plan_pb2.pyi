@@ -156,8 +156,16 @@ class Topology(_message.Message):
     framework: str
     def __init__(self, cluster: _Optional[_Union[_job_pb2.ClusterProto, _Mapping]] = ..., nworker_procs: _Optional[int] = ..., nserver_procs: _Optional[int] = ..., nprocs: _Optional[int] = ..., framework: _Optional[str] = ...) -> None: ...
 
+class PluginRef(_message.Message):
+    __slots__ = ("name", "how")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    HOW_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    how: str
+    def __init__(self, name: _Optional[str] = ..., how: _Optional[str] = ...) -> None: ...
+
 class PlanProto(_message.Message):
-    __slots__ = ("job", "source", "graphs", "params", "topology", "roles", "format_version", "content_hash")
+    __slots__ = ("job", "source", "graphs", "params", "topology", "roles", "format_version", "plugins", "content_hash")
     JOB_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     GRAPHS_FIELD_NUMBER: _ClassVar[int]
@@ -165,6 +173,7 @@ class PlanProto(_message.Message):
     TOPOLOGY_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
     FORMAT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PLUGINS_FIELD_NUMBER: _ClassVar[int]
     CONTENT_HASH_FIELD_NUMBER: _ClassVar[int]
     job: _job_pb2.JobProto
     source: str
@@ -173,5 +182,6 @@ class PlanProto(_message.Message):
     topology: Topology
     roles: _containers.RepeatedCompositeFieldContainer[ProcessRole]
     format_version: str
+    plugins: _containers.RepeatedCompositeFieldContainer[PluginRef]
     content_hash: str
-    def __init__(self, job: _Optional[_Union[_job_pb2.JobProto, _Mapping]] = ..., source: _Optional[str] = ..., graphs: _Optional[_Iterable[_Union[PhaseGraph, _Mapping]]] = ..., params: _Optional[_Iterable[_Union[ParamEntry, _Mapping]]] = ..., topology: _Optional[_Union[Topology, _Mapping]] = ..., roles: _Optional[_Iterable[_Union[ProcessRole, _Mapping]]] = ..., format_version: _Optional[str] = ..., content_hash: _Optional[str] = ...) -> None: ...
+    def __init__(self, job: _Optional[_Union[_job_pb2.JobProto, _Mapping]] = ..., source: _Optional[str] = ..., graphs: _Optional[_Iterable[_Union[PhaseGraph, _Mapping]]] = ..., params: _Optional[_Iterable[_Union[ParamEntry, _Mapping]]] = ..., topology: _Optional[_Union[Topology, _Mapping]] = ..., roles: _Optional[_Iterable[_Union[ProcessRole, _Mapping]]] = ..., format_version: _Optional[str] = ..., plugins: _Optional[_Iterable[_Union[PluginRef, _Mapping]]] = ..., content_hash: _Optional[str] = ...) -> None: ...

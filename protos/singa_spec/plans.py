@@ -14,6 +14,7 @@ from singa_proto import plan_pb2
 
 from .errors import SingaError
 from .files import write_atomic
+from .plugins import load_recorded
 
 # The plan format of this build: plan.proto declares it as the default of `format_version`.
 FORMAT_VERSION = plan_pb2.PlanProto.DESCRIPTOR.fields_by_name["format_version"].default_value
@@ -49,17 +50,26 @@ def read_plan(path: str | Path) -> plan_pb2.PlanProto:
         data = Path(path).read_bytes()
     except OSError as err:
         raise SingaError(f"{path}: cannot read plan: {err.strerror or err}") from None
-    plan = plan_pb2.PlanProto()
-    try:
-        plan.ParseFromString(data)
-    except DecodeError:
-        raise SingaError(f"{path}: not a plan file (truncated or corrupt)") from None
+    plan = _parse(data, path)
     if not plan.content_hash or not plan.HasField("job"):
         raise SingaError(f"{path}: not a plan file (no job or content hash); compile one with singac")
     if not plan.HasField("format_version") or plan.format_version != FORMAT_VERSION:
         got = repr(plan.format_version) if plan.HasField("format_version") else "unset"
         raise SingaError(f"{path}: plan format version {got}, this build reads {FORMAT_VERSION!r}; "
                          "recompile the job with a matching singac")
+    if plan.plugins:  # their extensions of the job's messages parse only once they are loaded
+        load_recorded(plan, str(path))
+        plan = _parse(data, path)
     if content_hash(plan) != plan.content_hash:
         raise SingaError(f"{path}: content hash mismatch; the plan was modified or truncated, recompile it")
+    return plan
+
+
+def _parse(data: bytes, path: str | Path) -> plan_pb2.PlanProto:
+    """The plan in `data`, as far as the loaded modules know its messages."""
+    plan = plan_pb2.PlanProto()
+    try:
+        plan.ParseFromString(data)
+    except DecodeError:
+        raise SingaError(f"{path}: not a plan file (truncated or corrupt)") from None
     return plan

@@ -9,6 +9,7 @@ files win.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
@@ -51,6 +52,24 @@ class DamagedStep(Exception):
 
 
 MASK64 = (1 << 64) - 1  # protobuf writes a negative int32 as its 64-bit two's complement
+# server group g >= 1's history in the updater file: `group<g>/<param>/<slot>`; group 0's keeps the
+# one-process names, so one-process runs (which keep one history) read the file as theirs
+GROUP_KEY = re.compile(r"^group(\d+)/(.+/[^/]+)$")
+
+
+def group_key(group: int, key: str) -> str:
+    """The updater file's name of server group `group`'s history entry `key` (`<param>/<slot>`)."""
+    return key if group == 0 else f"group{group}/{key}"
+
+
+def by_group(state: dict[str, np.ndarray]) -> dict[int, dict[str, np.ndarray]]:
+    """An updater file's history split by server group: {group: {'<param>/<slot>': array}}."""
+    out: dict[int, dict[str, np.ndarray]] = {}
+    for key, arr in state.items():
+        found = GROUP_KEY.match(key)
+        group, own = (int(found.group(1)), found.group(2)) if found else (0, key)
+        out.setdefault(group, {})[own] = arr
+    return out
 
 
 def file_name(step: int, worker: int) -> str:
@@ -184,12 +203,14 @@ def read_step(found: Manifest) -> list[tuple[Path, Contents]]:
 
 class Checkpoints:
     """Group 0's checkpoints in `<workspace>/checkpoint`: saving (and pruning to the newest `keep`
-    steps), resuming, warm-starting. `plan` is the content hash of the plan that writes them."""
+    steps), resuming, warm-starting. `plan` is the content hash of the plan that writes them. `grouped`:
+    the history holds every server group's (a multi-process run's servers); else group 0's alone is
+    loaded, as one process keeps one history for all its groups."""
 
     def __init__(self, folder: Path, store: ParamStore, updater: History,
                  train_graph: plan_pb2.PhaseGraph | None, plan: str = "", keep: int = 0,
-                 say: Callable[[str], None] = print) -> None:
-        self.folder, self.store, self.updater = folder, store, updater
+                 say: Callable[[str], None] = print, grouped: bool = False) -> None:
+        self.folder, self.store, self.updater, self.grouped = folder, store, updater, grouped
         self.plan, self.keep, self.say = plan, keep, say
         self.workers = param_workers(train_graph, store.values, store.owner)
         self.replace_old = False  # --overwrite: remove the steps found in the folder before the first save
@@ -258,8 +279,9 @@ class Checkpoints:
                 load_contents(path, params, self.store.values, self.store.versions)
         for path, history in contents:
             if not FILE_NAME.match(path.name):
+                state = {k: v for k, (v, _) in history.items()}
                 try:
-                    self.updater.load_state({k: v for k, (v, _) in history.items()})
+                    self.updater.load_state(state if self.grouped else by_group(state).get(0, {}))
                 except ValueError as err:  # e.g. another updater type's history
                     raise SingaError(f"{path}: {err}") from None
 

@@ -27,6 +27,8 @@ EXIT_USER, EXIT_INTERNAL = 2, 70  # 70: EX_SOFTWARE, a bug of singart's
 # stdout's reader went away, as for a tool SIGPIPE ended)
 EXIT_INTERRUPTED = 128 + signal.SIGINT
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
+# numpy's warnings that a run's own non-finite checks replace (they stop it with one line naming the step)
+NUMPY_NOISE = r"(overflow|invalid value|divide by zero) encountered"
 DEBUG_ENV = "SINGART_DEBUG"  # set to 1 to see the traceback behind an error line
 RUN_HELP = ("Train a plan compiled by `singac compile` in this process: the job's train net for "
             "train_steps steps, with validation, test, checkpoints and log lines at the job's "
@@ -40,6 +42,7 @@ EXIT_CODES = ("exit codes: 0 done; 2 bad input or a non-finite loss; 3 another p
 
 def _run(args: argparse.Namespace) -> int:
     from singa_spec.plans import read_plan
+    from singa_spec.plugins import load_plugins
 
     from .data.shard import ShardError
     from .memory import check_fits
@@ -48,6 +51,7 @@ def _run(args: argparse.Namespace) -> int:
     # gRPC's own log lines (a peer's failed TLS handshake, at INFO) would come between ours; it reads
     # this when it loads, which only a run of several processes does
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    load_plugins(args.plugin)  # then reading the plan loads the ones it was compiled with
     plan = read_plan(args.plan)
     tls = _tls(args)  # checked before anything starts, on every rank (a one-process plan does not use it)
     hosts = None
@@ -61,7 +65,7 @@ def _run(args: argparse.Namespace) -> int:
         check_fits(plan, args.plan)  # before anything is allocated
     # numpy's warnings on overflow and NaN would interleave with the log; the run checks the losses and
     # params itself and stops with one line at the step they go non-finite
-    warnings.filterwarnings("ignore", r"(overflow|invalid value|divide by zero) encountered", RuntimeWarning)
+    warnings.filterwarnings("ignore", NUMPY_NOISE, RuntimeWarning)
     if plan.topology.nprocs > 1:
         return _run_processes(plan, args, hosts, tls)
     try:
@@ -127,6 +131,9 @@ def parser() -> argparse.ArgumentParser:
         run.add_argument(flag, metavar="FILE",
                          help=f"mutual TLS between the plan's processes: {what} (PEM; all three flags or "
                               "none; each host reads its own file at that path)")
+    run.add_argument("--plugin", action="append", default=[], metavar="FILE_OR_MODULE",
+                     help="load a plugin first (a Python file or module; repeatable); the plugins the plan "
+                          "was compiled with load by themselves")
     run.add_argument("--no-memory-check", action="store_true",
                      help="run even when the plan's memory estimate exceeds the memory available")
     run.set_defaults(func=_run)

@@ -34,6 +34,9 @@ class Updates:
         with self.locks[name]:
             self.updater.update(step, name, value, grad, lr_scale=lr_scale, wd_scale=wd_scale)
 
+    def finish(self, step: int) -> None:
+        """Every update of `step` is issued: one applied elsewhere (by servers) is complete on return."""
+
     def fold(self, step: int, name: str) -> tuple[float, float] | None:
         """This step's update of `name` as value = beta value + alpha grad, when the rule allows it."""
         lr_scale, wd_scale = self.scales.get(name, (1.0, 1.0))
@@ -216,6 +219,7 @@ class ParamStore:
         for name, n in list(self._count.items()):
             if 0 < n < self._uses[name]:
                 self._apply(name, step)
+        self.updates.finish(step)
 
     def _apply(self, name: str, step: int) -> None:
         self.updates.whole(step, name, self.values[name], self._summed(name))

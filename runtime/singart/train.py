@@ -8,8 +8,9 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TextIO
 
 from singa_proto import job_pb2, plan_pb2
@@ -35,6 +36,9 @@ EVALS = {
     "validate": (job_pb2.kVal, "validate_steps", "Validation"),
     "test": (job_pb2.kTest, "test_steps", "Test"),
 }
+# called with (label, step, mean metrics) at each log line, as the line is printed: how a program that
+# runs a plan in its own process reads the metrics as they arrive, without parsing text
+MetricsHook = Callable[[str, int, dict[str, float]], None]
 
 
 def due(job: job_pb2.JobProto, what: str, step: int) -> bool:
@@ -57,9 +61,49 @@ def averages(metrics: dict[str, tuple[float, int]]) -> dict[str, float]:
     return {k: s / c for k, (s, c) in metrics.items() if c}
 
 
+def evaluate(job: job_pb2.JobProto, group: WorkerGroup, what: str, step: int) -> dict[str, tuple[float, int]]:
+    """Run `test_steps` (or `validate_steps`) batches of `group`'s net; their metric sums, checked finite."""
+    _, steps_field, label = EVALS[what]
+    group.metrics()  # drop anything accumulated outside this evaluation
+    for i in range(getattr(job, steps_field)):
+        group.run(i)
+    metrics = group.metrics()
+    check_metrics(step, metrics, label)
+    return metrics
+
+
+def record(events: EventWriter, label: str, step: int, metrics: dict[str, tuple[float, int]]) -> dict[str, float]:
+    """Write the means of `metrics` at `step` to the event file as `Label/name`; the means."""
+    means = averages(metrics)
+    events.scalars(step, {f"{label}/{k}": v for k, v in means.items()})
+    return means
+
+
+def summary(job: job_pb2.JobProto, resumed: int | None, seconds: float, test: dict[str, float],
+            last: Path | None) -> str:
+    """`singart: done: N steps (from step S) in T; test loss = ...; last checkpoint W/checkpoint/step<N>-done`
+    (`resumed`: the step a resumed run started from, else None)."""
+    start = job.step if resumed is None else resumed
+    parts = [f"{max(0, job.train_steps - start)} steps" + (f" (from step {start})" if resumed is not None else "")
+             + f" in {duration(seconds)}"]
+    if test:
+        parts.append("test " + ", ".join(f"{k} = {v:.6g}" for k, v in test.items()))
+    if last is not None:
+        parts.append(f"last checkpoint {last}")
+    return "singart: done: " + "; ".join(parts)
+
+
 def find_graph(plan: plan_pb2.PlanProto, phase: int) -> plan_pb2.PhaseGraph | None:
     """The plan's graph for `phase` (None when the plan has none)."""
     return next((g for g in plan.graphs if g.phase == phase), None)
+
+
+def eval_graph(plan: plan_pb2.PlanProto, what: str) -> plan_pb2.PhaseGraph | None:
+    """The graph that evaluation `what` runs (None: the plan has none, or the job never runs it)."""
+    phase, steps_field, _ = EVALS[what]
+    job = plan.job
+    wanted = getattr(job, steps_field) > 0 and (what == "test" or job.validate_freq > 0)
+    return find_graph(plan, phase) if wanted else None
 
 
 class Gate:
@@ -116,8 +160,10 @@ class Trainer:
     """Runs a plan's job: the train group, the evaluation nets, checkpoints, logs and event files."""
 
     def __init__(self, plan: plan_pb2.PlanProto, resume: bool = False, out: TextIO | None = None,
-                 err: TextIO | None = None, overwrite: bool = False, keep: int | None = None) -> None:
+                 err: TextIO | None = None, overwrite: bool = False, keep: int | None = None,
+                 on_metrics: MetricsHook | None = None) -> None:
         self.plan, self.job = plan, plan.job
+        self.on_metrics = on_metrics
         self.out = out if out is not None else sys.stdout
         self.err = err if err is not None else sys.stderr
         self.began = time.monotonic()
@@ -172,12 +218,8 @@ class Trainer:
         return self.job.step, False
 
     def _eval_group(self, what: str) -> WorkerGroup | None:
-        phase, steps_field, _ = EVALS[what]
-        graph = find_graph(self.plan, phase)
-        wanted = getattr(self.job, steps_field) > 0 and (what == "test" or self.job.validate_freq > 0)
-        if graph is None or not wanted:
-            return None
-        return WorkerGroup(graph, self.store, self.job.seed, train=False)
+        graph = eval_graph(self.plan, what)
+        return None if graph is None else WorkerGroup(graph, self.store, self.job.seed, train=False)
 
     def run(self) -> dict[str, float]:
         """Train to `train_steps`; returns the final test metrics (empty without a test net)."""
@@ -196,15 +238,9 @@ class Trainer:
         return metrics
 
     def summary(self, metrics: dict[str, float]) -> str:
-        """`singart: done: N steps in T; test loss = ..., ...; last checkpoint W/checkpoint/step<N>-done`."""
-        steps = max(0, self.job.train_steps - self.start)
-        parts = [f"{steps} steps" + (f" (from step {self.start})" if self.resumed else "")
-                 + f" in {duration(time.monotonic() - self.began)}"]
-        if metrics:
-            parts.append("test " + ", ".join(f"{k} = {v:.6g}" for k, v in metrics.items()))
-        if self.checkpoints.last is not None:
-            parts.append(f"last checkpoint {self.checkpoints.last}")
-        return "singart: done: " + "; ".join(parts)
+        """The run's last line (see `summary`)."""
+        start = self.start if self.resumed else None
+        return summary(self.job, start, time.monotonic() - self.began, metrics, self.checkpoints.last)
 
     def _loop(self) -> dict[str, float]:
         try:
@@ -259,20 +295,15 @@ class Trainer:
         """Run `test_steps` (or `validate_steps`) batches of that net and log their mean metrics."""
         group = self.evals[what]
         assert group is not None
-        _, steps_field, label = EVALS[what]
-        group.metrics()  # drop anything accumulated outside this evaluation
-        for i in range(getattr(self.job, steps_field)):
-            group.run(i)
-        metrics = group.metrics()
-        check_metrics(step, metrics, label)
-        return self.report(label, step, metrics)
+        return self.report(EVALS[what][2], step, evaluate(self.job, group, what, step))
 
     def report(self, label: str, step: int, metrics: dict[str, tuple[float, int]]) -> dict[str, float]:
         """Print one log line and record the metrics in the event file."""
         self.progress.clear()
         print(log_line(label, step, metrics), file=self.out, flush=True)
-        means = averages(metrics)
-        self.events.scalars(step, {f"{label}/{k}": v for k, v in means.items()})
+        means = record(self.events, label, step, metrics)
+        if self.on_metrics is not None:
+            self.on_metrics(label, step, dict(means))
         return means
 
     def close(self) -> None:
@@ -306,12 +337,14 @@ def duration(seconds: float) -> str:
 
 
 def run_plan(plan: plan_pb2.PlanProto, resume: bool = False, out: TextIO | None = None,
-             err: TextIO | None = None, overwrite: bool = False, keep: int | None = None) -> dict[str, float]:
-    """Train a loaded plan in this process; returns the final test metrics."""
+             err: TextIO | None = None, overwrite: bool = False, keep: int | None = None,
+             on_metrics: MetricsHook | None = None) -> dict[str, float]:
+    """Train a loaded plan in this process; returns the final test metrics. `on_metrics` sees each
+    log line's metrics as it is printed."""
     if plan.job.train_one_batch.alg not in (job_pb2.kBP,):
         name = job_pb2.AlgType.Name(plan.job.train_one_batch.alg)
         raise SingaError(f"train_one_batch: {name} is not supported by this runtime yet (kBP is)")
     set_kernel_threads(kernel_threads(1))  # the main thread runs one-worker groups and evaluations
-    return Trainer(plan, resume, out, err, overwrite, keep).run()
+    return Trainer(plan, resume, out, err, overwrite, keep, on_metrics).run()
 
 

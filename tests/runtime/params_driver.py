@@ -1,5 +1,7 @@
-"""Drives a plan's params through today's ParamStore (the oracle) and through the split (aggregators in
-worker 'processes', shards of servers) with the same synthetic gradients, node by node.
+"""Drives a plan's params through one ParamStore over every node (the oracle, as one process runs them)
+and through the split as worker ranks run it (in each worker 'process' a ParamStore over its nodes only,
+SINGA's stub, whose RemoteUpdates push the summed gradient to the servers' shards and pull the group's
+new values) with the same synthetic gradients, node by node.
 
 A node's gradient depends on the values it was given (so a wrong update changes every later step) and
 lies on a grid of 2^-12 within +-4: any sum of a step's shares is then exact in float32, whatever the
@@ -16,10 +18,10 @@ import singac
 from google.protobuf import text_format
 from singa_proto import job_pb2, plan_pb2
 from singart import store
-from singart.params.aggregator import Aggregator
-from singart.params.client import InProcessClient, in_process_servers
+from singart.distributed.rank_run import RemoteUpdates, local_graph, local_shares
+from singart.params.client import InProcessClient, ParamClient, in_process_servers
 from singart.params.shard import Shard
-from singart.params.slicing import owners
+from singart.params.updaters import Updater
 
 REPO = Path(__file__).resolve().parents[2]
 GRID = 2.0 ** 12
@@ -63,53 +65,55 @@ def oracle(plan: plan_pb2.PlanProto, steps: int) -> dict[str, np.ndarray]:
     """The values after `steps` steps of ParamStore, every node adding its gradient in graph order."""
     graph = train_graph(plan)
     st, _ = store.build(plan, graph)
+    drive(st, list(enumerate(graph.nodes)), steps)
+    return st.values
+
+
+def drive(st: store.ParamStore, nodes: list[tuple[int, plan_pb2.Node]], steps: int) -> None:
+    """`steps` steps of `nodes` (graph index, node) over `st`: each node takes its params' values and adds
+    the synthetic gradient of each; the store updates a param once all its users' gradients are in."""
     for n in range(steps):
         st.begin_step()
-        for i, node in enumerate(graph.nodes):
+        for i, node in nodes:
             for j, ref in enumerate(node.params):
                 value = np.ascontiguousarray(st.fetch(ref, st.block_buffer(ref)))
                 st.add_grad(ref, synth(n, i, j, value), n)
         st.finish_step(n)
-    return st.values
 
 
 class Split:
-    """Worker group 0 of a plan run as worker processes (`procs`: their worker ids), one thread per
-    worker, each with its own copy of the values, over in-process shards."""
+    """Worker group 0 of a plan run as worker processes (`procs`: their worker ids), each as a worker rank
+    runs it, in a thread of its own with its own copy of the values; over in-process shards unless a
+    client to other servers is given."""
 
-    def __init__(self, plan: plan_pb2.PlanProto, procs: list[list[int]]) -> None:
-        self.plan, self.graph = plan, train_graph(plan)
-        self.values = store.init_values(plan)
-        self.shards: dict[tuple[int, int], Shard] = in_process_servers(plan, self.values)
-        self.client = InProcessClient(plan, self.shards)
-        self.owner = owners(plan.params)
-        aggs = [Aggregator.from_plan(plan, self.graph, 0, ws, self.client) for ws in procs]
-        self.aggs = {w: agg for ws, agg in zip(procs, aggs) for w in ws}  # worker -> its process's
+    def __init__(self, plan: plan_pb2.PlanProto, procs: list[list[int]], client: ParamClient | None = None) -> None:
+        self.plan, self.graph, self.procs = plan, train_graph(plan), procs
+        self.shards: dict[tuple[int, int], Shard] = {}
+        if client is None:
+            self.shards = in_process_servers(plan, store.init_values(plan))
+            client = InProcessClient(plan, self.shards)
+        self.client = client
 
     def run(self, steps: int) -> dict[str, np.ndarray]:
-        """Train `steps` steps on every worker at once; the values group 0 sees after them."""
-        with ThreadPoolExecutor(len(self.aggs)) as pool:
-            futures = [pool.submit(self._worker, w, steps) for w in self.aggs]
+        """Train `steps` steps on every process at once; the values group 0 sees after them."""
+        with ThreadPoolExecutor(len(self.procs)) as pool:
+            futures = [pool.submit(self._process, workers, steps) for workers in self.procs]
             done, _ = wait(futures, return_when=FIRST_EXCEPTION)
             for f in done:
-                f.result()  # the first worker's error, not the others' wait for its share
-        out = {name: np.empty_like(v) for name, v in self.values.items()}
+                f.result()  # the first process's error, not the others' wait for its shares
+        out = {e.name: np.empty(tuple(e.shape), np.float32) for e in self.plan.params if not e.share_from}
         for name, arr in out.items():
             self.client.pull(0, steps, name, arr)
         return out
 
-    def _worker(self, w: int, steps: int) -> None:
-        mine = [(i, node) for i, node in enumerate(self.graph.nodes) if node.worker == w]
-        local = {self.owner[r.param]: None for _, node in mine for r in node.params}
-        copies = {name: np.empty_like(self.values[name]) for name in local}
-        for n in range(steps):
-            for name, arr in copies.items():
-                self.client.pull(0, n, name, arr)
-            for i, node in mine:
-                for j, ref in enumerate(node.params):
-                    block = block_of(ref)
-                    value = np.ascontiguousarray(part(copies[self.owner[ref.param]], block))
-                    self.aggs[w].add(n, ref.param, synth(n, i, j, value), block)
+    def stub(self, workers: list[int]) -> store.ParamStore:
+        """The store a worker rank hosting `workers` builds: over its nodes, updating through the servers."""
+        shares = local_shares(self.plan, self.graph, workers)
+        updates = RemoteUpdates(self.plan, Updater(self.plan.job.updater), self.client, 0, shares)
+        return store.ParamStore(self.plan, store.init_values(self.plan), local_graph(self.graph, workers), updates)
+
+    def _process(self, workers: list[int], steps: int) -> None:
+        drive(self.stub(workers), [(i, n) for i, n in enumerate(self.graph.nodes) if n.worker in workers], steps)
 
 
 def run_groups(plan: plan_pb2.PlanProto, targets: list[float], steps: int) -> dict:

@@ -17,28 +17,18 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))  # as a script: `tests.runtime` importable
 
 from singa_spec.plans import read_plan, seal, write_plan
-from singart import store
 from singart.distributed.params_rpc import GrpcParamClient, hosted_servers
-from singart.params.aggregator import Aggregator
-from singart.params.slicing import owners
 
-from tests.runtime.params_driver import Split, train_graph
+from tests.runtime.params_driver import Split
 
 TOKEN = "params-test-token-0123456789"
 ENV = {**os.environ, "SINGA_JOB_TOKEN": TOKEN}
 Book = dict[tuple[int, int], str]
 
 
-class GrpcSplit(Split):
+def grpc_split(plan: plan_pb2.PlanProto, procs: list[list[int]], book: Book, **client: object) -> Split:
     """Split with its shards in other processes, reached through a GrpcParamClient."""
-
-    def __init__(self, plan: plan_pb2.PlanProto, procs: list[list[int]], book: Book, **client: object) -> None:
-        self.plan, self.graph = plan, train_graph(plan)
-        self.values = store.init_values(plan)  # names and shapes only: the servers draw their own
-        self.client = GrpcParamClient(plan, book, TOKEN, **client)  # type: ignore[arg-type]
-        self.owner = owners(plan.params)
-        aggs = [Aggregator.from_plan(plan, self.graph, 0, ws, self.client) for ws in procs]
-        self.aggs = {w: agg for ws, agg in zip(procs, aggs) for w in ws}
+    return Split(plan, procs, GrpcParamClient(plan, book, TOKEN, **client))  # type: ignore[arg-type]
 
 
 def save(plan: plan_pb2.PlanProto, tmp_path: Path) -> Path:
@@ -86,7 +76,7 @@ def workers(plan_path: Path, book: Book, ids: list[int], steps: int) -> list[sub
 
 def main(plan_path: str, book_text: str, worker: int, steps: int) -> None:
     book = {tuple(map(int, k.split("/"))): a for k, a in json.loads(book_text).items()}
-    GrpcSplit(read_plan(plan_path), [[worker]], book).run(steps)  # type: ignore[arg-type]
+    grpc_split(read_plan(plan_path), [[worker]], book).run(steps)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

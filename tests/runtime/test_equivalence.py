@@ -2,7 +2,8 @@
 exactly as the unpartitioned job does -- the same per-step loss and the same params, to float32
 rounding -- on a small MLP and a small LeNet, with momentum, with plain SGD (its update folded into the
 weight-gradient GEMM, and replicas sharing an inner product's work) and with Adam (replicas updating
-their rows of a weight). Every case must really run on both workers, each in its own thread."""
+their rows of a weight), and on the MLP with a plugin's user layer in the middle. Every case must really
+run on both workers, each in its own thread."""
 from __future__ import annotations
 
 import io
@@ -16,9 +17,12 @@ import numpy as np
 import pytest
 import singac
 from singa_proto import plan_pb2
+from singa_spec.plugins import load_plugins
 from singart import checkpoint, executor
 from singart.data.convert import write_image_shard
 from singart.train import run_plan
+
+from ..plugins.jobs import SCALE_PLUGIN
 
 STEPS = 4
 HEAD = """name: "equivalence"
@@ -55,6 +59,20 @@ def mlp(fc2: str = "") -> str:
             + layer("act", "kSTanh", "fc1")
             + layer("fc2", "kInnerProduct", "act", "innerproduct_conf { num_output: 4 } "
                     + params("w2", "b2") + fc2)
+            + layer("loss", "kSoftmaxLoss", "fc2 label") + "}\n")
+
+
+def scale_mlp(part: str = "") -> str:
+    """mnist -> fc1 (8) -> Scale (the example plugin's user layer) -> stanh -> fc2 (4) -> softmax loss;
+    `part` adds fields to the Scale layer and fc2."""
+    scale = ('user_type: "Scale" [scale.scale_conf] { factor: 2 } '
+             'param { name: "s" init { type: kUniform low: 0.5 high: 1.5 } }')
+    return (HEAD
+            + layer("fc1", "kInnerProduct", "mnist", "innerproduct_conf { num_output: 8 } " + params("w1", "b1"))
+            + layer("scale", "kUserLayer", "fc1", scale + part)
+            + layer("act", "kSTanh", "scale")
+            + layer("fc2", "kInnerProduct", "act", "innerproduct_conf { num_output: 4 } "
+                    + params("w2", "b2") + part)
             + layer("loss", "kSoftmaxLoss", "fc2 label") + "}\n")
 
 
@@ -173,4 +191,29 @@ def test_two_workers_train_as_one(case: str, updater: str, tmp_path: Path, shard
         assert len(mine) == len(other) == 1 and mine != other, f"step {n}: threads {mine} and {other}"
     assert spy.shared == SHARED.get(case, set()), "replicas of whole weights did not share their work"
     assert ref[0][-1] != ref[0][0]  # it trained
+    assert_same(ref, got)
+
+
+SCALE_CASES = {  # a user layer in the middle: name -> (template, dim, node kinds its two-worker plan holds)
+    "batch": (scale_mlp(), 0, set()),
+    "feature": (scale_mlp(), 1, BRIDGED),
+    "hybrid": (scale_mlp(" partition_dim: 1"), 0, BRIDGED),
+}
+
+
+@pytest.mark.parametrize("case", list(SCALE_CASES))
+def test_a_user_layer_partitions_as_a_built_in_one(case: str, tmp_path: Path, shards: dict[int, str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    load_plugins([str(SCALE_PLUGIN)])
+    template, dim, kinds = SCALE_CASES[case]
+    ref = train(tmp_path, template, shards[6], 1, dim, "momentum")
+    spy = Spy(monkeypatch)
+    got = train(tmp_path, template, shards[6], 2, dim, "momentum")
+    assert kinds <= got[2], "the partitioned plan does not exercise the connection nodes"
+    assert set(spy.threads) == {(n, w) for n in range(STEPS) for w in (0, 1)}, "a worker ran no layer"
+    plan = singac.compile_file(str(tmp_path / f"job2-{dim}.pbtxt"))
+    (train_graph,) = [g for g in plan.graphs if g.num_partitions == 2]
+    assert {nd.name for nd in train_graph.nodes
+            if nd.origin == "scale" and nd.kind == plan_pb2.kCompute} == {"scale@00", "scale@01"}
+    assert "s" in ref[1] and ref[0][-1] != ref[0][0]
     assert_same(ref, got)

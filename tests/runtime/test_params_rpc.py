@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from singa_proto import plan_pb2
 from singart import SingaError
-from singart.distributed.params_rpc import GrpcParamClient, same_host
+from singart.distributed.params_rpc import GrpcParamClient
 
 from .params_driver import compile_job, oracle, run_groups
-from .params_rpc_util import TOKEN, GrpcSplit, save, servers, workers
+from .params_rpc_util import TOKEN, grpc_split, save, servers, workers
 from .test_params_split import HOGWILD, LENET, NETS, PLAIN_SGD, SYNC_GROUP, UPDATERS, mlp
 
 
@@ -24,7 +24,7 @@ def test_split_over_grpc_matches_param_store(net: str, updater: str, tmp_path: P
     want = oracle(plan, steps)
     with servers(save(plan, tmp_path)) as (book, _):
         assert len(set(book.values())) == 2, book
-        got = GrpcSplit(plan, [[0, 1], [2, 3]], book).run(steps)
+        got = grpc_split(plan, [[0, 1], [2, 3]], book).run(steps)
     for name, value in want.items():
         np.testing.assert_array_equal(got[name], value, err_msg=name)
 
@@ -33,7 +33,7 @@ def test_plain_grpc_matches_param_store(tmp_path: Path) -> None:
     plan = compile_job(tmp_path, LENET, SYNC_GROUP, UPDATERS["adam"])
     want = oracle(plan, 2)
     with servers(save(plan, tmp_path)) as (book, _):
-        got = GrpcSplit(plan, [[0, 1], [2, 3]], book, shared_memory=False).run(2)
+        got = grpc_split(plan, [[0, 1], [2, 3]], book, shared_memory=False).run(2)
     for name, value in want.items():
         np.testing.assert_array_equal(got[name], value, err_msg=name)
 
@@ -123,10 +123,3 @@ def test_put_values_are_what_a_later_step_pulls(sgd_plan: plan_pb2.PlanProto, tm
         got = np.empty_like(values)
         client.pull(0, 7, "w1", got)
     np.testing.assert_array_equal(got, values)
-
-
-@pytest.mark.parametrize(("address", "local", "same"), [
-    ("127.0.0.1:5000", (), True), ("localhost:5000", (), True), ("[::1]:5000", (), True),
-    ("10.77.0.2:5000", (), False), ("10.77.0.2:5000", ("10.77.0.2",), True), ("node1:5000", ("node2",), False)])
-def test_shared_memory_only_for_a_server_on_this_host(address: str, local: tuple, same: bool) -> None:
-    assert same_host(address, local) is same

@@ -1,6 +1,7 @@
-"""The param split (worker-side aggregators, server-side shards, the client between them) against
-today's ParamStore: the same values bit for bit with every updater rule, params cut across servers,
-exactly one update per group per step, Hogwild sync between server groups, and one-line refusals."""
+"""The param split (a worker rank's stub: a ParamStore over its nodes updating through RemoteUpdates;
+server-side shards; the client between them) against one ParamStore over every node: the same values
+bit for bit with every updater rule, params cut across servers, exactly one update per group per step,
+Hogwild sync between server groups, and one-line refusals."""
 from __future__ import annotations
 
 from collections.abc import Callable

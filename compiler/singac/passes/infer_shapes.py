@@ -5,10 +5,12 @@ Shapes come from the data layer's batch size and record shape (the shard's first
 """
 from __future__ import annotations
 
+from numbers import Integral
 from typing import Any
 
 import networkx as nx
 from singa_spec import spec_of
+from singa_spec.layers import BUILT_IN
 from singa_spec.shapes import Shape, ShapeError, fits
 
 from ..graph import execution_order, forward_view
@@ -28,7 +30,7 @@ def infer_shapes(g: nx.DiGraph) -> nx.DiGraph:
         srcs = sorted(fwd.predecessors(n), key=lambda s: g.edges[s, n]["slot"])
         ins = [g.nodes[s]["shape"] for s in srcs]
         try:
-            shape = spec_of(d["type"]).shape(with_record_shape(d["conf"]), ins)
+            shape = apply_rule(d["type"], with_record_shape(d["conf"]), ins)
             if any(x <= 0 for x in shape):
                 raise ShapeError(f"output shape {list(shape)} has a dimension <= 0 "
                                  f"(inputs {[list(s) for s in ins]})")
@@ -37,6 +39,24 @@ def infer_shapes(g: nx.DiGraph) -> nx.DiGraph:
             raise source.layer_error(d["origin"], str(e)) from None
         d["shape"] = tuple(shape)
     return g
+
+
+def apply_rule(kind: str, conf: Any, ins: list[Shape]) -> Shape:
+    """The kind's shape rule applied; a plugin's rule that fails or returns something other than a shape
+    is a ShapeError (the caller names the layer), a built-in rule's failure is a bug and stays one."""
+    spec = spec_of(kind)
+    try:
+        shape = spec.shape(conf, ins)
+    except ShapeError:
+        raise
+    except Exception as e:
+        if spec in BUILT_IN:
+            raise
+        raise ShapeError(f"the shape rule of {kind} failed: {type(e).__name__}: {e}") from None
+    if not isinstance(shape, (tuple, list)) or not shape or not all(
+            isinstance(x, Integral) and not isinstance(x, bool) for x in shape):
+        raise ShapeError(f"the shape rule of {kind} returned {shape!r}, not a tuple of whole numbers")
+    return tuple(int(x) for x in shape)
 
 
 def _check_sizes(d: dict, shape: Shape, ins: list[Shape]) -> None:

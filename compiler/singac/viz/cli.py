@@ -34,6 +34,9 @@ def add_viz_command(subparsers: argparse._SubParsersAction) -> None:
                    help="a hosts file (one host per line, optional slots=N, # comments), as `singart run --hosts` "
                    "takes: draw the host each rank lands on (ranks fill the hosts in file order) and mark "
                    "cross-host links")
+    from ..cli import add_plugin_option  # the one definition of the flag
+
+    add_plugin_option(p)
     p.set_defaults(func=run_viz)
 
 

@@ -23,8 +23,8 @@ from singa_proto import services_pb2 as pb
 from singa_spec.errors import SingaError
 
 from ..connection import Aborted, Channel
+from ..launch.hosts import same_host
 from ..transport import Framed, Stub, TlsFiles, open_channel
-from ..transport.server import split_address
 
 Key = tuple[int, str, int]  # step, edge, direction
 SHM_BYTES = 1 << 16  # same-host tensors from this size on go through shared memory, smaller ones inline
@@ -216,14 +216,8 @@ class Pair:
         self.forward, self.backward = forward, backward
 
 
-def same_host(a: str, b: str) -> bool:
-    """Whether two HOST:PORT addresses name one host (shared memory can carry their tensors)."""
-    return split_address(a)[0] == split_address(b)[0]
-
-
 def links_for(rank: int, book: dict[int, str], token: str, tls: TlsFiles | None = None) -> dict[int, Link]:
     """A Link to every other rank of the address book (rank -> HOST:PORT)."""
-    own = book.get(rank)
-    return {r: Link(r, a, token, tls, own is not None and same_host(own, a))
+    return {r: Link(r, a, token, tls, same_host(a))
             for r, a in book.items() if r != rank}
 

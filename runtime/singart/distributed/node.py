@@ -21,6 +21,7 @@ from singa_proto import plan_pb2
 from .. import SingaError
 from ..launch.rank import Rank
 from ..params.shard import Shard
+from ..store import init_values
 from ..transport import TlsFiles, add_service, build_server
 from ..transport.server import LOOPBACK, split_address
 from ..worker import available_cores, set_kernel_threads
@@ -119,7 +120,9 @@ class Node:
         phases = dict.fromkeys(("train", "validation", "test"), reporters) if reporters is not None else None
         self.coordinator = (Coordinator(plan, on_metrics=on_metrics, reporters=phases, register_s=self.register_s)
                             if self.rank == COORDINATOR_RANK else None)
-        self.shards: dict[tuple[int, int], Shard] = local_shards(plan, hosted_servers(plan, self.rank))
+        # a rank with workers draws every param's initial values once, for its workers and its servers
+        self.values = init_values(plan) if self.role.workers else None
+        self.shards: dict[tuple[int, int], Shard] = local_shards(plan, hosted_servers(plan, self.rank), self.values)
         self.inbox = Inbox()
         master = found.master
         if master is None:

@@ -1,21 +1,24 @@
 """The Params service over the transport: the server side serves this process's shards (the server
 executors the plan's role table gives its rank), the client side (`GrpcParamClient`) is a ParamClient
-whose pushes and pulls reach shards in other processes, so an aggregator pushes as it does in process.
+whose pushes and pulls reach shards in other processes, as `InProcessClient`'s reach shards in its own.
 
 Each server draws its slices' initial values itself, from the plan, as store.init_values does (every
 param's values come from a stream named by the job seed and the param's name): no process has to push
 every param at start, and no worker can read a slice before its values are there, so Put is left for
-values that come from elsewhere (a checkpoint). Tensors between processes on one host go through shared
-memory (the transport's memfd path), raw-bytes gRPC otherwise. Values come back as a streamed reply
-on every host: a large unary reply is several times slower than a push on grpcio, and on one host the
-stream (1.4-2.1 GB/s for 16 MB) did no worse than the server writing into a fresh segment of the
-client's (1.1-1.2 GB/s), whose pages the kernel allocates and zeroes on every call.
+values that come from elsewhere (a checkpoint). Between processes on one host (launch.hosts.same_host)
+tensors go through shared memory, one segment per (server, param slice, direction) kept for the whole
+run, so its pages are allocated once: a gradient is written into its push segment, and the server writes
+the values into the slice's pull segment (a fresh segment per call cost 1.1-1.2 GB/s, mostly the kernel
+allocating and zeroing pages). Between hosts gradients travel as raw-bytes gRPC and values come back as
+a streamed reply (a large unary reply is several times slower than a push on grpcio).
 """
 from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -25,15 +28,16 @@ from singa_proto import plan_pb2
 from singa_proto import services_pb2 as pb
 
 from .. import SingaError
+from ..launch.hosts import same_host
 from ..params.init import init_param
 from ..params.shard import Shard, SyncPeer
 from ..params.slicing import Slice, flat_part, server_group_of, slice_table
 from ..transport import Framed, Stub, TlsFiles, add_service, build_server, chunks, gather, open_channel
-from ..transport.server import split_address
+from ..transport.shm import Segment
 
 Executor = tuple[int, int]  # (server group, server id)
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 MARGIN = 16  # server threads beyond the calls that may wait at once: Put, History, a checkpoint's pulls
+FANOUT_THREADS = 64  # a client's threads for its calls to several servers at once
 
 
 def hosted_servers(plan: plan_pb2.PlanProto, rank: int) -> list[Executor]:
@@ -53,14 +57,16 @@ def server_addresses(plan: plan_pb2.PlanProto, ranks: Mapping[int, str]) -> dict
     return book
 
 
-def local_shards(plan: plan_pb2.PlanProto, executors: Iterable[Executor]) -> dict[Executor, Shard]:
-    """The shards of `executors`, each holding its slices' initial values (drawn here, from the plan)."""
+def local_shards(plan: plan_pb2.PlanProto, executors: Iterable[Executor],
+                 drawn: Mapping[str, np.ndarray] | None = None) -> dict[Executor, Shard]:
+    """The shards of `executors`, each holding its slices' initial values: those `drawn` already in this
+    process (the values of its workers), else drawn here from the plan."""
     shards = {(g, s): Shard.from_plan(plan, g, s) for g, s in executors}
     entries = {e.name: e for e in plan.params if not e.share_from}
     needed = {spec.param for shard in shards.values() for spec in (h.spec for h in shard.held.values())}
     for name in sorted(needed):
         e = entries[name]
-        values = init_param(e.conf.init, e.shape, plan.job.seed, name)
+        values = drawn[name] if drawn is not None else init_param(e.conf.init, e.shape, plan.job.seed, name)
         for shard in shards.values():
             for held in shard.held.values():
                 if held.spec.param == name:
@@ -146,8 +152,9 @@ class ParamsServicer:
 def params_threads(plan: plan_pb2.PlanProto, executors: Iterable[Executor]) -> int:
     """Server threads for the Params service of `executors`: a waiting Get holds its thread until the
     update it waits for arrives, so every call that may be under way at once gets one. That is, per
-    slice served here, one call from each worker process of the groups it serves (a process pushes and
-    pulls a slice in turn, once per step) and one Hogwild Sync from each other server group."""
+    slice served here, a push and a pull from each worker process of the groups it serves (a process
+    pulls a slice after its push, and the next step's push may start as the pull ends) and one
+    Hogwild Sync from each other server group. Threads start as calls need them."""
     cluster = plan.job.cluster
     ngroups = (cluster.nworker_groups, cluster.nserver_groups)
     servers = set(executors)
@@ -155,7 +162,7 @@ def params_threads(plan: plan_pb2.PlanProto, executors: Iterable[Executor]) -> i
     for slices in slice_table(plan).values():
         held.update(g for g, sid in servers for s in slices if s.server == sid)
     procs = {(r.rank, w.group) for r in plan.roles for w in r.workers}
-    calls = sum(held[server_group_of(group, *ngroups)] for _, group in procs)
+    calls = 2 * sum(held[server_group_of(group, *ngroups)] for _, group in procs)
     syncs = sum(held.values()) * (max(1, ngroups[1]) - 1)
     return calls + syncs + MARGIN
 
@@ -167,13 +174,6 @@ def params_server(plan: plan_pb2.PlanProto, shards: Mapping[Executor, Shard], to
     server, bound = build_server(addresses, token, tls, threads=params_threads(plan, shards))
     add_service(server, "Params", ParamsServicer(plan, shards))
     return server, bound
-
-
-def same_host(address: str, local_hosts: Iterable[str] = ()) -> bool:
-    """Whether a peer at `address` runs on this host: a loopback address (a one-machine job listens on
-    nothing else), or a host this process was told is its own (its line in the hosts file)."""
-    host, _ = split_address(address)
-    return host in LOOPBACK or host.startswith("127.") or host in set(local_hosts)
 
 
 def rpc_error(err: grpc.RpcError, address: str, key: pb.SliceKey) -> SingaError:
@@ -201,7 +201,7 @@ class SyncStub:
 
 
 def connect_masters(shards: Mapping[Executor, Shard], book: Mapping[Executor, str], token: str,
-                    tls: TlsFiles | None = None, local_hosts: Iterable[str] = ()) -> None:
+                    tls: TlsFiles | None = None) -> None:
     """Connect each shard to the master server groups of its slices: a shard of this process directly,
     another process's over gRPC."""
     stubs: dict[str, Stub] = {}
@@ -214,7 +214,7 @@ def connect_masters(shards: Mapping[Executor, Shard], book: Mapping[Executor, st
                 peers[g] = shards[g, s]
                 continue
             stub = stubs.setdefault(address, Stub(open_channel(address, token, tls), "Params"))
-            peers[g] = SyncStub(stub, address, group, same_host(address, local_hosts))
+            peers[g] = SyncStub(stub, address, group, same_host(address))
         shard.connect(peers)
 
 
@@ -223,8 +223,7 @@ class GrpcParamClient:
     HOST:PORT): a gradient is cut into the plan's slices, each sent to its server, the servers at once."""
 
     def __init__(self, plan: plan_pb2.PlanProto, book: Mapping[Executor, str], token: str,
-                 tls: TlsFiles | None = None, local_hosts: Iterable[str] = (), shared_memory: bool = True,
-                 timeout: float | None = None) -> None:
+                 tls: TlsFiles | None = None, shared_memory: bool = True, timeout: float | None = None) -> None:
         self.slices = slice_table(plan)
         self.book = dict(book)
         cluster = plan.job.cluster
@@ -232,14 +231,22 @@ class GrpcParamClient:
         self.timeout = timeout
         self.channels = {a: open_channel(a, token, tls) for a in set(self.book.values())}
         self.stubs = {a: Stub(c, "Params") for a, c in self.channels.items()}
-        self.shm = {a: shared_memory and same_host(a, local_hosts) for a in self.stubs}
+        self.shm = {a: shared_memory and same_host(a) for a in self.stubs}
+        # kept for the run: the segments of each (server, param, slice, direction), one unless calls
+        # of it overlap; threads for the fan-out to several servers (as many as calls wait at once:
+        # a queued push behind a waiting pull could wait for ever)
+        self.segments: dict[tuple[str, str, int, str], list[Segment]] = {}
+        self.lock = threading.Lock()
+        self.pool = ThreadPoolExecutor(FANOUT_THREADS, thread_name_prefix="params-fanout")
 
     def push(self, wgroup: int, step: int, name: str, grad: np.ndarray, shares: int) -> None:
         """Each slice of the gradient to its server, one Update per slice."""
         def send(address: str, s: Slice) -> None:
             header = pb.SliceTensor(key=pb.SliceKey(param=name, slice=s.slice_id), group=wgroup, step=step,
                                     shares=shares)
-            self._call(address, "Update", Framed(header, flat_part(grad, s)), shm=self.shm[address])
+            with self._segment(address, name, s, "push") as segment:
+                self._call(address, "Update", Framed(header, flat_part(grad, s)), shm=self.shm[address],
+                           segment=segment)
         self._each_server(wgroup, name, grad, send)
 
     def pull(self, wgroup: int, step: int, name: str, out: np.ndarray) -> None:
@@ -247,7 +254,11 @@ class GrpcParamClient:
         def fetch(address: str, s: Slice) -> None:
             request = Framed(pb.GetRequest(key=pb.SliceKey(param=name, slice=s.slice_id), group=wgroup,
                                            min_version=step))
-            self._stream_into(address, request, flat_part(out, s))
+            if self.shm[address]:
+                with self._segment(address, name, s, "pull") as segment:
+                    self._get_into(address, request, flat_part(out, s), segment)
+            else:
+                self._stream_into(address, request, flat_part(out, s))
         self._each_server(wgroup, name, out, fetch)
 
     def put(self, name: str, values: np.ndarray, step: int = 0) -> None:
@@ -277,10 +288,11 @@ class GrpcParamClient:
             counts.append(header.version if header is not None else 0)  # type: ignore[attr-defined]
         return whole, counts[0] if counts else 0
 
-    def put_history(self, name: str, slot: str, values: np.ndarray, count: int) -> None:
-        """Set `name`'s history `slot` (a whole param's, flat) and update count in every server group."""
+    def put_history(self, name: str, slot: str, values: np.ndarray, count: int, group: int | None = None) -> None:
+        """Set `name`'s history `slot` (a whole param's, flat) and update count in server group `group`
+        (None: in every server group)."""
         flat = np.ascontiguousarray(values, np.float32).reshape(-1)
-        for sgroup in range(max(1, self.ngroups[1])):
+        for sgroup in range(max(1, self.ngroups[1])) if group is None else (group,):
             def send(address: str, s: Slice, sgroup: int = sgroup) -> None:
                 header = pb.SliceTensor(key=pb.SliceKey(param=name, slice=s.slice_id), group=sgroup, slot=slot,
                                         version=count)
@@ -288,9 +300,32 @@ class GrpcParamClient:
             self._each_server(sgroup, name, flat, send, sgroup)
 
     def close(self) -> None:
-        """Close the channels (the servers are not told: they serve other clients)."""
+        """Close the channels and the segments (the servers are not told: they serve other clients)."""
         for channel in self.channels.values():
             channel.close()
+        self.pool.shutdown(wait=False)
+        with self.lock:
+            for free in self.segments.values():
+                for segment in free:
+                    segment.close()
+            self.segments.clear()
+
+    @contextmanager
+    def _segment(self, address: str, name: str, s: Slice, direction: str) -> Iterator[Segment | None]:
+        """A segment of one slice in one direction to one server for one call, back to the run's free
+        list after it (None: the server is not on this host)."""
+        if not self.shm[address]:
+            yield None
+            return
+        key = (address, name, s.slice_id, direction)
+        with self.lock:
+            free = self.segments.setdefault(key, [])
+            segment = free.pop() if free else Segment(s.size * 4)
+        try:
+            yield segment
+        finally:
+            with self.lock:
+                free.append(segment)
 
     def _each_server(self, wgroup: int, name: str, array: np.ndarray, do: Callable[[str, Slice], None],
                      sgroup: int | None = None) -> None:
@@ -305,7 +340,7 @@ class GrpcParamClient:
                 raise SingaError(f"param {name!r} slice {s.slice_id}: no address for server {s.server} "
                                  f"of server group {sgroup}")
             by_address.setdefault(address, []).append(s)
-        concurrently([partial(_each, do, a, ss) for a, ss in by_address.items()])
+        concurrently([partial(_each, do, a, ss) for a, ss in by_address.items()], self.pool)
 
     def _slices(self, name: str, array: np.ndarray) -> list[Slice]:
         slices = self.slices.get(name)
@@ -323,6 +358,15 @@ class GrpcParamClient:
             return self.stubs[address].call(method, request, timeout=self.timeout, **kw)
         except grpc.RpcError as err:
             raise rpc_error(err, address, request.header.key) from None  # type: ignore[attr-defined]
+
+    def _get_into(self, address: str, request: Framed, target: np.ndarray, segment: Segment | None) -> None:
+        """A slice's values written by its server into this client's segment, then copied to `target`."""
+        reply = self._call(address, "Get", request, into=segment)
+        values = _tensor(reply, "Get reply")
+        if values.size != target.size:
+            raise SingaError(f"param {request.header.key.param!r}: {values.size} values came back for a "  # type: ignore[attr-defined]
+                             f"slice of {target.size}")
+        np.copyto(target.reshape(-1), values.reshape(-1))
 
     def _stream_into(self, address: str, request: Framed, target: np.ndarray) -> None:
         """A streamed reply's chunks written straight into `target` (no whole-slice buffer)."""
@@ -343,24 +387,19 @@ def _each(do: Callable[[str, Slice], None], address: str, slices: list[Slice]) -
         do(address, s)
 
 
-def concurrently(tasks: Sequence[Callable[[], object]]) -> None:
-    """Run the tasks at once (the first on this thread); once all are done, the error of the first
-    task that failed, in the tasks' order (not whichever failed first), is raised."""
-    errors: list[BaseException | None] = [None] * len(tasks)
-
-    def run(i: int) -> None:
-        try:
-            tasks[i]()
-        except BaseException as err:  # noqa: BLE001 (re-raised on the caller's thread below)
-            errors[i] = err
-
-    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(1, len(tasks))]
-    for t in threads:
-        t.start()
-    if tasks:
-        run(0)
-    for t in threads:
-        t.join()
+def concurrently(tasks: Sequence[Callable[[], object]], pool: ThreadPoolExecutor) -> None:
+    """Run the tasks at once (the first on this thread, the others on `pool`'s threads, which live as
+    long as the client); once all are done, the error of the first task that failed, in the tasks'
+    order (not whichever failed first), is raised."""
+    futures = [pool.submit(task) for task in tasks[1:]]
+    errors: list[BaseException | None] = []
+    try:
+        if tasks:
+            tasks[0]()
+        errors.append(None)
+    except BaseException as err:  # noqa: BLE001 (re-raised below, after the others are done)
+        errors.append(err)
+    errors.extend(f.exception() for f in futures)
     first = next((e for e in errors if e is not None), None)
     if first is not None:
         raise first

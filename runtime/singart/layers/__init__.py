@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from . import input, loss, neuron  # noqa: F401 -- the built-in kinds register themselves
 from .base import Layer, LayerContext
+from .numpy_layer import NumpyLayer
 from .registry import IMPLEMENTATIONS, implements, make_layer, register_layer
 
-__all__ = ["IMPLEMENTATIONS", "Layer", "LayerContext", "implements", "make_layer", "register_layer"]
+__all__ = ["IMPLEMENTATIONS", "Layer", "LayerContext", "NumpyLayer", "implements", "make_layer", "register_layer"]

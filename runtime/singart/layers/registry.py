@@ -2,27 +2,32 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from singa_spec import SPECS
 
 from .base import Layer, LayerContext
+from .numpy_layer import NumpyLayer, adapter_for
 
 IMPLEMENTATIONS: dict[str, type[Layer]] = {}
+Impl = TypeVar("Impl", type[Layer], type[NumpyLayer])
 
 
-def register_layer(kind: str, cls: type[Layer]) -> None:
-    """Run layers of `kind` (a registered spec's name) with `cls`."""
+def register_layer(kind: str, cls: type[Layer | NumpyLayer]) -> None:
+    """Run layers of `kind` (a registered spec's name) with `cls` (a Layer, or a NumpyLayer that an
+    adapter runs)."""
     if kind not in SPECS:
         raise ValueError(f"layer implementation {cls.__name__}: {kind} has no spec; register it first")
-    if IMPLEMENTATIONS.get(kind, cls) is not cls:
-        raise ValueError(f"layer kind {kind} has two implementations: {IMPLEMENTATIONS[kind].__name__} "
-                         f"and {cls.__name__}")
-    IMPLEMENTATIONS[kind] = cls
+    known = IMPLEMENTATIONS.get(kind)
+    if known is not None and getattr(known, "user", known) is not cls:
+        raise ValueError(f"layer kind {kind} has two implementations: {known.__name__} and {cls.__name__}")
+    if known is None:
+        IMPLEMENTATIONS[kind] = adapter_for(cls) if issubclass(cls, NumpyLayer) else cls
 
 
-def implements(*kinds: str) -> Callable[[type[Layer]], type[Layer]]:
+def implements(*kinds: str) -> Callable[[Impl], Impl]:
     """Class decorator: register the class as the implementation of `kinds`."""
-    def register(cls: type[Layer]) -> type[Layer]:
+    def register(cls: Impl) -> Impl:
         for kind in kinds:
             register_layer(kind, cls)
         return cls

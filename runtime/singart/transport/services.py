@@ -92,22 +92,27 @@ class Stub:
         return channel.unary_unary(path)
 
     def call(self, method: str, request: Framed, timeout: float | None = None, shm: bool = False,
-             reply_bytes: int = 0) -> Framed:
+             reply_bytes: int = 0, segment: Segment | None = None, into: Segment | None = None) -> Framed:
         """One unary call. shm: the request's tensor goes through shared memory (the peer is on this
-        host); reply_bytes > 0: a reply tensor of up to that many bytes comes back the same way."""
+        host), a fresh segment or the caller's `segment` (kept across calls, grown as needed);
+        reply_bytes > 0 or `into`: a reply tensor comes back the same way, into a fresh segment of that
+        many bytes or into `into` (the reply's array is then a view of it, valid until its next use)."""
         with ExitStack() as stack:
             header = _copy(request.header)
             if shm and request.tensor is not None and request.tensor.size:
                 array = wire_array(request.tensor)
-                segment = Segment(array.nbytes)
-                stack.callback(segment.close)  # after the call: the peer has mapped it by then
+                if segment is None:
+                    segment = Segment(array.nbytes)
+                    stack.callback(segment.close)  # after the call: the peer has mapped it by then
+                segment.ensure(array.nbytes)
                 segment.write(array)
                 describe(header.tensor, array)  # type: ignore[attr-defined]
                 segment.describe(header.tensor.shm)  # type: ignore[attr-defined]
                 request = Framed(header)
-            if reply_bytes > 0:
+            if into is None and reply_bytes > 0:
                 into = Segment(reply_bytes)
                 stack.callback(into.close)
+            if into is not None:
                 into.describe(header.into)  # type: ignore[attr-defined]
             raw = self._calls[method](encode(Framed(header, request.tensor)), timeout=timeout)
             return Framed(*decode(raw, message_type(self._methods[method].output_type)))

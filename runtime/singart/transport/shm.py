@@ -1,29 +1,56 @@
 """Same-host payloads through shared memory: the sender writes the tensor into a memfd (an anonymous
 file with no name in /dev/shm) and gRPC carries only its (pid, fd); the peer opens it through
 /proc/PID/fd/FD and maps it. Nothing can leak: the kernel frees the memory once the sender's fd is closed
-(by the sender, or by its death) and the peer's mapping is gone."""
+(by the sender, or by its death) and the peer's mapping is gone.
+
+A segment may live for a whole run (one per param slice and direction): its pages are then allocated
+and zeroed once, not on every call, and a reply the peer writes into it is read through this process's
+own mapping of it (no /proc lookup, no fresh mapping whose pages fault in one by one)."""
 from __future__ import annotations
 
 import mmap
 import os
+import weakref
 
 import numpy as np
 from google.protobuf.message import Message
 from singa_spec.errors import SingaError
 
 PREFIX = "singa-tensor"  # a peer opens only memfds of this name, never another file a pid/fd names
+OWN: weakref.WeakValueDictionary[int, Segment] = weakref.WeakValueDictionary()  # fd -> this process's segment
 
 
 class Segment:
-    """A memfd of this process that a peer may read or write during one call; close() after the call."""
+    """A memfd of this process that a peer may read or write during a call; close() once done with it
+    (after one call, or at the end of a run)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.fd = os.memfd_create(PREFIX, os.MFD_CLOEXEC)
         os.ftruncate(self.fd, size)
+        self._map: mmap.mmap | None = None
+        OWN[self.fd] = self
+
+    def ensure(self, size: int) -> None:
+        """Grow the segment to hold at least `size` bytes (it never shrinks)."""
+        if size > self.size:
+            os.ftruncate(self.fd, size)
+            self.size, self._map = size, None
 
     def write(self, array: np.ndarray) -> None:
         _write(self.fd, self.size, array)
+
+    def view(self, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+        """The segment's bytes as an array, through this process's own shared mapping (what a peer
+        wrote into it, not a copy); valid until the segment grows or closes."""
+        count = int(np.prod(shape, dtype=np.int64))
+        if count * dtype.itemsize > self.size:
+            raise SingaError(f"a tensor of shape {list(shape)} {dtype.name} does not fit its {self.size}-byte segment")
+        if count == 0:
+            return np.empty(shape, dtype)
+        if self._map is None:
+            self._map = mmap.mmap(self.fd, self.size, access=mmap.ACCESS_WRITE)
+        return np.frombuffer(self._map, dtype, count).reshape(shape)
 
     def describe(self, msg: Message) -> None:
         """Fill a SharedMemory message with what a peer needs to open this segment."""
@@ -34,6 +61,8 @@ class Segment:
         return _mapped(self.fd, dtype, shape, self.size)
 
     def close(self) -> None:
+        OWN.pop(self.fd, None)
+        self._map = None  # unmapped once the last view of it is gone
         os.close(self.fd)
 
 
@@ -62,7 +91,11 @@ def _mapped(fd: int, dtype: np.dtype, shape: tuple[int, ...], size: int) -> np.n
 
 
 def map_peer(msg: Message, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
-    """A peer's tensor, mapped copy-on-write: writes to the array stay in this process."""
+    """A peer's tensor, mapped copy-on-write: writes to the array stay in this process. A segment of
+    this process's own (a reply written into it) is read through its own mapping instead."""
+    own = OWN.get(msg.fd) if msg.pid == os.getpid() else None  # type: ignore[attr-defined]
+    if own is not None and own.size >= msg.size:  # type: ignore[attr-defined]
+        return own.view(dtype, shape)
     fd = _open(msg, os.O_RDONLY)
     try:
         return _mapped(fd, dtype, shape, msg.size)  # type: ignore[attr-defined]

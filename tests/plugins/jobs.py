@@ -1,0 +1,48 @@
+"""A small MLP with the example Scale layer plugin between its inner products, and a shard to train it."""
+from __future__ import annotations
+
+from pathlib import Path
+from string import Template
+
+import numpy as np
+from singart.data.convert import write_image_shard
+
+ROOT = Path(__file__).resolve().parents[2]
+SCALE_PLUGIN = ROOT / "examples" / "plugins" / "scale_layer.py"
+HERE = Path(__file__).resolve().parent
+JOB = Template("""name: "scale-mlp"
+train_steps: $steps
+disp_freq: 1
+seed: 3
+train_one_batch { alg: kBP }
+updater { type: kSGD learning_rate { type: kFixed base_lr: 0.1 } }
+cluster { nworkers_per_group: $workers workspace: "$ws" }
+neuralnet {
+  layer { name: "data" type: kShardData sharddata_conf { path: "$shard" batchsize: 8 shape: 6 shape: 6 } }
+  layer { name: "mnist" type: kMnist srclayers: "data" mnist_conf { norm_a: 255 norm_b: 0.5 } }
+  layer { name: "label" type: kLabel srclayers: "data" }
+  layer { name: "fc1" type: kInnerProduct srclayers: "mnist" innerproduct_conf { num_output: 16 }
+    param { name: "w1" init { type: kUniform low: -0.3 high: 0.3 } } param { name: "b1" } }
+  layer { name: "scale" $kind srclayers: "fc1"
+    [scale.scale_conf] { $conf }
+    param { name: "s" init { type: kConstant value: $init } } }
+  layer { name: "relu" type: kReLU srclayers: "scale" }
+  layer { name: "fc2" type: kInnerProduct srclayers: "relu" innerproduct_conf { num_output: 4 }
+    param { name: "w2" init { type: kUniform low: -0.3 high: 0.3 } } param { name: "b2" } }
+  layer { name: "loss" type: kSoftmaxLoss srclayers: "fc2" srclayers: "label" }
+}
+""")
+DEFAULTS = {"steps": 30, "workers": "1", "kind": 'type: kUserLayer user_type: "Scale"', "conf": "factor: 2",
+            "init": 0.5}
+
+
+def write_job(folder: Path, **fields: object) -> Path:
+    """The job file (with `fields` over DEFAULTS) and its shard of 32 random 6x6 images of 4 classes."""
+    shard = folder / "shard"
+    if not shard.exists():
+        rng = np.random.default_rng(4)
+        write_image_shard(str(shard), rng.integers(0, 256, (32, 6, 6), dtype=np.uint8),
+                          rng.integers(0, 4, 32), interval=1e9)
+    path = folder / "job.pbtxt"
+    path.write_text(JOB.substitute({**DEFAULTS, **fields}, ws=folder / "ws", shard=shard))
+    return path
