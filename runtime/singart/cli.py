@@ -36,7 +36,7 @@ RUN_HELP = ("Train a plan compiled by `singac compile` in this process: the job'
             "SIGHUP stop a run cleanly: the newest complete checkpoint stays, and --resume continues "
             "from it. A loss that becomes NaN or infinite stops the run with an error naming the step.")
 EXIT_CODES = ("exit codes: 0 done; 2 bad input or a non-finite loss; 3 another process of the job failed "
-              "or was lost; 70 internal error; 128+N ended by "
+              "or was lost; 70 internal error; 75 rank 0's port was taken (start it again); 128+N ended by "
               "signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 141 stdout closed)")
 
 

@@ -9,20 +9,26 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO, Any
 
 from singa_proto import plan_pb2
 
 from .. import SingaError
 from ..launch.hosts import Host, only_this_machine, read_hosts
 from ..launch.local import run_children
+from ..launch.output import Output
 from ..launch.rank import check_world, resolve
 from ..transport import TOKEN_ENV, TlsFiles, job_token
 from ..transport.security import TLS_FLAGS
-from ..transport.server import LOOPBACK
-from ..worker import available_cores, set_kernel_threads
+from ..transport.server import LOOPBACK, PortTaken, join_address
 from .coordinator import Stopped
+from .peer import COORDINATOR_RANK
 from .rank_run import EXIT_STOPPED, run_rank
+
+EXIT_PORT_TAKEN = 75  # rank 0 found the rendezvous port taken (sysexits' EX_TEMPFAIL): start again on another
+PORT_TRIES = 3  # how many fresh ports the local launcher tries
 
 
 def other_hosts(path: str | None) -> list[Host] | None:
@@ -67,6 +73,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def run_local(command: list[str], nprocs: int, pick: Callable[[], int] = free_port, tries: int = PORT_TRIES,
+              err: IO[bytes] | None = None, **kw: Any) -> int:
+    """The ranks as child processes, rank 0 listening on a port picked just before; when another process
+    takes that port first, all again on a fresh one, up to `tries` times (the exit code as run_children's)."""
+    for attempt in range(1, tries + 1):
+        master = join_address(LOOPBACK, pick())
+        code = run_children(command, nprocs, master, err=err, **kw)
+        if code != EXIT_PORT_TAKEN or attempt == tries:
+            return code
+        Output(err=err).say(f"port {master} was taken before rank 0 listened on it; starting again on "
+                            f"another (try {attempt + 1} of {tries})")
+    return code
+
+
 def run_distributed(plan: plan_pb2.PlanProto, plan_path: str, argv: list[str], keep: int,
                     overwrite: bool, hosts: list[Host] | None = None, ray_address: str | None = None,
                     tls: TlsFiles | None = None, resume: bool = False) -> int:
@@ -79,15 +99,19 @@ def run_distributed(plan: plan_pb2.PlanProto, plan_path: str, argv: list[str], k
         return run_on_ray(plan_path, plan, hosts, ray_address, args=rank_args(argv, plan_path))
     if found is None:
         command = [str(Path(sys.executable).parent / "singart"), *argv]
-        return run_children(command, nprocs, f"{LOOPBACK}:{free_port()}")
+        return run_local(command, nprocs)
     check_world(found, plan, plan_path)
     if TOKEN_ENV not in os.environ:
         raise SingaError(f"rank {found.rank}: {TOKEN_ENV} is not set; every process of a job started by "
                          f"{found.source.split(' ')[0]} needs the same secret token in it (16 characters "
                          "or more)")
-    set_kernel_threads(max(1, available_cores() // nprocs))  # the ranks share this machine's cores
     try:
         return run_rank(plan, found, job_token(), keep, overwrite, tls=tls, resume=resume)
     except Stopped as err:
         print(f"singart: error: {' '.join(str(err).split())}", file=sys.stderr, flush=True)
         return EXIT_STOPPED
+    except PortTaken as err:
+        if found.rank != COORDINATOR_RANK:
+            raise
+        print(f"singart: error: {err}", file=sys.stderr, flush=True)
+        return EXIT_PORT_TAKEN

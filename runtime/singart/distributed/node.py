@@ -12,7 +12,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TextIO
 
 import grpc
@@ -24,15 +24,16 @@ from ..params.shard import Shard
 from ..store import init_values
 from ..transport import TlsFiles, add_service, build_server
 from ..transport.server import LOOPBACK, split_address
+from ..worker import available_cores, set_kernel_threads
 from .bridges_rpc import Inbox, InboxServicer, Link, links_for
 from .coordinator import REGISTER_S, Coordinator, CoordinatorServicer, OnMetrics, threads_for
 from .params_rpc import (
-    THREADS,
     GrpcParamClient,
     ParamsServicer,
     connect_masters,
     hosted_servers,
     local_shards,
+    params_threads,
     server_addresses,
 )
 from .peer import COORDINATOR_RANK, Peer
@@ -71,6 +72,26 @@ def own_host(master: str) -> str:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.connect((host, 9))
         return str(s.getsockname()[0])
+
+
+def host_key(host: str) -> str:
+    """A listening host as one machine is known by: its address (a name resolved, brackets off)."""
+    host = host.strip("[]")
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    try:
+        return socket.gethostbyname(host)
+    except OSError:
+        return host.lower()  # a name that does not resolve here: compared as written
+
+
+def rank_cores(addresses: Mapping[int, str], rank: int, cores: int) -> int:
+    """The kernel threads of `rank`: the `cores` of its host shared by the job's ranks that listen on
+    that host (from the address book), never by ranks on other machines."""
+    keys = {r: host_key(split_address(a)[0]) for r, a in addresses.items()}
+    return max(1, cores // sum(k == keys[rank] for k in keys.values()))
 
 
 def role_words(role: plan_pb2.ProcessRole) -> str:
@@ -123,7 +144,7 @@ class Node:
 
     def _serve(self, address: str) -> tuple[grpc.Server, str]:
         """Start the one server of this rank with the services its role needs."""
-        threads = THREADS + threads_for(len(self.plan.roles))
+        threads = params_threads(self.plan, self.shards) + threads_for(len(self.plan.roles))
         server, (bound,) = build_server([address], self.token, self.tls, threads=threads)
         if self.shards:
             add_service(server, "Params", ParamsServicer(self.plan, self.shards))
@@ -135,8 +156,10 @@ class Node:
         return server, bound
 
     def join(self) -> AddressBook:
-        """Register, wait for every rank, start the heartbeats, connect to the other ranks."""
+        """Register, wait for every rank, take this rank's share of its host's cores, start the heartbeats,
+        connect to the other ranks."""
         self.book = book = self.peer.register(self.register_s)
+        set_kernel_threads(rank_cores(book.addresses, self.rank, available_cores()))
         self.peer.start_heartbeats()
         connect_masters(self.shards, server_addresses(self.plan, book.addresses), self.token, self.tls)
         if self.role.workers:

@@ -15,6 +15,7 @@ a streamed reply (a large unary reply is several times slower than a push on grp
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -35,7 +36,8 @@ from ..transport import Framed, Stub, TlsFiles, add_service, build_server, chunk
 from ..transport.shm import Segment
 
 Executor = tuple[int, int]  # (server group, server id)
-THREADS = 64  # every blocked Get holds a server thread until the update it waits for is pushed
+MARGIN = 16  # server threads beyond the calls that may wait at once: Put, History, a checkpoint's pulls
+FANOUT_THREADS = 64  # a client's threads for its calls to several servers at once
 
 
 def hosted_servers(plan: plan_pb2.PlanProto, rank: int) -> list[Executor]:
@@ -147,11 +149,29 @@ class ParamsServicer:
         return Framed(pb.SliceTensor(key=h.key, group=master), values)
 
 
+def params_threads(plan: plan_pb2.PlanProto, executors: Iterable[Executor]) -> int:
+    """Server threads for the Params service of `executors`: a waiting Get holds its thread until the
+    update it waits for arrives, so every call that may be under way at once gets one. That is, per
+    slice served here, a push and a pull from each worker process of the groups it serves (a process
+    pulls a slice after its push, and the next step's push may start as the pull ends) and one
+    Hogwild Sync from each other server group. Threads start as calls need them."""
+    cluster = plan.job.cluster
+    ngroups = (cluster.nworker_groups, cluster.nserver_groups)
+    servers = set(executors)
+    held: Counter[int] = Counter()  # server group -> its slices served here
+    for slices in slice_table(plan).values():
+        held.update(g for g, sid in servers for s in slices if s.server == sid)
+    procs = {(r.rank, w.group) for r in plan.roles for w in r.workers}
+    calls = 2 * sum(held[server_group_of(group, *ngroups)] for _, group in procs)
+    syncs = sum(held.values()) * (max(1, ngroups[1]) - 1)
+    return calls + syncs + MARGIN
+
+
 def params_server(plan: plan_pb2.PlanProto, shards: Mapping[Executor, Shard], token: str,
                   addresses: Sequence[str] = ("127.0.0.1:0",), tls: TlsFiles | None = None
                   ) -> tuple[grpc.Server, list[str]]:
     """An unstarted server of the Params service over `shards`, and the addresses it listens on."""
-    server, bound = build_server(addresses, token, tls, threads=THREADS)
+    server, bound = build_server(addresses, token, tls, threads=params_threads(plan, shards))
     add_service(server, "Params", ParamsServicer(plan, shards))
     return server, bound
 
@@ -217,7 +237,7 @@ class GrpcParamClient:
         # a queued push behind a waiting pull could wait for ever)
         self.segments: dict[tuple[str, str, int, str], list[Segment]] = {}
         self.lock = threading.Lock()
-        self.pool = ThreadPoolExecutor(THREADS, thread_name_prefix="params-fanout")
+        self.pool = ThreadPoolExecutor(FANOUT_THREADS, thread_name_prefix="params-fanout")
 
     def push(self, wgroup: int, step: int, name: str, grad: np.ndarray, shares: int) -> None:
         """Each slice of the gradient to its server, one Update per slice."""

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from singa_spec.hosts import Host, assign_hosts, parse_hosts, read_hosts
 
-from ..transport.server import split_address
+from ..transport.server import bindable, split_address
 
 __all__ = ["Host", "assign_hosts", "is_this_machine", "only_this_machine", "parse_hosts", "read_hosts", "same_host"]
 
@@ -41,15 +41,4 @@ def _all_local(name: str) -> bool:
         found = {str(info[4][0]) for info in socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)}
     except (OSError, UnicodeError):
         return False  # a name that does not resolve here cannot be this machine
-    return bool(found) and all(_bindable(addr) for addr in found)
-
-
-def _bindable(addr: str) -> bool:
-    """Whether a socket can bind the address: true for this machine's addresses alone."""
-    family = socket.AF_INET6 if ":" in addr else socket.AF_INET
-    try:
-        with socket.socket(family, socket.SOCK_STREAM) as s:
-            s.bind((addr, 0))
-        return True
-    except OSError:
-        return False
+    return bool(found) and all(bindable(addr) for addr in found)  # only this machine's addresses bind

@@ -18,10 +18,13 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import IO
 
 from .. import SingaError
 from ..transport import security
+from .output import Output, copy_lines, failed
+from .rank import MASTER_ENV, SINGA
 
 GRACE_S = 5.0  # how long a child has to end after SIGTERM before SIGKILL
 POLL_S = 0.05  # how often the launcher looks for a child that ended
@@ -40,8 +43,12 @@ class Child:
 
 def child_env(base: Mapping[str, str], rank: int, world_size: int, master: str, token: str) -> dict[str, str]:
     """The environment of one rank: the launcher's, plus who the child is and the job's token."""
-    return {**base, "SINGA_RANK": str(rank), "SINGA_WORLD_SIZE": str(world_size), "SINGA_MASTER": master,
-            "SINGA_JOB_TOKEN": token}
+    return {**base, **own_variables(rank, world_size, master, token)}
+
+
+def own_variables(rank: int, world_size: int, master: str, token: str) -> dict[str, str]:
+    """What a launcher tells each rank: who it is (as rank.py reads it back) and the job's token."""
+    return {SINGA.rank: str(rank), SINGA.size: str(world_size), MASTER_ENV: master, security.TOKEN_ENV: token}
 
 
 def run_children(command: Sequence[str], world_size: int, master: str, *, env: Mapping[str, str] | None = None,
@@ -51,8 +58,7 @@ def run_children(command: Sequence[str], world_size: int, master: str, *, env: M
     if world_size < 1:
         raise SingaError(f"a run needs at least one process, not {world_size}")
     base = dict(os.environ if env is None else env)
-    sinks = {"out": out or sys.stdout.buffer, "err": err or sys.stderr.buffer}
-    lock = threading.Lock()  # one line at a time, whichever rank or stream it comes from
+    output = Output(out, err)
     token = security.job_token(base)
     children: list[Child] = []
     readers: list[threading.Thread] = []
@@ -61,8 +67,8 @@ def run_children(command: Sequence[str], world_size: int, master: str, *, env: M
         for rank in range(world_size):
             children.append(_start(command, rank, child_env(base, rank, world_size, master, token)))
         for child in children:
-            readers += _pump_child(child, sinks, lock)
-        return _watch(children, lambda line: _say(sinks["err"], lock, line))
+            readers += _pump_child(child, output)
+        return _watch(children, output)
     finally:
         with _no_interrupts():
             _stop(children, grace)
@@ -93,44 +99,17 @@ def _die_with(parent: int) -> Callable[[], None]:
     return setup
 
 
-def _pump_child(child: Child, sinks: dict[str, IO[bytes]], lock: threading.Lock) -> list[threading.Thread]:
+def _pump_child(child: Child, output: Output) -> list[threading.Thread]:
     """Threads that copy the child's stdout and stderr to ours, each line behind its rank."""
-    prefix = f"[rank {child.rank}] ".encode()
     pipes = {"out": child.proc.stdout, "err": child.proc.stderr}
-    threads = [threading.Thread(target=_pump, args=(pipe, prefix, sinks[name], lock), daemon=True)
-               for name, pipe in pipes.items() if pipe is not None]
+    threads = [threading.Thread(target=copy_lines, args=(pipe, partial(output.line, child.rank, name)),
+                                daemon=True) for name, pipe in pipes.items() if pipe is not None]
     for t in threads:
         t.start()
     return threads
 
 
-def _pump(pipe: IO[bytes], prefix: bytes, sink: IO[bytes], lock: threading.Lock) -> None:
-    """Copy whole lines until the child closes the pipe; keep draining if our own output went away, so
-    the child never blocks on a full pipe."""
-    broken = False
-    for line in iter(pipe.readline, b""):
-        if broken:
-            continue
-        with lock:
-            try:
-                sink.write(prefix + line + (b"" if line.endswith(b"\n") else b"\n"))
-                sink.flush()
-            except (OSError, ValueError):
-                broken = True
-    pipe.close()
-
-
-def _say(sink: IO[bytes], lock: threading.Lock, line: str) -> None:
-    """One line of the launcher's own, between the children's lines."""
-    with lock:
-        try:
-            sink.write(f"singart: {line}\n".encode())
-            sink.flush()
-        except (OSError, ValueError):
-            pass
-
-
-def _watch(children: list[Child], say: Callable[[str], None]) -> int:
+def _watch(children: list[Child], output: Output) -> int:
     """Wait until every child has exited 0 (return 0) or one has failed (name it, return its code)."""
     running = list(children)
     while running:
@@ -140,21 +119,9 @@ def _watch(children: list[Child], say: Callable[[str], None]) -> int:
                 continue
             running.remove(child)
             if code != 0:
-                others = f"; stopping the other {len(running)} rank(s)" if running else ""
-                say(f"rank {child.rank} {ending(code)}{others}")
-                return code if code > 0 else 128 - code
+                return failed(output, child.rank, code, len(running))
         time.sleep(POLL_S)
     return 0
-
-
-def ending(code: int) -> str:
-    """How a child ended, in words: `exited with code 3`, `was killed by SIGKILL`."""
-    if code >= 0:
-        return f"exited with code {code}"
-    try:
-        return f"was killed by {signal.Signals(-code).name}"
-    except ValueError:
-        return f"was killed by signal {-code}"
 
 
 def _stop(children: list[Child], grace: float) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from singa_proto import plan_pb2
 
 from .. import SingaError
+from ..transport.server import has_port, join_address, valid_address
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ SOURCES = (
     Source("PMI", "PMI_RANK", "PMI_SIZE"),
 )
 FLAGS = Source("flags", "--rank", "--world-size")
+SINGA = SOURCES[0]  # the variables our own launchers set
+MASTER_ENV = "SINGA_MASTER"  # beside them: rank 0's HOST:PORT
 
 
 @dataclass(frozen=True)
@@ -102,45 +105,34 @@ def _whole(name: str, text: str) -> int:
 def _source_master(src: Source, env: Mapping[str, str], default_port: int) -> str | None:
     """The rendezvous a launcher names itself: SINGA_MASTER, torchrun's MASTER_ADDR:MASTER_PORT, or for
     Slurm its launch node's address or the first host of its node list (MPI names none)."""
-    if src.name == "SINGA":
-        return _address("SINGA_MASTER", env["SINGA_MASTER"]) if "SINGA_MASTER" in env else None
+    if src is SINGA:
+        return _address(MASTER_ENV, env[MASTER_ENV]) if MASTER_ENV in env else None
     if src.name == "torchrun":
         if "MASTER_PORT" in env and "MASTER_ADDR" not in env:
             raise SingaError("MASTER_PORT is set but MASTER_ADDR is not: torchrun sets both")
         if "MASTER_ADDR" not in env:
             return None
         port = env.get("MASTER_PORT", str(default_port))
-        return _address("MASTER_ADDR/MASTER_PORT", f"{_bracketed(env['MASTER_ADDR'])}:{port}")
+        return _address("MASTER_ADDR/MASTER_PORT", join_address(env["MASTER_ADDR"], port))
     if src.name == "Slurm":
         host = env.get("SLURM_LAUNCH_NODE_IPADDR") or first_host(
             env.get("SLURM_NODELIST") or env.get("SLURM_JOB_NODELIST", ""))
-        return f"{_bracketed(host)}:{default_port}" if host else None
+        return join_address(host, default_port) if host else None
     return None
 
 
 def _master(flag: str | None, own: str | None, env: Mapping[str, str], default_port: int) -> str | None:
     """The explicit flag, else the winning launcher's own, else SINGA_MASTER (as `mpirun -x` passes)."""
     if flag is not None:
-        return _address("--master", flag if _has_port(flag) else f"{_bracketed(flag)}:{default_port}")
+        return _address("--master", flag if has_port(flag) else join_address(flag, default_port))
     if own is not None:
         return own
-    return _address("SINGA_MASTER", env["SINGA_MASTER"]) if "SINGA_MASTER" in env else None
-
-
-def _has_port(text: str) -> bool:
-    """Whether `host:port` or `[v6]:port` carries a port (a bare IPv6 address does not)."""
-    return bool(re.fullmatch(r"(\[[^\]]*\]|[^:\[\]]*):[^:]*", text))
-
-
-def _bracketed(host: str) -> str:
-    """An IPv6 host in brackets, so that `host:port` stays unambiguous."""
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return _address(MASTER_ENV, env[MASTER_ENV]) if MASTER_ENV in env else None
 
 
 def _address(name: str, text: str) -> str:
     """`host:port` with a host and a port from 1 to 65535, or an error naming where it came from."""
-    m = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})", text)
-    if not m or not 1 <= int(m.group(2)) <= 65535:
+    if not valid_address(text):
         raise SingaError(f"{name}={text!r} is not an address host:port (port 1 to 65535)")
     return text
 

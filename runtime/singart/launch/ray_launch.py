@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,15 +21,17 @@ from singa_proto import plan_pb2
 
 from .. import SingaError
 from ..transport import security
+from ..transport.server import join_address, split_address
 from .hosts import Host, assign_hosts
-from .local import GRACE_S, _no_interrupts, child_env, ending
+from .local import GRACE_S, _no_interrupts, own_variables
+from .output import Output, failed
 from .ray_rank import PLAN, PYTHON, Line, RankProcess
 
 READ_WAIT_S = 0.5  # how long one poll of a rank waits for its next line
 STOP_EXTRA_S = 30.0  # beyond the grace period, how long the launcher waits for the actors to stop
 REACH_S = 10.0  # how long the cluster's address may take to accept a connection
 LOST = 1  # the exit code when a rank's actor (its host) was lost rather than the rank failing
-OWN_VARIABLES = ("SINGA_RANK", "SINGA_WORLD_SIZE", "SINGA_MASTER", "SINGA_JOB_TOKEN")
+OWN_VARIABLES = tuple(own_variables(0, 1, "", ""))  # each rank's own, never forwarded from ours
 
 
 @dataclass(frozen=True)
@@ -68,22 +69,21 @@ def run_ranks(command: Sequence[str], payload: bytes, world_size: int, hosts: li
     if not where:
         raise SingaError("--hosts names other machines: give the Ray cluster's address (RAY_ADDRESS or "
                          "--ray-address)")
-    sinks = {"out": out or sys.stdout.buffer, "err": err or sys.stderr.buffer}
+    output = Output(out, err)
     _join(ray, where)
     actors: list[Any] = []
     try:
         placements = place(hosts, world_size, live_nodes(ray.nodes()), where)
         actors = [_actor(ray, p, payload) for p in placements]
         rank0 = placements[0].address
-        port = ray.get(actors[0].free_port.remote(rank0))
-        master = f"[{rank0}]:{port}" if ":" in rank0 else f"{rank0}:{port}"
+        master = join_address(rank0, ray.get(actors[0].free_port.remote(rank0)))
         extra = forwarded(base)
-        ray.get([a.start.remote(command, extra | child_env({}, p.rank, world_size, master, token))
+        ray.get([a.start.remote(command, extra | own_variables(p.rank, world_size, master, token))
                  for a, p in zip(actors, placements)])
-        return _watch(ray, actors, placements, sinks)
+        return _watch(ray, actors, placements, output)
     finally:
         with _no_interrupts():
-            _stop(ray, actors, grace, sinks)
+            _stop(ray, actors, grace, output)
             ray.shutdown()
 
 
@@ -110,8 +110,9 @@ def _join(ray: Any, address: str) -> None:
 def _reachable(address: str) -> None:
     """Refuse at once a `host:port` where nothing listens: Ray itself retries such an address for minutes,
     logging as it goes."""
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit():
+    try:
+        host, port = split_address(address)
+    except SingaError:
         return  # `auto` and the like: Ray finds the cluster itself
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_S).close()
@@ -173,7 +174,7 @@ def _actor(ray: Any, p: Placement, payload: bytes) -> Any:
     return cls.remote(p.rank, payload)
 
 
-def _watch(ray: Any, actors: list[Any], placements: list[Placement], sinks: dict[str, IO[bytes]]) -> int:
+def _watch(ray: Any, actors: list[Any], placements: list[Placement], output: Output) -> int:
     """Copy every rank's lines until all exited 0 (return 0) or one failed or was lost (return its code)."""
     pending = {actors[r].read.remote(READ_WAIT_S): r for r in range(len(actors))}
     running = len(actors)
@@ -184,47 +185,31 @@ def _watch(ray: Any, actors: list[Any], placements: list[Placement], sinks: dict
             lines, code = ray.get(ready[0])
         except ray.exceptions.RayActorError as err:
             host = placements[rank].host.name
-            _say(sinks, f"rank {rank}'s actor on {host} was lost ({type(err).__name__}); stopping the others")
+            output.say(f"rank {rank}'s actor on {host} was lost ({type(err).__name__}); stopping the others")
             return LOST
-        _write(sinks, rank, lines)
+        _write(output, rank, lines)
         if code is None:
             pending[actors[rank].read.remote(READ_WAIT_S)] = rank
             continue
         running -= 1
         if code != 0:
-            others = f"; stopping the other {running} rank(s)" if running else ""
-            _say(sinks, f"rank {rank} {ending(code)}{others}")
-            return code if code > 0 else 128 - code
+            return failed(output, rank, code, running)
     return 0
 
 
-def _stop(ray: Any, actors: list[Any], grace: float, sinks: dict[str, IO[bytes]]) -> None:
+def _stop(ray: Any, actors: list[Any], grace: float, output: Output) -> None:
     """Stop every rank still running, print the lines they left, and end the actors."""
     refs = [a.stop.remote(grace) for a in actors]
     for rank, ref in enumerate(refs):
         try:
-            _write(sinks, rank, ray.get(ref, timeout=grace + STOP_EXTRA_S))
+            _write(output, rank, ray.get(ref, timeout=grace + STOP_EXTRA_S))
         except Exception:  # noqa: BLE001, S110 -- a lost actor has nothing left to stop or say
             pass
     for a in actors:
         ray.kill(a)
 
 
-def _write(sinks: dict[str, IO[bytes]], rank: int, lines: list[Line]) -> None:
+def _write(output: Output, rank: int, lines: list[Line]) -> None:
     """A rank's lines on our stdout and stderr, each behind its rank."""
-    prefix = f"[rank {rank}] ".encode()
-    for name, line in lines:
-        try:
-            sinks[name].write(prefix + line)
-            sinks[name].flush()
-        except (OSError, ValueError):
-            pass  # our reader went away: keep draining so that the ranks never block
-
-
-def _say(sinks: dict[str, IO[bytes]], line: str) -> None:
-    """One line of the launcher's own."""
-    try:
-        sinks["err"].write(f"singart: {line}\n".encode())
-        sinks["err"].flush()
-    except (OSError, ValueError):
-        pass
+    for stream, line in lines:
+        output.line(rank, stream, line)

@@ -15,9 +15,11 @@ import sys
 import tempfile
 import threading
 from collections.abc import Mapping, Sequence
-from typing import IO
+from functools import partial
 
+from ..transport.server import family
 from .local import Child, _stop
+from .output import copy_lines
 
 PLAN = "{plan}"  # in a command: the path of the plan file on the rank's host
 PYTHON = "{python}"  # in a command: the Python that runs the actor there (the host's singart install)
@@ -53,8 +55,7 @@ class RankProcess:
 
     def free_port(self, host: str) -> int:
         """A port free on this host's address now, for the job's rendezvous (rank 0's host)."""
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        with socket.socket(family, socket.SOCK_STREAM) as s:
+        with socket.socket(family(host), socket.SOCK_STREAM) as s:
             s.bind((host, 0))
             return int(s.getsockname()[1])
 
@@ -68,16 +69,13 @@ class RankProcess:
                                 stderr=subprocess.PIPE, process_group=0, cwd=self.dir)
         self.child = Child(self.rank, proc)
         for name, pipe in (("out", proc.stdout), ("err", proc.stderr)):
-            t = threading.Thread(target=self._pump, args=(name, pipe), daemon=True)
+            t = threading.Thread(target=copy_lines, args=(pipe, partial(self._queue, name)), daemon=True)
             t.start()
             self.readers.append(t)
 
-    def _pump(self, name: str, pipe: IO[bytes] | None) -> None:
-        """Queue each line of one of the child's streams until it closes it."""
-        assert pipe is not None
-        for line in iter(pipe.readline, b""):
-            self.lines.put((name, line if line.endswith(b"\n") else line + b"\n"))
-        pipe.close()
+    def _queue(self, name: str, line: bytes) -> None:
+        """Queue a line of the child's stream `name` for the launcher."""
+        self.lines.put((name, line if line.endswith(b"\n") else line + b"\n"))
 
     def read(self, wait_s: float = 0.5) -> tuple[list[Line], int | None]:
         """The lines queued so far (waiting up to wait_s for a first one), and the exit code once the

@@ -2,6 +2,8 @@
 wildcard), checks the job's token on every call, and takes messages of any size (large param slices)."""
 from __future__ import annotations
 
+import re
+import socket
 from collections.abc import Sequence
 from concurrent import futures
 
@@ -20,12 +22,48 @@ OPTIONS = (
 )
 
 
+class PortTaken(SingaError):
+    """A listen refused because another process holds the port of an address of this machine."""
+
+
 def split_address(address: str) -> tuple[str, str]:
-    """HOST and PORT of HOST:PORT ([V6]:PORT too)."""
+    """HOST and PORT of HOST:PORT ([V6]:PORT too; the host keeps its brackets)."""
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit():
         raise SingaError(f"address {address!r} is not HOST:PORT")
     return host, port
+
+
+def has_port(text: str) -> bool:
+    """Whether `host:port` or `[v6]:port` carries a port (a bare IPv6 address does not)."""
+    host, sep, _ = text.rpartition(":")
+    return bool(sep) and ((host.startswith("[") and host.endswith("]")) or ":" not in host)
+
+
+def valid_address(text: str) -> bool:
+    """Whether the text is HOST:PORT with a host name or address ([V6] in brackets) and a port 1-65535."""
+    m = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})", text)
+    return m is not None and 1 <= int(m.group(2)) <= 65535
+
+
+def join_address(host: str, port: int | str) -> str:
+    """HOST:PORT, an IPv6 host in brackets so that the port stays unambiguous."""
+    return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+
+
+def family(host: str) -> socket.AddressFamily:
+    """The socket family of a numeric host address (IPv6 when it has a colon)."""
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def bindable(host: str, port: int = 0) -> bool:
+    """Whether a socket can bind host:port now (port 0: whether the host is one of this machine's)."""
+    try:
+        with socket.socket(family(host), socket.SOCK_STREAM) as s:
+            s.bind((host.strip("[]"), port))
+        return True
+    except OSError:
+        return False
 
 
 def check_address(address: str) -> None:
@@ -49,8 +87,11 @@ def build_server(addresses: Sequence[str], token: str, tls: TlsFiles | None = No
         except RuntimeError:
             port = 0
         if not port:
-            raise SingaError(f"cannot listen on {address}: the port is taken or the host is not this one")
-        bound.append(f"{split_address(address)[0]}:{port}")
+            host = split_address(address)[0]
+            if bindable(host):
+                raise PortTaken(f"cannot listen on {address}: the port is taken by another process")
+            raise SingaError(f"cannot listen on {address}: the host is not one of this machine's addresses")
+        bound.append(join_address(split_address(address)[0], port))
     return server, bound
 
 
