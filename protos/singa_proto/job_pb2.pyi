@@ -52,6 +52,8 @@ class LayerType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     kRNN: _ClassVar[LayerType]
     kGRU: _ClassVar[LayerType]
     kLSTM: _ClassVar[LayerType]
+    kTokens: _ClassVar[LayerType]
+    kNextTokens: _ClassVar[LayerType]
     kUserLayer: _ClassVar[LayerType]
 
 class InitMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
@@ -131,6 +133,8 @@ kEmbedding: LayerType
 kRNN: LayerType
 kGRU: LayerType
 kLSTM: LayerType
+kTokens: LayerType
+kNextTokens: LayerType
 kUserLayer: LayerType
 kConstant: InitMethod
 kConst: InitMethod
@@ -491,12 +495,14 @@ class SliceProto(_message.Message):
     def __init__(self, slice_dim: _Optional[int] = ..., num_slices: _Optional[int] = ...) -> None: ...
 
 class SoftmaxLossProto(_message.Message):
-    __slots__ = ("topk", "scale")
+    __slots__ = ("topk", "scale", "perplexity")
     TOPK_FIELD_NUMBER: _ClassVar[int]
     SCALE_FIELD_NUMBER: _ClassVar[int]
+    PERPLEXITY_FIELD_NUMBER: _ClassVar[int]
     topk: int
     scale: float
-    def __init__(self, topk: _Optional[int] = ..., scale: _Optional[float] = ...) -> None: ...
+    perplexity: bool
+    def __init__(self, topk: _Optional[int] = ..., scale: _Optional[float] = ..., perplexity: _Optional[bool] = ...) -> None: ...
 
 class SplitProto(_message.Message):
     __slots__ = ("num_splits",)

@@ -186,6 +186,8 @@ ACTIVATIONS: dict[str, Rule] = {
     "kShardData": lambda net, node: 0,  # its batches are views of the decoded shard (memory.py)
     "kLabel": _out,
     "kMnist": _out,
+    "kTokens": _out,
+    "kNextTokens": _out,
     "kRGBImage": lambda net, node: _out(net, node) + _in(net, node),  # float copy, then the crop
     "kConvolution": lambda net, node: _out(net, node) + _dx(net, node),
     "kCConvolution": lambda net, node: _out(net, node) + _dx(net, node),

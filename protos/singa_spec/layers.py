@@ -70,6 +70,8 @@ BUILT_IN: tuple[LayerSpec, ...] = (
     LayerSpec("kPrefetch", shapes.prefetch, grad=False),
     LayerSpec("kLabel", shapes.label, grad=False),
     LayerSpec("kMnist", shapes.mnist, grad=False),
+    LayerSpec("kTokens", shapes.tokens, grad=False),
+    LayerSpec("kNextTokens", shapes.tokens, grad=False),
     LayerSpec("kRGBImage", shapes.rgb_image, grad=False),
     _product("kConvolution", shapes.convolution, param_rules.convolution, "num_filters"),
     _product("kCConvolution", shapes.convolution, param_rules.convolution, "num_filters"),

@@ -67,6 +67,16 @@ def label(conf: Any, ins: list[Shape]) -> Shape:
     return (ins[0][0],)
 
 
+def tokens(conf: Any, ins: list[Shape]) -> Shape:
+    """A text window of unroll_len + 1 ids gives unroll_len ids per row (kTokens, kNextTokens)."""
+    arity(ins, 1)
+    batch, *rec = ins[0]
+    if len(rec) != 1 or rec[0] < 2:
+        raise ShapeError(f"needs records of at least 2 token ids (1-D, as `singart data text` writes), "
+                         f"got records of shape {rec}")
+    return (batch, rec[0] - 1)
+
+
 def mnist(conf: Any, ins: list[Shape]) -> Shape:
     arity(ins, 1)
     batch, *rec = ins[0]

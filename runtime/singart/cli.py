@@ -1,4 +1,5 @@
-"""`singart`: run a compiled plan (`singart run PLAN [--resume]`) and convert data (`singart data ...`)."""
+"""`singart`: run a compiled plan (`singart run PLAN [--resume]`), convert data (`singart data ...`) and
+generate text from a trained language model (`singart sample PLAN`)."""
 from __future__ import annotations
 
 import argparse
@@ -106,6 +107,7 @@ def count(text: str) -> int:
 def parser() -> argparse.ArgumentParser:
     """The `singart` command line."""
     from .data.cli import add_data_command
+    from .sample_cli import add_sample_command
 
     p = argparse.ArgumentParser(prog="singart", description="Run SINGA placement plans compiled by singac.")
     p.add_argument("--version", action="version", version=f"singart (singa-py) {version()}")
@@ -138,6 +140,7 @@ def parser() -> argparse.ArgumentParser:
                      help="run even when the plan's memory estimate exceeds the memory available")
     run.set_defaults(func=_run)
     add_data_command(sub)
+    add_sample_command(sub)
     return p
 
 

@@ -5,6 +5,7 @@ Each step: validation if due, test if due, checkpoint if due, TrainOneBatch, dis
 """
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import time
@@ -58,8 +59,17 @@ def log_line(label: str, step: int, metrics: dict[str, tuple[float, int]]) -> st
 
 
 def averages(metrics: dict[str, tuple[float, int]]) -> dict[str, float]:
-    """{name: sum / count}."""
-    return {k: s / c for k, (s, c) in metrics.items() if c}
+    """{name: sum / count}, passed through MEAN_TO_SHOWN where the name is there."""
+    return {k: MEAN_TO_SHOWN.get(k, float)(s / c) for k, (s, c) in metrics.items() if c}
+
+
+def _exp(x: float) -> float:
+    return math.exp(x) if x < 709.0 else math.inf  # beyond that a double overflows (math.exp raises)
+
+
+# metrics whose (sum, count) pairs merge like any other, but whose shown value is a function of the mean:
+# perplexity is exp of the mean cross-entropy per character, not a mean of per-character values
+MEAN_TO_SHOWN: dict[str, Callable[[float], float]] = {"ppl": _exp}
 
 
 def evaluate(job: job_pb2.JobProto, group: WorkerGroup, what: str, step: int) -> dict[str, tuple[float, int]]:

@@ -275,3 +275,18 @@ def test_a_fresh_run_over_checkpoints_needs_resume_or_overwrite(tmp_path: Path, 
                                                                   "step6-done"]
     assert json.loads((folder / "step4-done").read_text())["plan"] == other.content_hash
     assert (folder / "notes.txt").exists()
+
+
+def test_a_loss_that_asks_for_perplexity_logs_ppl(tmp_path: Path, job: dict[str, str]) -> None:
+    src = tmp_path / "ppl.pbtxt"
+    src.write_text(JOB.format(**job).replace('srclayers: "label" }',
+                                             'srclayers: "label" softmaxloss_conf { perplexity: true } }'))
+    path = tmp_path / "ppl.plan"
+    write_plan(seal(singac.compile_file(str(src))), path)
+    proc = singart("run", str(path))
+    assert proc.returncode == 0, proc.stderr
+    lines = [ln for ln in proc.stdout.splitlines() if " @ step " in ln]
+    assert len(lines) == 7
+    for ln in lines:
+        values = dict(re.findall(r"(\w+) = (\S+?)(?:,|$)", ln))
+        assert float(values["ppl"]) == pytest.approx(np.exp(float(values["loss"])), rel=1e-5)

@@ -98,3 +98,23 @@ def test_dropout_mask_does_not_depend_on_partitioning(axis: int) -> None:
         part = make_layer("kDropout", DROP, origin_shape=x.shape, block=((axis, lo, hi),), name=f"l@{i:02d}")
         parts.append(part.forward([np.ascontiguousarray(x[index])], [], 9).copy())
     np.testing.assert_array_equal(np.concatenate(parts, axis=axis), y)
+
+
+def test_softmax_loss_perplexity_is_exp_of_the_mean_cross_entropy() -> None:
+    from singart.train import averages, log_line
+
+    rng = np.random.default_rng(3)
+    x, labels = rand(rng, 6, 5), rng.integers(0, 5, 6).astype(np.int32)
+    plain = make_layer("kSoftmaxLoss", origin_shape=(6, 5))
+    plain.forward([x, labels], [], 0)
+    assert "ppl" not in plain.metrics()  # only language models ask for it
+    layer = make_layer("kSoftmaxLoss", "softmaxloss_conf { perplexity: true }", origin_shape=(6, 5))
+    layer.forward([x, labels], [], 0)
+    m = layer.metrics()
+    assert m["ppl"] == m["loss"]  # merged across workers like the loss, (sum, count)
+    loss, _ = ref.softmax_loss(x.astype(np.float64), labels, 6, 1.0)
+    shown = averages(m)
+    np.testing.assert_allclose(shown["ppl"], np.exp(loss.mean()), RTOL)
+    np.testing.assert_allclose(shown["loss"], loss.mean(), RTOL)
+    assert "ppl = " in log_line("Train", 1, m)
+    assert averages({"ppl": (1e6, 1)})["ppl"] == float("inf")  # no OverflowError on a diverged run

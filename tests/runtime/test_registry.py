@@ -18,7 +18,8 @@ def test_every_other_kind_has_an_implementation() -> None:
 
 def test_input_kinds_take_no_gradient_and_the_others_do() -> None:
     no_grad = {name for name, spec in SPECS.items() if not spec.grad}
-    assert no_grad == {"kShardData", "kLMDBData", "kPrefetch", "kLabel", "kMnist", "kRGBImage"}
+    assert no_grad == {"kShardData", "kLMDBData", "kPrefetch", "kLabel", "kMnist", "kRGBImage", "kTokens",
+                       "kNextTokens"}
     assert {name for name, spec in SPECS.items() if spec.loss} == {"kSoftmaxLoss", "kEuclideanLoss"}
 
 

@@ -54,12 +54,14 @@ class Progress:
 
 def write_image_shard(folder: str, images: np.ndarray, labels: np.ndarray,
                       interval: float = 3.0) -> int:
-    """Write uint8 images [N, *shape] and labels [N] as a shard with keys %05d; returns N."""
+    """Write images [N, *shape] (uint8 as pixels, float32 as data) and labels [N] as a shard with keys
+    %05d; returns N."""
     progress = Progress(os.path.basename(folder.rstrip(os.sep)) or folder, interval)
-    shape = images.shape[1:]
+    shape, pixels = images.shape[1:], images.dtype == np.uint8
     with DataShard(folder, kCreate) as shard:
         for i in range(images.shape[0]):
-            record = image_record(shape, int(labels[i]), pixel=images[i].tobytes())
+            record = image_record(shape, int(labels[i]), pixel=images[i].tobytes()) if pixels else \
+                image_record(shape, int(labels[i]), data=images[i])
             if not shard.insert(f"{i:05d}", record):
                 raise ShardError(f"{folder}: record {i}: key {i:05d} rejected")
             progress.tick()

@@ -44,13 +44,17 @@ class LossLayer(Layer):
 @implements("kSoftmaxLoss")
 class SoftmaxLossLayer(LossLayer):
     """kSoftmaxLoss: cross-entropy of softmax(prediction); gradient (p - onehot) * scale / full_batch;
-    metrics `loss` and `accuracy` (top-k, softmaxloss_conf.topk)."""
+    metrics `loss` and `accuracy` (top-k, softmaxloss_conf.topk), and `ppl` when the conf asks for it:
+    it sums the same cross-entropy as `loss`, and the log shows exp of its mean (train.MEAN_TO_SHOWN)."""
 
-    metric_names = ("loss", "accuracy")
+    metric_names: tuple[str, ...] = ("loss", "accuracy")
 
     def __init__(self, ctx: LayerContext) -> None:
-        super().__init__(ctx)
         conf = ctx.conf.softmaxloss_conf
+        self.perplexity = bool(conf.perplexity)
+        if self.perplexity:
+            self.metric_names = (*self.metric_names, "ppl")
+        super().__init__(ctx)
         self.topk, self.scale = int(conf.topk), float(conf.scale)
         if self.topk < 1:
             raise ValueError(f"softmaxloss_conf.topk must be positive, got {self.topk}")
@@ -70,7 +74,7 @@ class SoftmaxLossLayer(LossLayer):
         picked = self.p[rows, labels]
         loss = -np.log(np.maximum(picked, np.finfo(np.float32).tiny))
         correct = (x2 > x2[rows, labels][:, None]).sum(axis=1) < self.topk
-        self.record(len(labels), loss=loss, accuracy=correct)
+        self.record(len(labels), loss=loss, accuracy=correct, **({"ppl": loss} if self.perplexity else {}))
         return self.p
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
