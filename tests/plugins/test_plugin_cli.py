@@ -120,6 +120,10 @@ def test_an_entry_point_plugin_loads_by_itself_and_is_recorded(tmp_path: Path) -
     assert "[scale.scale_conf] {\n        factor: 2.0" in shown
     line = one_error_line(run("singart", "run", str(job.with_suffix(".plan"))))  # not installed here
     assert "compiled with the plugin scale (entry point of group singa.plugins), which no installed" in line
+    ran = subprocess.run([str(BIN / "singart"), "run", str(job.with_suffix(".plan"))], capture_output=True,
+                         text=True, timeout=300, check=False, env=env)  # installed: it loads by itself
+    assert ran.returncode == 0, ran.stderr
+    assert len(LOSS.findall(ran.stdout)) == 30 and "s" in params(tmp_path / "ws", 30)
 
 
 def test_an_unknown_user_type_lists_the_registered_kinds(tmp_path: Path) -> None:
