@@ -37,16 +37,36 @@ KINDS = {
 # enum aliases (the seed documents' spellings): Name() may report either; the registries use the first
 ALIASES = {"kConst": "kConstant", "kUniformFanInOut": "kUniformSqrtFanInOut"}
 
+# How a name registered elsewhere gets here: a script's own registrations stay in its process.
+HOW_TO_PLUG = ("a plugin registers its own: put the registration in a plugin file and give it to "
+               "singac compile with --plugin, and the plan loads it wherever it runs")
 DECLARED: dict[str, set[str]] = {kind: set() for kind in KINDS}
+# Whether an algorithm's train step runs a backward pass (gradients travel back over every edge), for
+# the pictures, which cannot ask the runtime: the built-in ones here, a user's from its declaration.
+BACKWARD: dict[str, bool] = {"kBP": True, "kBPTT": True, "kCD": False}
 
 
-def declare(kind: str, name: str) -> None:
-    """Make `name` known as a `kind` ("algorithm", "updater", "init" or "schedule")."""
+def declare(kind: str, name: str, *, backward: bool | None = None) -> None:
+    """Make `name` known as a `kind` ("algorithm", "updater", "init" or "schedule"); an algorithm says
+    whether its train step runs a backward pass (`backward`, default: as it was declared, else True)."""
     if kind not in KINDS:
         raise SingaError(f"no pluggable kind {kind!r}; known: {', '.join(KINDS)}")
     if not name:
         raise SingaError(f"a {KINDS[kind].what} needs a non-empty name")
+    if backward is not None and kind != "algorithm":
+        raise SingaError(f"{KINDS[kind].what} {name}: only an algorithm says whether it runs backward")
     DECLARED[kind].add(name)
+    if kind == "algorithm":
+        BACKWARD[name] = BACKWARD.get(name, True) if backward is None else backward
+
+
+def runs_backward(conf: Any) -> bool:
+    """Whether the algorithm an AlgProto names runs a backward pass; one nothing declares is a
+    SingaError listing the declared ones."""
+    name = kind_name("algorithm", conf)
+    if name not in BACKWARD:
+        raise unknown("algorithm", name, declared("algorithm"))
+    return BACKWARD[name]
 
 
 def declared(kind: str) -> list[str]:
@@ -86,4 +106,4 @@ def is_user(kind: str, conf: Any) -> bool:
 def unknown(kind: str, name: str, have: list[str]) -> SingaError:
     """The error for a name nothing registers, listing those that are."""
     return SingaError(f"no {KINDS[kind].what} {name!r} is registered; known: {', '.join(have) or '(none)'}"
-                      " (a plugin registers its own)")
+                      f" ({HOW_TO_PLUG})")

@@ -18,6 +18,7 @@ from singa_proto import job_pb2
 from . import params as param_rules
 from . import shapes
 from .errors import SingaError
+from .kinds import HOW_TO_PLUG
 
 Shape = tuple[int, ...]
 ShapeRule = Callable[[Any, list[Shape]], Shape]
@@ -123,5 +124,6 @@ def spec_of(kind: str) -> LayerSpec:
     """The spec of a layer kind; an unknown kind is a SingaError listing the known ones."""
     spec = SPECS.get(kind)
     if spec is None:
-        raise SingaError(f"no layer kind {kind or '(none)'} is registered; known: {', '.join(sorted(SPECS))}")
+        raise SingaError(f"no layer kind {kind or '(none)'} is registered; known: {', '.join(sorted(SPECS))} "
+                         f"({HOW_TO_PLUG})")
     return spec

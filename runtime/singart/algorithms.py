@@ -9,8 +9,10 @@ step ends), so an algorithm need not apply them. `kBP` is registered here exactl
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ClassVar
 
 from singa_proto import job_pb2
+from singa_spec.kinds import declare
 
 from .executor import Executor
 from .registry import Registry
@@ -18,7 +20,10 @@ from .registry import Registry
 
 class Algorithm:
     """One TrainOneBatch / TestOneBatch pair; made once per worker group from the job's AlgProto
-    (`self.conf`, extensions included). Workers of a group call it from their own threads at once."""
+    (`self.conf`, extensions included). Workers of a group call it from their own threads at once.
+    `backward` says whether its train step runs a backward pass (the pictures draw gradients then)."""
+
+    backward: ClassVar[bool] = True
 
     def __init__(self, conf: job_pb2.AlgProto) -> None:
         self.conf = conf
@@ -48,7 +53,9 @@ def register_algorithm(name: str, cls: Callable[[job_pb2.AlgProto], Algorithm]) 
         [job_pb2.AlgProto], Algorithm]:
     """Make `cls` (an Algorithm subclass) the algorithm `name`: `train_one_batch { user_alg: "name" }`
     in a job picks it."""
-    return ALGORITHMS.register(name, cls)
+    ALGORITHMS.register(name, cls)
+    declare("algorithm", name, backward=getattr(cls, "backward", True))
+    return cls
 
 
 def make_algorithm(conf: job_pb2.AlgProto) -> Algorithm:

@@ -1,8 +1,11 @@
 """A plugin registering one of each pluggable kind besides layers, for the tests: an updater, an init
 method and a learning-rate schedule (the last two configured by their own extension messages, in
-user_kinds.proto) and a TrainOneBatch algorithm."""
+user_kinds.proto) and two TrainOneBatch algorithms: back-propagation that records its calls (in
+`RecordedBP.calls`, and in the file that $RECORDED_BP_LOG names, for a run in other processes) and a
+forward-only one that declares it runs no backward pass."""
 from __future__ import annotations
 
+import os
 import threading
 from typing import ClassVar
 
@@ -13,7 +16,10 @@ from singart.params.init import register_init
 from singart.params.lr import register_schedule
 from singart.params.updaters import register_updater
 
-from . import user_kinds_pb2
+try:
+    from . import user_kinds_pb2
+except ImportError:  # given as a file (`--plugin tests/plugins/kinds_plugin.py`): its folder is on sys.path
+    import user_kinds_pb2  # type: ignore[no-redef]
 
 
 def sign_sgd(u, w, g, tmp, slots, lr, t):  # type: ignore[no-untyped-def]
@@ -42,17 +48,33 @@ class RecordedBP(BP):
     lock: ClassVar[threading.Lock] = threading.Lock()
 
     def train_one_batch(self, ex: Executor, step: int) -> None:
-        with self.lock:
-            self.calls.append(("train", ex.worker, step))
+        self.record("train", ex.worker, step)
         super().train_one_batch(ex, step)
 
     def test_one_batch(self, ex: Executor, step: int) -> None:
-        with self.lock:
-            self.calls.append(("test", ex.worker, step))
+        self.record("test", ex.worker, step)
         super().test_one_batch(ex, step)
+
+    def record(self, phase: str, worker: int, step: int) -> None:
+        with self.lock:
+            self.calls.append((phase, worker, step))
+            log = os.environ.get("RECORDED_BP_LOG")
+            if log:
+                with open(log, "a") as f:  # one short append per call: lines of processes do not mix
+                    f.write(f"{phase} {worker} {step}\n")
+
+
+class ForwardOnly(BP):
+    """Evaluates the net and learns nothing: its train step runs no backward pass."""
+
+    backward = False
+
+    def train_one_batch(self, ex: Executor, step: int) -> None:
+        ex.forward(step)
 
 
 register_updater("SignSGD", sign_sgd)
 register_init("Ramp", ramp)
 register_schedule("Halving", halving)
 register_algorithm("RecordedBP", RecordedBP)
+register_algorithm("ForwardOnly", ForwardOnly)

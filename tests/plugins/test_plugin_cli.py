@@ -4,6 +4,7 @@ the middle of an MLP trains (one process and two), the plan records the plugins 
 is one line with exit code 2."""
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -11,8 +12,10 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pytest
 from singart import checkpoint
 
+from ..api.mlp import convert_digits
 from ..runtime.run_jobs import BIN, run
 from .jobs import HERE, SCALE_PLUGIN, write_job
 
@@ -117,6 +120,10 @@ def test_an_entry_point_plugin_loads_by_itself_and_is_recorded(tmp_path: Path) -
     assert "[scale.scale_conf] {\n        factor: 2.0" in shown
     line = one_error_line(run("singart", "run", str(job.with_suffix(".plan"))))  # not installed here
     assert "compiled with the plugin scale (entry point of group singa.plugins), which no installed" in line
+    ran = subprocess.run([str(BIN / "singart"), "run", str(job.with_suffix(".plan"))], capture_output=True,
+                         text=True, timeout=300, check=False, env=env)  # installed: it loads by itself
+    assert ran.returncode == 0, ran.stderr
+    assert len(LOSS.findall(ran.stdout)) == 30 and "s" in params(tmp_path / "ws", 30)
 
 
 def test_an_unknown_user_type_lists_the_registered_kinds(tmp_path: Path) -> None:
@@ -160,8 +167,33 @@ def test_a_brace_missing_after_an_extension_names_its_block(tmp_path: Path) -> N
                      r"still open, and `param` belongs to `layer`", line), line
 
 
-def test_the_example_job_compiles_with_its_plugin(tmp_path: Path) -> None:
-    job = SCALE_PLUGIN.parent / "job.pbtxt"
-    done = singac("compile", str(job), "--plugin", str(SCALE_PLUGIN), "-o", str(tmp_path / "scale.plan"))
+EXAMPLES = SCALE_PLUGIN.parent
+EXAMPLE_JOBS = {"job.pbtxt": ("scale_layer.py",),
+                "job_kinds.pbtxt": ("scale_layer.py", "truncated_init.py", "signum_updater.py")}
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("mnist")
+    convert_digits(folder)
+    return folder
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLE_JOBS))
+def test_the_example_jobs_compile_and_train_with_their_plugins(name: str, digits: Path, tmp_path: Path) -> None:
+    text = (EXAMPLES / name).read_text()  # its data and workspace in this test's folders, 20 steps
+    text = text.replace("examples/mnist/", f"{digits}/").replace("train_steps: 300", "train_steps: 20")
+    text = re.sub(r'workspace: "[^"]*"', f'workspace: "{tmp_path / "ws"}"', text)
+    job = tmp_path / name
+    job.write_text(text)
+    done = compile_job(job, *(str(EXAMPLES / p) for p in EXAMPLE_JOBS[name]))
     assert done.returncode == 0, done.stderr
     assert "2 phase(s)" in done.stdout and "5 params" in done.stdout
+    ran = run("singart", "run", str(job.with_suffix(".plan")))
+    assert ran.returncode == 0, ran.stderr
+    losses = [float(x) for x in LOSS.findall(ran.stdout)]
+    assert len(losses) == 1 and math.isfinite(losses[0])  # disp_freq 50: step 0 only
+    params = {n: v for n, (v, _) in checkpoint.read(next((tmp_path / "ws" / "checkpoint").glob("step20-worker*"))).items()}
+    assert params["s"].shape == (128,) and np.abs(params["s"] - 0.5).max() > 0  # the Scale layer learned
+    if "truncated_init.py" in EXAMPLE_JOBS[name]:
+        assert 0 < np.abs(params["w2"]).max() <= 2 * 0.05 + 20 * 0.002  # drawn within 2 std, then Signum steps

@@ -13,11 +13,11 @@ import pytest
 import singac
 from singa_spec import SingaError, kinds
 from singa_spec.plans import seal, write_plan
-from singart import checkpoint, manifests
 from singart.data.convert import write_image_shard
 from singart.train import run_plan
 
 from ..plugins import kinds_plugin
+from ..plugins.rules import assert_user_rules, params_at
 from .run_jobs import run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,26 +78,10 @@ def write_job(tmp_path: Path, **fields: str) -> Path:
     return src
 
 
-def params_at(folder: Path, step: int) -> dict[str, np.ndarray]:
-    files = manifests.step_files(manifests.done_path(folder, step), step)
-    assert files is not None, f"step {step} has no complete checkpoint"
-    return {name: np.asarray(arr) for name, (arr, _) in checkpoint.read(files[0]).items()}
-
-
 def test_a_plugins_kinds_train_a_job(tmp_path: Path) -> None:
     kinds_plugin.RecordedBP.calls.clear()
     run_plan(singac.compile_file(str(write_job(tmp_path))), out=io.StringIO(), err=io.StringIO())
-    folder = tmp_path / "ws" / "checkpoint"
-    w1 = params_at(folder, 0)["w1"]
-    np.testing.assert_allclose(w1.ravel(), START + RAMP * np.arange(w1.size), rtol=0, atol=1e-6)
-    for step in range(STEPS):
-        before, after = params_at(folder, step), params_at(folder, step + 1)
-        lr = BASE_LR / 2 ** (step // EVERY)
-        for name in ("w1", "b1", "w2", "b2"):
-            moved = np.abs(after[name] - before[name])
-            assert np.count_nonzero(moved) > moved.size // 2, f"step {step}: {name} hardly moved"
-            np.testing.assert_allclose(moved[moved > 0], lr, rtol=0, atol=2e-7,
-                                       err_msg=f"step {step}: {name} did not move by the user's lr")
+    assert_user_rules(tmp_path / "ws" / "checkpoint", STEPS, BASE_LR, EVERY, START, RAMP)
     calls = kinds_plugin.RecordedBP.calls
     assert [c for c in calls if c[0] == "train"] == [("train", 0, s) for s in range(STEPS)]
     assert [c for c in calls if c[0] == "test"] == [("test", 0, 0)] * 3  # steps 0, 3 and the final test

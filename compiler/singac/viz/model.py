@@ -4,16 +4,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from singa_proto import job_pb2, plan_pb2
+from singa_proto import plan_pb2
 from singa_spec import SingaError, layer_type
 from singa_spec.gradients import GradientReach
+from singa_spec.kinds import runs_backward
 from singa_spec.names import NODE_KIND_NAMES, PHASES
 
 from .procs import Placement, ProcTraffic, placement_of, process_traffic
 from .traffic import BYTES_PER_ELEMENT, Traffic, bridge_traffic, param_traffic
-
-# Algorithms whose train step also sends every activation's gradient back over the same wire.
-BACKWARD_ALGS = (job_pb2.kBP, job_pb2.kBPTT)
 
 
 @dataclass
@@ -98,7 +96,8 @@ def find_graph(plan: plan_pb2.PlanProto, phase: str) -> plan_pb2.PhaseGraph:
 def build_view(plan: plan_pb2.PlanProto, phase: str = "train", hosts: dict[int, str] | None = None) -> View:
     """The view of one phase of `plan`; `hosts` (rank -> host, from a hosts file) places its processes."""
     graph = find_graph(plan, phase)
-    directions = 2 if phase == "train" and plan.job.train_one_batch.alg in BACKWARD_ALGS else 1
+    # a train step whose algorithm runs backward also sends every activation's gradient back
+    directions = 2 if phase == "train" and runs_backward(plan.job.train_one_batch) else 1
     worker_of = {n.name: n.worker for n in graph.nodes}
     nodes = [to_vnode(n, graph.num_partitions, worker_of.get(n.peer, -1)) for n in graph.nodes]
     view = View(
