@@ -580,6 +580,7 @@ class CDProto(_message.Message):
 
 class AlgProto(_message.Message):
     __slots__ = ("alg", "user_alg", "cd_conf")
+    Extensions: _python_message._ExtensionDict
     ALG_FIELD_NUMBER: _ClassVar[int]
     USER_ALG_FIELD_NUMBER: _ClassVar[int]
     CD_CONF_FIELD_NUMBER: _ClassVar[int]

@@ -45,7 +45,12 @@ class RecordedBP(BP):
     """Back-propagation that records the (worker, step) of every call it runs."""
 
     calls: ClassVar[list[tuple[str, int, int]]] = []
+    tags: ClassVar[list[str]] = []  # each instance's tag, from its own extension of AlgProto
     lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, conf):  # type: ignore[no-untyped-def]
+        super().__init__(conf)
+        self.tags.append(conf.Extensions[user_kinds_pb2.recording_conf].tag)
 
     def train_one_batch(self, ex: Executor, step: int) -> None:
         self.record("train", ex.worker, step)

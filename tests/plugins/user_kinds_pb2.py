@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from singa_proto import job_pb2 as singa__proto_dot_job__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x10user_kinds.proto\x12\tuserkinds\x1a\x15singa_proto/job.proto\".\n\tRampProto\x12\x10\n\x05start\x18\x01 \x01(\x02:\x01\x30\x12\x0f\n\x04step\x18\x02 \x01(\x02:\x01\x31\" \n\x0cHalvingProto\x12\x10\n\x05\x65very\x18\x01 \x01(\x05:\x01\x31:=\n\tramp_conf\x12\x14.singa.ParamGenProto\x18\x65 \x01(\x0b\x32\x14.userkinds.RampProto:@\n\x0chalving_conf\x12\x11.singa.LRGenProto\x18\x65 \x01(\x0b\x32\x17.userkinds.HalvingProto')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x10user_kinds.proto\x12\tuserkinds\x1a\x15singa_proto/job.proto\".\n\tRampProto\x12\x10\n\x05start\x18\x01 \x01(\x02:\x01\x30\x12\x0f\n\x04step\x18\x02 \x01(\x02:\x01\x31\"\'\n\x0eRecordingProto\x12\x15\n\x03tag\x18\x01 \x01(\t:\x08untagged\" \n\x0cHalvingProto\x12\x10\n\x05\x65very\x18\x01 \x01(\x05:\x01\x31:=\n\tramp_conf\x12\x14.singa.ParamGenProto\x18\x65 \x01(\x0b\x32\x14.userkinds.RampProto:@\n\x0chalving_conf\x12\x11.singa.LRGenProto\x18\x65 \x01(\x0b\x32\x17.userkinds.HalvingProto:B\n\x0erecording_conf\x12\x0f.singa.AlgProto\x18\x65 \x01(\x0b\x32\x19.userkinds.RecordingProto')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,6 +34,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RAMPPROTO']._serialized_start=54
   _globals['_RAMPPROTO']._serialized_end=100
-  _globals['_HALVINGPROTO']._serialized_start=102
-  _globals['_HALVINGPROTO']._serialized_end=134
+  _globals['_RECORDINGPROTO']._serialized_start=102
+  _globals['_RECORDINGPROTO']._serialized_end=141
+  _globals['_HALVINGPROTO']._serialized_start=143
+  _globals['_HALVINGPROTO']._serialized_end=175
 # @@protoc_insertion_point(module_scope)

@@ -8,6 +8,8 @@ RAMP_CONF_FIELD_NUMBER: _ClassVar[int]
 ramp_conf: _descriptor.FieldDescriptor
 HALVING_CONF_FIELD_NUMBER: _ClassVar[int]
 halving_conf: _descriptor.FieldDescriptor
+RECORDING_CONF_FIELD_NUMBER: _ClassVar[int]
+recording_conf: _descriptor.FieldDescriptor
 
 class RampProto(_message.Message):
     __slots__ = ("start", "step")
@@ -16,6 +18,12 @@ class RampProto(_message.Message):
     start: float
     step: float
     def __init__(self, start: _Optional[float] = ..., step: _Optional[float] = ...) -> None: ...
+
+class RecordingProto(_message.Message):
+    __slots__ = ("tag",)
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    tag: str
+    def __init__(self, tag: _Optional[str] = ...) -> None: ...
 
 class HalvingProto(_message.Message):
     __slots__ = ("every",)

@@ -56,7 +56,7 @@ neuralnet {{
 }}
 """
 USER = {
-    "alg": 'user_alg: "RecordedBP"',
+    "alg": 'user_alg: "RecordedBP" [userkinds.recording_conf] { tag: "mine" }',
     "updater": 'type: kUserUpdater user_type: "SignSGD"',
     "lr": f'user_type: "Halving" [userkinds.halving_conf] {{ every: {EVERY} }}',
     "init": f'user_type: "Ramp" [userkinds.ramp_conf] {{ start: {START} step: {RAMP} }}',
@@ -80,11 +80,13 @@ def write_job(tmp_path: Path, **fields: str) -> Path:
 
 def test_a_plugins_kinds_train_a_job(tmp_path: Path) -> None:
     kinds_plugin.RecordedBP.calls.clear()
+    kinds_plugin.RecordedBP.tags.clear()
     run_plan(singac.compile_file(str(write_job(tmp_path))), out=io.StringIO(), err=io.StringIO())
     assert_user_rules(tmp_path / "ws" / "checkpoint", STEPS, BASE_LR, EVERY, START, RAMP)
     calls = kinds_plugin.RecordedBP.calls
     assert [c for c in calls if c[0] == "train"] == [("train", 0, s) for s in range(STEPS)]
     assert [c for c in calls if c[0] == "test"] == [("test", 0, 0)] * 3  # steps 0, 3 and the final test
+    assert set(kinds_plugin.RecordedBP.tags) == {"mine"}  # the algorithm read its own extension
 
 
 def test_extensions_of_a_plan_read_before_its_plugin(tmp_path: Path) -> None:
