@@ -268,11 +268,12 @@ class Executor:
                        and isinstance(st.layer, LossLayer)]
 
     def forward(self, step: int) -> dict[str, Any]:
-        """Run every node forward in execution order; returns the outputs by node name."""
+        """Run every node forward in execution order; returns the outputs by node name. A source that
+        comes later in the order (the recurrent edge of an RBM's pair) gives None."""
         outs: dict[str, Any] = {}
         for node, st in self.steps:
             bridged = node.kind == plan_pb2.kBridgeDstNode
-            outs[node.name] = st.forward([] if bridged else [outs[s] for s in node.srcs], step)
+            outs[node.name] = st.forward([] if bridged else [outs.get(s) for s in node.srcs], step)
         return outs
 
     def check_finite(self, step: int, outs: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from singa_proto import job_pb2, plan_pb2
 from singa_spec.plans import content_hash
 
-from . import SingaError, store
+from . import SingaError, cd, store  # noqa: F401 -- cd registers kCD
 from .algorithms import make_algorithm
 from .checkpoint import Checkpoints
 from .events import EventWriter

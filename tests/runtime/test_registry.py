@@ -6,9 +6,9 @@ from singa_spec import SPECS, LayerSpec, SingaError, register_spec, spec_of
 from singa_spec.shapes import same
 from singart.layers import IMPLEMENTATIONS, Layer, register_layer
 
-# Kinds the compiler plans but this runtime does not run yet: the energy and recurrent families
+# Kinds the compiler plans but this runtime does not run yet: the recurrent family
 # (their own issue), and v0.1's stub kPrefetch, which the compiler refuses anyway.
-NOT_RUN_YET = {"kRBMVis", "kRBMHid", "kEmbedding", "kRNN", "kGRU", "kLSTM", "kPrefetch"}
+NOT_RUN_YET = {"kEmbedding", "kRNN", "kGRU", "kLSTM", "kPrefetch"}
 
 
 def test_every_other_kind_has_an_implementation() -> None:
