@@ -91,6 +91,8 @@ BUILT_IN: tuple[LayerSpec, ...] = (
     LayerSpec("kRNN", shapes.recurrent, params=param_rules.gated(1)),
     LayerSpec("kGRU", shapes.recurrent, params=param_rules.gated(3)),
     LayerSpec("kLSTM", shapes.recurrent, params=param_rules.gated(4)),
+    LayerSpec("kStack", shapes.stack, dims=frozenset()),  # gathers rows of all batch items: runs whole
+    LayerSpec("kTokens", shapes.tokens, dims=frozenset(), grad=False),  # next-token labels: such rows too
     LayerSpec("kConcate", shapes.concate),
     LayerSpec("kSplit", shapes.same),
 )

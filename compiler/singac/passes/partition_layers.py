@@ -12,7 +12,7 @@ from bisect import bisect_left, bisect_right
 
 import networkx as nx
 from singa_spec import spec_of
-from singa_spec.layers import FEATURES, ONE_TO_ONE
+from singa_spec.layers import BATCH, FEATURES, ONE_TO_ONE
 
 from ..blocks import Block, block_shape, intersect, ranges
 from ..source import Source
@@ -87,6 +87,11 @@ def _resolve(g: nx.DiGraph, layer: str, n: int) -> tuple[int, int]:
             raise source.layer_error(layer, f"a {d['type']} layer cannot be partitioned on features "
                                      "(partition_dim 1); use 0 or -1")
         dim = -1  # the net's default of 1 does not apply to layers whose features cannot be cut
+    if dim == 0 and BATCH not in spec_of(d["type"]).dims:
+        if explicit:
+            raise source.layer_error(layer, f"a {d['type']} layer cannot be partitioned on the batch "
+                                     "(partition_dim 0); use -1")
+        dim = -1  # its rows are not its inputs' rows (e.g. kStack: every batch item's time steps)
     if dim == 0 and _joins_batches(d):
         if explicit:
             raise source.layer_error(layer, "a kConcate along dim 0 joins whole batches, so it cannot be "
