@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 Cache = tuple[Any, ...]
+Grads = tuple[Any, ...]  # arrays, and None for the bias of a cell without one
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
@@ -37,7 +38,7 @@ def rnn_forward(x: np.ndarray, h_prev: np.ndarray, W: np.ndarray, U: np.ndarray,
     return h, (x, h_prev, W, U, b, h)
 
 
-def rnn_backward(dh: np.ndarray, cache: Cache) -> tuple[np.ndarray, ...]:
+def rnn_backward(dh: np.ndarray, cache: Cache) -> Grads:
     """(dx, dh_prev, dW, dU, db) for the gradient dh of rnn_forward's h."""
     x, h_prev, W, U, b, h = cache
     da = dh * (1.0 - h * h)
@@ -56,7 +57,7 @@ def gru_forward(x: np.ndarray, h_prev: np.ndarray, W: np.ndarray, U: np.ndarray,
     return h, (x, h_prev, W, U, b, r, z, n, ah[:, 2 * H:])
 
 
-def gru_backward(dh: np.ndarray, cache: Cache) -> tuple[np.ndarray, ...]:
+def gru_backward(dh: np.ndarray, cache: Cache) -> Grads:
     """(dx, dh_prev, dW, dU, db) for the gradient dh of gru_forward's h."""
     x, h_prev, W, U, b, r, z, n, ahn = cache
     dn = dh * (1.0 - z) * (1.0 - n * n)
@@ -79,7 +80,7 @@ def lstm_forward(x: np.ndarray, h_prev: np.ndarray, c_prev: np.ndarray, W: np.nd
     return o * tc, c, (x, h_prev, c_prev, W, U, b, i, f, g, o, tc)
 
 
-def lstm_backward(dh: np.ndarray, dc: np.ndarray, cache: Cache) -> tuple[np.ndarray, ...]:
+def lstm_backward(dh: np.ndarray, dc: np.ndarray, cache: Cache) -> Grads:
     """(dx, dh_prev, dc_prev, dW, dU, db) for the gradients dh, dc of lstm_forward's h and c."""
     x, h_prev, c_prev, W, U, b, i, f, g, o, tc = cache
     dc = dc + dh * o * (1.0 - tc * tc)
