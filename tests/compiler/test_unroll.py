@@ -40,6 +40,10 @@ def test_copies_share_the_layers_params_and_the_stack_has_none() -> None:
     assert all(uses[n] == ["wx", "wh", "b"] for n in copies)
     assert uses["rnn"] == []
     assert g.graph["params"]["wx"]["shape"] == (15, 4)
+    # records cannot cross processes: the data layer runs whole where its kTokens parsers do
+    assert {n for n in g if n.startswith(("data", "ids", "next")) and g.nodes[n]["kind"] == "compute"} == {
+        "data", "ids", "next"}
+    assert g.nodes["data"]["worker"] == g.nodes["ids"]["worker"] == g.nodes["next"]["worker"] == 0
 
 
 def test_unroll_len_that_disagrees_with_the_input_is_one_line(tmp_path: Path) -> None:
