@@ -39,7 +39,7 @@ class CharRNN(nn.Module):
 
 
 def batch(shard: ShardArrays, k: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Batch k as kShardData reads it: ids [size, T] (kTokens) and next ids [size, T] (kNextTokens)."""
+    """Batch k as kShardData reads it: ids [size, T] (kTokens) and next ids [size, T] (kTokens with next: true, flattened there)."""
     windows = torch.from_numpy(shard.take(k * size, size).images.astype(np.int64))
     return windows[:, :-1], windows[:, 1:]
 

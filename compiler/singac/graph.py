@@ -16,7 +16,7 @@ from .source import Source
 GRADIENT_ALGS = frozenset({job_pb2.kBP, job_pb2.kBPTT})
 
 # Connection layers the passes insert; a job cannot declare them (it may declare kSplit and kConcate).
-COMPILER_ONLY = frozenset({"kSlice", "kBridgeSrc", "kBridgeDst"})
+COMPILER_ONLY = frozenset({"kSlice", "kBridgeSrc", "kBridgeDst", "kStack"})
 
 
 def build_graph(job: job_pb2.JobProto, phase: str, source: Source, num_partitions: int) -> nx.DiGraph:

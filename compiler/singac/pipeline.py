@@ -16,11 +16,13 @@ from .passes.insert_splits import insert_splits
 from .passes.partition_layers import partition_layers
 from .passes.place import place
 from .passes.slice_params import slice_params
+from .passes.unroll import unroll
 
 Pass = Callable[[nx.DiGraph], nx.DiGraph]
 
 PASSES: tuple[Pass, ...] = (
     infer_shapes,      # every later pass cuts blocks out of full shapes
+    unroll,            # needs the time steps (shapes); before partitioning, which treats copies as layers
     partition_layers,  # replicas and blocks per worker; edges say which block each consumer needs
     insert_splits,     # before slices: a producer with several consumers hands one tensor to all
     insert_slices,     # cut and join blocks until every consumer gets exactly the block it needs

@@ -52,8 +52,8 @@ class LayerType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     kRNN: _ClassVar[LayerType]
     kGRU: _ClassVar[LayerType]
     kLSTM: _ClassVar[LayerType]
+    kStack: _ClassVar[LayerType]
     kTokens: _ClassVar[LayerType]
-    kNextTokens: _ClassVar[LayerType]
     kUserLayer: _ClassVar[LayerType]
 
 class InitMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
@@ -133,8 +133,8 @@ kEmbedding: LayerType
 kRNN: LayerType
 kGRU: LayerType
 kLSTM: LayerType
+kStack: LayerType
 kTokens: LayerType
-kNextTokens: LayerType
 kUserLayer: LayerType
 kConstant: InitMethod
 kConst: InitMethod
@@ -270,7 +270,7 @@ class NetProto(_message.Message):
     def __init__(self, layer: _Optional[_Iterable[_Union[LayerProto, _Mapping]]] = ..., partition_dim: _Optional[int] = ...) -> None: ...
 
 class LayerProto(_message.Message):
-    __slots__ = ("name", "srclayers", "srclayer", "param", "exclude", "type", "user_type", "concate_conf", "convolution_conf", "lmdbdata_conf", "dropout_conf", "euclideanloss_conf", "innerproduct_conf", "lrn_conf", "mnist_conf", "pooling_conf", "prefetch_conf", "rbm_conf", "relu_conf", "rgbimage_conf", "sharddata_conf", "slice_conf", "softmaxloss_conf", "split_conf", "rnn_conf", "embedding_conf", "partition_dim", "num_partitions", "partition_id", "location", "unroll_len")
+    __slots__ = ("name", "srclayers", "srclayer", "param", "exclude", "type", "user_type", "concate_conf", "convolution_conf", "lmdbdata_conf", "dropout_conf", "euclideanloss_conf", "innerproduct_conf", "lrn_conf", "mnist_conf", "pooling_conf", "prefetch_conf", "rbm_conf", "relu_conf", "rgbimage_conf", "sharddata_conf", "slice_conf", "softmaxloss_conf", "split_conf", "rnn_conf", "embedding_conf", "partition_dim", "num_partitions", "partition_id", "location", "unroll_len", "unroll_step", "tokens_conf")
     Extensions: _python_message._ExtensionDict
     NAME_FIELD_NUMBER: _ClassVar[int]
     SRCLAYERS_FIELD_NUMBER: _ClassVar[int]
@@ -303,6 +303,8 @@ class LayerProto(_message.Message):
     PARTITION_ID_FIELD_NUMBER: _ClassVar[int]
     LOCATION_FIELD_NUMBER: _ClassVar[int]
     UNROLL_LEN_FIELD_NUMBER: _ClassVar[int]
+    UNROLL_STEP_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_CONF_FIELD_NUMBER: _ClassVar[int]
     name: str
     srclayers: _containers.RepeatedScalarFieldContainer[str]
     srclayer: _containers.RepeatedScalarFieldContainer[str]
@@ -334,7 +336,9 @@ class LayerProto(_message.Message):
     partition_id: int
     location: int
     unroll_len: int
-    def __init__(self, name: _Optional[str] = ..., srclayers: _Optional[_Iterable[str]] = ..., srclayer: _Optional[_Iterable[str]] = ..., param: _Optional[_Iterable[_Union[ParamProto, _Mapping]]] = ..., exclude: _Optional[_Iterable[_Union[Phase, str]]] = ..., type: _Optional[_Union[LayerType, str]] = ..., user_type: _Optional[str] = ..., concate_conf: _Optional[_Union[ConcateProto, _Mapping]] = ..., convolution_conf: _Optional[_Union[ConvolutionProto, _Mapping]] = ..., lmdbdata_conf: _Optional[_Union[DataProto, _Mapping]] = ..., dropout_conf: _Optional[_Union[DropoutProto, _Mapping]] = ..., euclideanloss_conf: _Optional[_Union[EuclideanLossProto, _Mapping]] = ..., innerproduct_conf: _Optional[_Union[InnerProductProto, _Mapping]] = ..., lrn_conf: _Optional[_Union[LRNProto, _Mapping]] = ..., mnist_conf: _Optional[_Union[MnistProto, _Mapping]] = ..., pooling_conf: _Optional[_Union[PoolingProto, _Mapping]] = ..., prefetch_conf: _Optional[_Union[PrefetchProto, _Mapping]] = ..., rbm_conf: _Optional[_Union[RBMProto, _Mapping]] = ..., relu_conf: _Optional[_Union[ReLUProto, _Mapping]] = ..., rgbimage_conf: _Optional[_Union[RGBImageProto, _Mapping]] = ..., sharddata_conf: _Optional[_Union[DataProto, _Mapping]] = ..., slice_conf: _Optional[_Union[SliceProto, _Mapping]] = ..., softmaxloss_conf: _Optional[_Union[SoftmaxLossProto, _Mapping]] = ..., split_conf: _Optional[_Union[SplitProto, _Mapping]] = ..., rnn_conf: _Optional[_Union[RNNProto, _Mapping]] = ..., embedding_conf: _Optional[_Union[EmbeddingProto, _Mapping]] = ..., partition_dim: _Optional[int] = ..., num_partitions: _Optional[int] = ..., partition_id: _Optional[int] = ..., location: _Optional[int] = ..., unroll_len: _Optional[int] = ...) -> None: ...
+    unroll_step: int
+    tokens_conf: TokensProto
+    def __init__(self, name: _Optional[str] = ..., srclayers: _Optional[_Iterable[str]] = ..., srclayer: _Optional[_Iterable[str]] = ..., param: _Optional[_Iterable[_Union[ParamProto, _Mapping]]] = ..., exclude: _Optional[_Iterable[_Union[Phase, str]]] = ..., type: _Optional[_Union[LayerType, str]] = ..., user_type: _Optional[str] = ..., concate_conf: _Optional[_Union[ConcateProto, _Mapping]] = ..., convolution_conf: _Optional[_Union[ConvolutionProto, _Mapping]] = ..., lmdbdata_conf: _Optional[_Union[DataProto, _Mapping]] = ..., dropout_conf: _Optional[_Union[DropoutProto, _Mapping]] = ..., euclideanloss_conf: _Optional[_Union[EuclideanLossProto, _Mapping]] = ..., innerproduct_conf: _Optional[_Union[InnerProductProto, _Mapping]] = ..., lrn_conf: _Optional[_Union[LRNProto, _Mapping]] = ..., mnist_conf: _Optional[_Union[MnistProto, _Mapping]] = ..., pooling_conf: _Optional[_Union[PoolingProto, _Mapping]] = ..., prefetch_conf: _Optional[_Union[PrefetchProto, _Mapping]] = ..., rbm_conf: _Optional[_Union[RBMProto, _Mapping]] = ..., relu_conf: _Optional[_Union[ReLUProto, _Mapping]] = ..., rgbimage_conf: _Optional[_Union[RGBImageProto, _Mapping]] = ..., sharddata_conf: _Optional[_Union[DataProto, _Mapping]] = ..., slice_conf: _Optional[_Union[SliceProto, _Mapping]] = ..., softmaxloss_conf: _Optional[_Union[SoftmaxLossProto, _Mapping]] = ..., split_conf: _Optional[_Union[SplitProto, _Mapping]] = ..., rnn_conf: _Optional[_Union[RNNProto, _Mapping]] = ..., embedding_conf: _Optional[_Union[EmbeddingProto, _Mapping]] = ..., partition_dim: _Optional[int] = ..., num_partitions: _Optional[int] = ..., partition_id: _Optional[int] = ..., location: _Optional[int] = ..., unroll_len: _Optional[int] = ..., unroll_step: _Optional[int] = ..., tokens_conf: _Optional[_Union[TokensProto, _Mapping]] = ...) -> None: ...
 
 class ConvolutionProto(_message.Message):
     __slots__ = ("num_filters", "bias_term", "kernel", "pad", "stride")
@@ -517,6 +521,12 @@ class RNNProto(_message.Message):
     dim: int
     bias_term: bool
     def __init__(self, dim: _Optional[int] = ..., bias_term: _Optional[bool] = ...) -> None: ...
+
+class TokensProto(_message.Message):
+    __slots__ = ("next",)
+    NEXT_FIELD_NUMBER: _ClassVar[int]
+    next: bool
+    def __init__(self, next: _Optional[bool] = ...) -> None: ...
 
 class EmbeddingProto(_message.Message):
     __slots__ = ("vocab_size", "word_dim")

@@ -187,7 +187,6 @@ ACTIVATIONS: dict[str, Rule] = {
     "kLabel": _out,
     "kMnist": _out,
     "kTokens": _out,
-    "kNextTokens": _out,
     "kRGBImage": lambda net, node: _out(net, node) + _in(net, node),  # float copy, then the crop
     "kConvolution": lambda net, node: _out(net, node) + _dx(net, node),
     "kCConvolution": lambda net, node: _out(net, node) + _dx(net, node),

@@ -71,8 +71,6 @@ BUILT_IN: tuple[LayerSpec, ...] = (
     LayerSpec("kPrefetch", shapes.prefetch, grad=False),
     LayerSpec("kLabel", shapes.label, grad=False),
     LayerSpec("kMnist", shapes.mnist, grad=False),
-    LayerSpec("kTokens", shapes.tokens, grad=False),
-    LayerSpec("kNextTokens", shapes.tokens, grad=False),
     LayerSpec("kRGBImage", shapes.rgb_image, grad=False),
     _product("kConvolution", shapes.convolution, param_rules.convolution, "num_filters"),
     _product("kCConvolution", shapes.convolution, param_rules.convolution, "num_filters"),
@@ -94,6 +92,8 @@ BUILT_IN: tuple[LayerSpec, ...] = (
     LayerSpec("kRNN", shapes.recurrent, params=param_rules.gated(1)),
     LayerSpec("kGRU", shapes.recurrent, params=param_rules.gated(3)),
     LayerSpec("kLSTM", shapes.recurrent, params=param_rules.gated(4)),
+    LayerSpec("kStack", shapes.stack, dims=frozenset()),  # gathers rows of all batch items: runs whole
+    LayerSpec("kTokens", shapes.tokens, dims=frozenset(), grad=False),  # next-token labels: such rows too
     LayerSpec("kConcate", shapes.concate),
     LayerSpec("kSplit", shapes.same),
 )

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from singa_proto import job_pb2
+
 Shape = tuple[int, ...]
 
 # Plans store shapes, param offsets and slice sizes as int32, and the GPU GEMM (cuBLAS) takes int
@@ -65,16 +67,6 @@ def prefetch(conf: Any, ins: list[Shape]) -> Shape:
 def label(conf: Any, ins: list[Shape]) -> Shape:
     arity(ins, 1)
     return (ins[0][0],)
-
-
-def tokens(conf: Any, ins: list[Shape]) -> Shape:
-    """A text window of unroll_len + 1 ids gives unroll_len ids per row (kTokens, kNextTokens)."""
-    arity(ins, 1)
-    batch, *rec = ins[0]
-    if len(rec) != 1 or rec[0] < 2:
-        raise ShapeError(f"needs records of at least 2 token ids (1-D, as `singart data text` writes), "
-                         f"got records of shape {rec}")
-    return (batch, rec[0] - 1)
 
 
 def mnist(conf: Any, ins: list[Shape]) -> Shape:
@@ -167,10 +159,39 @@ def embedding(conf: Any, ins: list[Shape]) -> Shape:
 
 
 def recurrent(conf: Any, ins: list[Shape]) -> Shape:
+    """(batch, time, features) -> one row per batch item and time step, batch-major: (batch * time,
+    dim). An unrolled copy (unroll_step > 0) gives its step's state: h, and for an LSTM h and c."""
+    if not ins or len(ins[0]) != 3:
+        raise ShapeError("recurrent layers need a 3-D input (batch, time, features), got "
+                         f"{list(ins[0]) if ins else 'none'}")
+    batch, time, _ = ins[0]
+    dim = positive(conf.rnn_conf.dim, "rnn_conf.dim")
+    if conf.unroll_step > 0:
+        return (batch, state_size(conf))
     arity(ins, 1)
-    if len(ins[0]) != 3:
-        raise ShapeError(f"recurrent layers need a 3-D input (batch, time, features), got {list(ins[0])}")
-    return (ins[0][0], ins[0][1], positive(conf.rnn_conf.dim, "rnn_conf.dim"))
+    return (batch * time, dim)
+
+
+def state_size(conf: Any) -> int:
+    """The width of a recurrent cell's state: h, or h and c side by side for an LSTM."""
+    return conf.rnn_conf.dim * (2 if conf.type == job_pb2.kLSTM else 1)
+
+
+def stack(conf: Any, ins: list[Shape]) -> Shape:
+    """An unrolled layer's steps' states -> its rows (batch * time, dim), as the layer gives them."""
+    if not ins or len({s for s in ins}) != 1:
+        raise ShapeError(f"kStack needs its steps' states, all of one shape, got {[list(s) for s in ins]}")
+    return (ins[0][0] * len(ins), conf.rnn_conf.dim)
+
+
+def tokens(conf: Any, ins: list[Shape]) -> Shape:
+    """Windows of time + 1 ids -> (batch, time) inputs, or (batch * time) next-token labels."""
+    arity(ins, 1)
+    if len(ins[0]) != 2 or ins[0][1] < 2:
+        raise ShapeError(f"kTokens needs records of at least 2 token ids (a window of unroll_len + 1), "
+                         f"got {list(ins[0][1:])}")
+    batch, time = ins[0][0], ins[0][1] - 1
+    return (batch * time,) if conf.tokens_conf.next else (batch, time)
 
 
 def concate(conf: Any, ins: list[Shape]) -> Shape:

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
-from singa_proto import job_pb2
+import numpy as np
+from singa_proto import job_pb2, plan_pb2
 from singa_spec.kinds import declare
 
-from .executor import Executor
+from .executor import ComputeStep, Executor
+from .layers.recurrent import RecurrentStep
 from .registry import Registry
 
 
@@ -46,6 +48,32 @@ class BP(Algorithm):
         ex.backward(step)
 
 
+class BPTT(Algorithm):
+    """Truncated back-propagation through time over the compiler's unrolled copies: BP over the
+    window, then each unrolled layer's first copy keeps its last copy's state to start the next batch
+    from (the state crosses batches, its gradient does not)."""
+
+    def train_one_batch(self, ex: Executor, step: int) -> None:
+        outs = ex.forward(step)
+        ex.check_finite(step, outs)
+        ex.backward(step)
+        last = {_chain(n): outs[n.name] for n, _ in _copies(ex) if n.conf.unroll_step == n.conf.unroll_len}
+        for n, layer in _copies(ex):
+            if n.conf.unroll_step == 1:
+                layer.h0 = np.array(last[_chain(n)], dtype=np.float32)  # a copy: buffers are reused
+
+
+def _copies(ex: Executor) -> list[tuple[plan_pb2.Node, RecurrentStep]]:
+    """This worker's unrolled copies of recurrent layers, with their layers."""
+    return [(n, st.layer) for n, st in ex.steps
+            if isinstance(st, ComputeStep) and isinstance(st.layer, RecurrentStep)]
+
+
+def _chain(n: plan_pb2.Node) -> tuple[str, int]:
+    """Copies of one layer's one batch partition form one chain over time."""
+    return n.origin, n.partition_id
+
+
 ALGORITHMS: Registry[Callable[[job_pb2.AlgProto], Algorithm]] = Registry("algorithm")
 
 
@@ -65,3 +93,4 @@ def make_algorithm(conf: job_pb2.AlgProto) -> Algorithm:
 
 
 register_algorithm("kBP", BP)
+register_algorithm("kBPTT", BPTT)

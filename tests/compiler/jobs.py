@@ -87,3 +87,21 @@ def rbm(n: int = 2, dim: int = 0) -> str:
                     'rbm_conf { hdim: 6 } param { name: "w" init { type: kGaussian std: 0.1 } } param { name: "bv" }')
             + layer("hid", "kRBMHid", ["vis"],
                     'rbm_conf { hdim: 6 } param { name: "w_" share_from: "w" } param { name: "bh" }') + "}\n")
+
+
+def lm(n: int = 2, kind: str = "kGRU", time: int = 3, unroll: int = 3) -> str:
+    """windows of time + 1 ids -> tokens -> embedding -> recurrent (hidden 5) -> ip (7) -> softmax loss."""
+    p = 'param { name: "NAME" init { type: kUniform low: -0.5 high: 0.5 } }'
+    return f"""name: "lm"
+train_steps: 10
+train_one_batch {{ alg: kBPTT }}
+updater {{ type: kSGD learning_rate {{ type: kFixed base_lr: 0.1 }} }}
+cluster {{ nworkers_per_group: {n} workspace: "ws" }}
+neuralnet {{
+  layer {{ name: "data" type: kShardData sharddata_conf {{ path: "absent" batchsize: 4 shape: {time + 1} }} }}
+""" + (layer("ids", "kTokens", ["data"]) + layer("next", "kTokens", ["data"], "tokens_conf { next: true }")
+       + layer("embed", "kEmbedding", ["ids"], "embedding_conf { vocab_size: 7 word_dim: 4 } "
+               + p.replace("NAME", "e"))
+       + layer("rnn", kind, ["embed"], f"unroll_len: {unroll} rnn_conf {{ dim: 5 }} "
+               + " ".join(p.replace("NAME", x) for x in ("wx", "wh", "b")))
+       + ip("out", "rnn", 7) + layer("loss", "kSoftmaxLoss", ["out", "next"]) + "}\n")

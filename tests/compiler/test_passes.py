@@ -17,6 +17,7 @@ NETS = {
     "conv-feature": jobs.convnet(2, 1),
     "autoencoder": jobs.autoencoder(2, 1),
     "rbm": jobs.rbm(2, 0),
+    "lm-lstm": jobs.lm(2, "kLSTM"),
 }
 
 

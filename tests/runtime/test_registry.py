@@ -6,9 +6,8 @@ from singa_spec import SPECS, LayerSpec, SingaError, register_spec, spec_of
 from singa_spec.shapes import same
 from singart.layers import IMPLEMENTATIONS, Layer, register_layer
 
-# Kinds the compiler plans but this runtime does not run yet: the recurrent family
-# (their own issue), and v0.1's stub kPrefetch, which the compiler refuses anyway.
-NOT_RUN_YET = {"kEmbedding", "kRNN", "kGRU", "kLSTM", "kPrefetch"}
+# Kinds the compiler plans but this runtime does not run: v0.1's stub kPrefetch, which the compiler refuses.
+NOT_RUN_YET = {"kPrefetch"}
 
 
 def test_every_other_kind_has_an_implementation() -> None:
@@ -18,8 +17,7 @@ def test_every_other_kind_has_an_implementation() -> None:
 
 def test_input_kinds_take_no_gradient_and_the_others_do() -> None:
     no_grad = {name for name, spec in SPECS.items() if not spec.grad}
-    assert no_grad == {"kShardData", "kLMDBData", "kPrefetch", "kLabel", "kMnist", "kRGBImage", "kTokens",
-                       "kNextTokens"}
+    assert no_grad == {"kShardData", "kLMDBData", "kPrefetch", "kLabel", "kMnist", "kRGBImage", "kTokens"}
     assert {name for name, spec in SPECS.items() if spec.loss} == {"kSoftmaxLoss", "kEuclideanLoss"}
 
 

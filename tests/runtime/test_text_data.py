@@ -1,5 +1,5 @@
 """`singart data text`: windows of character ids in stream order, the vocabulary, the split, the parser
-layers kTokens / kNextTokens, and one-line errors of the real command."""
+layer kTokens (ids and next-token labels), and one-line errors of the real command."""
 from __future__ import annotations
 
 import subprocess
@@ -61,21 +61,23 @@ def test_a_large_vocabulary_is_stored_as_float_ids(tmp_path: Path) -> None:
     assert "".join(vocab[int(i)] for i in train[0]) == text[:6]
 
 
-def _parser(kind: str) -> object:
-    conf = text_format.Parse(f'name: "x" type: {kind}', job_pb2.LayerProto())
+def _parser(extra: str) -> object:
+    conf = text_format.Parse(f'name: "x" type: kTokens {extra}', job_pb2.LayerProto())
     ctx = LayerContext(node=plan_pb2.Node(name="x", conf=conf), in_shapes=(), seed=1, train=True)
-    return make_layer(kind, ctx)
+    return make_layer("kTokens", ctx)
 
 
 def test_tokens_and_next_tokens_cut_the_windows() -> None:
     windows = np.arange(24, dtype=np.uint8).reshape(4, 6)
     batch = RecordBatch(windows, np.zeros(4, np.int32))
-    ids, nxt = (_parser(k).forward([batch], [], 0) for k in ("kTokens", "kNextTokens"))
-    assert ids.dtype == nxt.dtype == np.int32 and ids.shape == nxt.shape == (4, 5)
+    ids, nxt = (_parser(extra).forward([batch], [], 0) for extra in ("", "tokens_conf { next: true }"))
+    assert ids.dtype == nxt.dtype == np.int32 and ids.shape == (4, 5) and nxt.shape == (20,)
     np.testing.assert_array_equal(ids, windows[:, :5])
-    np.testing.assert_array_equal(nxt, windows[:, 1:])
+    np.testing.assert_array_equal(nxt, windows[:, 1:].reshape(-1))  # batch-major, as the unrolled rows
     conf = job_pb2.LayerProto()
     assert shapes.tokens(conf, [(64, 51)]) == (64, 50)
+    conf.tokens_conf.next = True
+    assert shapes.tokens(conf, [(64, 51)]) == (64 * 50,)
     with pytest.raises(shapes.ShapeError, match="at least 2 token ids"):
         shapes.tokens(conf, [(64, 28, 28)])
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import networkx as nx
 from singa_proto import job_pb2
+from singa_spec import params as param_rules
 from singa_spec import spec_of
 
 from ..graph import forward_view
@@ -24,8 +25,10 @@ def assign_params(g: nx.DiGraph) -> nx.DiGraph:
     for entry in table.values():
         by_layer.setdefault(entry["layer"], []).append(entry)
     for _, d in g.nodes(data=True):
-        if d["kind"] == "compute":
+        if d["kind"] == "compute" and spec_of(d["type"]).params is not param_rules.none:
             d["params"] = [_use(d, p) for p in by_layer.get(d["origin"], [])]
+        elif d["kind"] == "compute":  # e.g. an unrolled layer's kStack, beside its copies that use them
+            d["params"] = []
     g.graph["params"] = table
     return g
 
@@ -35,7 +38,7 @@ def _declare(g: nx.DiGraph) -> dict[str, dict]:
     table: dict[str, dict] = {}
     fwd = forward_view(g)
     seen: set[str] = set()
-    for n, d in sorted(g.nodes(data=True), key=lambda x: (x[1]["order"], x[0])):
+    for n, d in sorted(g.nodes(data=True), key=lambda x: (x[1]["order"], x[1].get("sub", 0), x[0])):
         if d["kind"] != "compute" or d["origin"] in seen:
             continue
         seen.add(d["origin"])

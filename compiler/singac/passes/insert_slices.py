@@ -78,6 +78,8 @@ def _concat(g: nx.DiGraph, pieces: list[str], t: str, slot: int) -> None:
     pieces.sort(key=lambda p: g.nodes[p]["block"].get(axis, (0, 0))[0])
     block = _union([g.nodes[p]["block"] for p in pieces], axis, shape)
     name = f"{first['origin']}>{t}"
+    if name in g:  # several slots fed by one origin: an unrolled layer's copies into its kStack
+        name = f"{name}#{slot}"
     attrs = g.edges[pieces[0], t]
     dt = g.nodes[t]
     g.add_node(name, **{**_carry(dt), "origin": first["origin"], "origin_shape": shape}, kind="concat",

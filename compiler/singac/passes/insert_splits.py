@@ -31,7 +31,7 @@ def _forward_successors(g: nx.DiGraph, n: str) -> list[str]:
 def _split(g: nx.DiGraph, n: str, outs: list[str]) -> None:
     d = g.nodes[n]
     name = f"{n}+"
-    g.add_node(name, **{k: v for k, v in d.items() if k not in ("conf", "kind", "type", "params")},
+    g.add_node(name, **{k: v for k, v in d.items() if k not in ("conf", "kind", "type", "params", "sub")},
                kind="split", type="kSplit", sub=d.get("sub", 0) + 1)
     for v in outs:
         attrs = g.edges[n, v]

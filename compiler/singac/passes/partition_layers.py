@@ -12,7 +12,7 @@ from bisect import bisect_left, bisect_right
 
 import networkx as nx
 from singa_spec import spec_of
-from singa_spec.layers import FEATURES, ONE_TO_ONE
+from singa_spec.layers import BATCH, FEATURES, ONE_TO_ONE
 
 from ..blocks import Block, block_shape, intersect, ranges
 from ..source import Source
@@ -87,6 +87,13 @@ def _resolve(g: nx.DiGraph, layer: str, n: int) -> tuple[int, int]:
             raise source.layer_error(layer, f"a {d['type']} layer cannot be partitioned on features "
                                      "(partition_dim 1); use 0 or -1")
         dim = -1  # the net's default of 1 does not apply to layers whose features cannot be cut
+    if dim == 0 and not explicit and _feeds_whole_parser(g, layer):
+        dim = -1  # records, unlike tensors, cannot cross processes: the reader runs where its parser does
+    if dim == 0 and BATCH not in spec_of(d["type"]).dims:
+        if explicit:
+            raise source.layer_error(layer, f"a {d['type']} layer cannot be partitioned on the batch "
+                                     "(partition_dim 0); use -1")
+        dim = -1  # its rows are not its inputs' rows (e.g. kStack: every batch item's time steps)
     if dim == 0 and _joins_batches(d):
         if explicit:
             raise source.layer_error(layer, "a kConcate along dim 0 joins whole batches, so it cannot be "
@@ -96,6 +103,13 @@ def _resolve(g: nx.DiGraph, layer: str, n: int) -> tuple[int, int]:
     if dim == 0 and len(d["shape"]) < 1:
         dim = -1
     return dim, 0
+
+
+def _feeds_whole_parser(g: nx.DiGraph, layer: str) -> bool:
+    """Whether a data layer feeds a parser that cannot be batch-partitioned (kTokens' B*T rows)."""
+    if spec_of(g.nodes[layer]["type"]).grad or g.in_degree(layer):
+        return False
+    return any(BATCH not in spec_of(g.nodes[c]["type"]).dims for c in g.successors(layer))
 
 
 def _joins_batches(d: dict) -> bool:

@@ -3,8 +3,8 @@
 
 A window is a record of shape [unroll_len + 1] whose pixels are the ids (float `data` when the
 vocabulary outgrows a byte), so kShardData reads it unchanged; kTokens takes its first unroll_len ids,
-kNextTokens its last unroll_len (the next character at each step). The text is cut into `streams`
-contiguous pieces and record `k * streams + b` is window k of piece b: with batchsize = streams, row b
+and with `tokens_conf { next: true }` its last unroll_len (the next character at each step). The text is
+cut into `streams` contiguous pieces and record `k * streams + b` is window k of piece b: with batchsize = streams, row b
 of batch k + 1 goes on where row b of batch k stopped, which truncated BPTT needs to carry state over.
 """
 from __future__ import annotations

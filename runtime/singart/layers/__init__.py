@@ -5,7 +5,7 @@ Built-in kinds register with `@implements(...)` exactly as a plugin's layer woul
 """
 from __future__ import annotations
 
-from . import input, loss, neuron, rbm  # noqa: F401 -- the built-in kinds register themselves
+from . import input, loss, neuron, rbm, recurrent  # noqa: F401 -- the built-in kinds register themselves
 from .base import Layer, LayerContext
 from .numpy_layer import NumpyLayer
 from .registry import IMPLEMENTATIONS, implements, make_layer, register_layer

@@ -1,4 +1,4 @@
-"""Input layers: kShardData reads record batches; kLabel, kMnist, kRGBImage, kTokens and kNextTokens
+"""Input layers: kShardData reads record batches; kLabel, kMnist, and kRGBImage
 parse them.
 
 A data layer's output is a RecordBatch that only parser layers consume. Under batch partitioning a
@@ -103,29 +103,6 @@ class MnistLayer(InputLayer):
         out /= np.float32(conf.norm_a)
         out -= np.float32(conf.norm_b)
         return out[:, None] if out.ndim == 3 else out
-
-
-@implements("kTokens")
-class TokensLayer(InputLayer):
-    """kTokens: ids [B, T] of text windows of T + 1 ids (data/text.py), their first T; int32, so that an
-    embedding indexes with them."""
-
-    offset = 0  # where in the window the T ids start
-
-    def forward(self, inputs: list[Any], params: list[np.ndarray], step: int) -> np.ndarray:
-        windows = _batch(inputs, self.ctx).images
-        if windows.ndim != 2 or windows.shape[1] < 2:
-            raise ValueError(f"layer {self.ctx.name!r}: needs records of at least 2 token ids, got "
-                             f"records of shape {list(windows.shape[1:])}")
-        t = windows.shape[1] - 1
-        return np.ascontiguousarray(windows[:, self.offset:self.offset + t], dtype=np.int32)
-
-
-@implements("kNextTokens")
-class NextTokensLayer(TokensLayer):
-    """kNextTokens: the windows' last T ids, the one that follows each step's id (the labels)."""
-
-    offset = 1
 
 
 @implements("kRGBImage")
