@@ -29,6 +29,7 @@ from ..algorithms import make_algorithm
 from ..checkpoint import Checkpoints
 from ..events import EventWriter
 from ..finite import check_metrics, check_params
+from ..launch.output import EXIT_STOPPED
 from ..launch.rank import Rank
 from ..params.client import ParamClient
 from ..params.slicing import owners
@@ -43,7 +44,6 @@ from .history import ServerHistory
 from .node import LINGER_S, Node
 from .peer import COORDINATOR_RANK
 
-EXIT_STOPPED = 3  # this process was fine; another one failed or was lost
 RESUME_BARRIER = "resume"  # every rank leaves it with the step the run resumes from
 TRAINED_BARRIER = "trained"  # several worker groups: every rank has trained, the final checkpoint is due
 UPDATES_ENV = "SINGART_REPORT_UPDATES"  # set to 1: server ranks print their update (and Hogwild sync) counts at the end
