@@ -40,14 +40,14 @@ class RankTrainer:
         links, inbox, rank, seed = node.links, node.inbox, node.rank, self.job.seed + group
         alg = make_algorithm(self.job.train_one_batch)
         self.train = ProcessGroup(plan, graph, self.store, seed, True, rank, group, links, inbox,
-                                  algorithm=alg)
+                                  algorithm=alg, cores=node.cores)
         self.reports = rank in reporting_ranks(plan)
         self.evals: dict[str, ProcessGroup] = {}
         for what in EVALS:
             g = eval_graph(plan, what)
             if g is not None and self.reports:
                 self.evals[what] = ProcessGroup(plan, g, self.store, seed, False, rank, group, links, inbox,
-                                                algorithm=alg)
+                                                algorithm=alg, cores=node.cores)
         self.workspace: Workspace | None = None
         self.checkpoints: Checkpoints | None = None
         self.history = ServerHistory(plan, self.client)
