@@ -33,9 +33,9 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0))
 
 
-def kernel_threads(nworkers: int) -> int:
-    """The cores each of `nworkers` workers' kernels may use."""
-    return max(1, available_cores() // nworkers)
+def kernel_threads(nworkers: int, cores: int | None = None) -> int:
+    """The cores each of `nworkers` workers' kernels may use, of `cores` (default: this process's)."""
+    return max(1, (available_cores() if cores is None else cores) // nworkers)
 
 def merge_metrics(parts: list[dict[str, tuple[float, int]]]) -> dict[str, tuple[float, int]]:
     """Sum {name: (sum, count)} metrics over workers (or steps)."""
@@ -51,10 +51,11 @@ class WorkerGroup:
 
     def __init__(self, graph: plan_pb2.PhaseGraph, store: ParamStore, seed: int, train: bool,
                  ngroups: int = 1, workers: list[int] | None = None, channels: ChannelSet | None = None,
-                 algorithm: Algorithm | None = None) -> None:
+                 algorithm: Algorithm | None = None, cores: int | None = None) -> None:
         """`workers`: the ones this process runs (all of the graph's by default); `channels`: bridges
         that reach workers elsewhere (distributed/bridges_rpc.py) instead of the in-process ones;
-        `algorithm`: the job's TrainOneBatch (BP by default)."""
+        `algorithm`: the job's TrainOneBatch (BP by default); `cores`: the cores its workers share
+        (default: this process's; a rank's share of its host in a multi-process run)."""
         self.store, self.train = store, train
         self.algorithm = BP(job_pb2.AlgProto()) if algorithm is None else algorithm
         self.channels: ChannelSet = Channels() if channels is None else channels
@@ -63,7 +64,7 @@ class WorkerGroup:
         self.shares = self._share_replicas() if train else []
         n = len(self.executors)
         self.pool = (ThreadPoolExecutor(n, thread_name_prefix="worker", initializer=set_kernel_threads,
-                                        initargs=(kernel_threads(n * ngroups),)) if n > 1 else None)
+                                        initargs=(kernel_threads(n * ngroups, cores),)) if n > 1 else None)
 
     def _share_replicas(self) -> list[ReplicaShare]:
         """Let the replicas of each weight in this group's workers compute together (folding.py)."""

@@ -3,7 +3,7 @@ COORDINATOR) hosts the coordinator on loopback and prints `coordinator on HOST:P
 then registers and acts out MODE:
 
   book     print the address book as JSON, then finish
-  wait     heartbeat until the job stops
+  wait     print `beating` once registered, then heartbeat until the job stops
   metrics  report train metrics of steps 1 and 2 (sums that depend on the rank), then finish
   barrier  arrive at barrier `b` (rank R after R seconds) twice, printing times, then finish
 
@@ -41,6 +41,7 @@ def act(peer: Peer, mode: str) -> None:
     if mode == "book":
         print("book", json.dumps(book.as_dict()), flush=True)
     elif mode == "wait":
+        print("beating", flush=True)
         peer.stopped.wait(120)
         raise Stopped(peer.reason)
     elif mode == "metrics":

@@ -18,7 +18,8 @@ import singac
 from google.protobuf import text_format
 from singa_proto import job_pb2, plan_pb2
 from singart import store
-from singart.distributed.rank_run import RemoteUpdates, local_graph, local_shares
+from singart.distributed.rank_share import local_graph, local_shares
+from singart.distributed.remote_updates import RemoteUpdates
 from singart.params.client import InProcessClient, ParamClient, in_process_servers
 from singart.params.shard import Shard
 from singart.params.updaters import Updater

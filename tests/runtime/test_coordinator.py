@@ -97,7 +97,8 @@ def test_a_missing_rank_times_out_naming_it(plan3: Path) -> None:
 @pytest.mark.parametrize("victim", [1, 0])
 def test_a_killed_process_is_noticed_by_every_other(plan3: Path, victim: int) -> None:
     procs = start_job([plan3] * 3, "wait")
-    time.sleep(2.0)  # registered and beating
+    for proc in procs:  # every rank registered (each one's book needs all) and beating
+        assert proc.stdout is not None and proc.stdout.readline() == "beating\n"
     assert all(proc.poll() is None for proc in procs)
     procs[victim].send_signal(signal.SIGKILL)
     killed_at = time.monotonic()

@@ -224,3 +224,13 @@ def test_each_rank_under_mpirun_sees_its_rank(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     source = "Open MPI (OMPI_COMM_WORLD_RANK, OMPI_COMM_WORLD_SIZE)"
     assert sorted(p.read_text() for p in tmp_path.iterdir()) == [f"{r} 3 {source}" for r in range(3)]
+
+
+def test_a_rank_failing_with_its_own_error_names_the_run_over_one_it_stopped() -> None:
+    # rank 1 exits as stopped by another's failure (3) at once; rank 2, whose error it was, a little later
+    program = ("import os, sys, time\nr = os.environ['SINGA_RANK']\n"
+               "if r == '1': sys.exit(3)\nif r == '2': time.sleep(1); sys.exit(2)\ntime.sleep(600)")
+    proc = launch(3, program)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2
+    assert err.splitlines() == ["singart: rank 2 exited with code 2; stopping the other 1 rank(s)"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from singart import store
 from singart.distributed.params_rpc import GrpcParamClient
-from singart.distributed.rank_run import RemoteUpdates
+from singart.distributed.remote_updates import RemoteUpdates
 from singart.params.client import InProcessClient, in_process_servers
 from singart.params.slicing import flat_part, slice_table
 from singart.params.updaters import Updater

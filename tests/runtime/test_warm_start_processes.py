@@ -38,3 +38,15 @@ def test_a_multi_process_run_starts_from_checkpoint_path_as_one_process_does(tmp
     assert len(loss_lines(one.stdout)) == 4
     assert loss_lines(multi.stdout) == loss_lines(one.stdout)
     assert loss_lines(cold.stdout)[0] != loss_lines(one.stdout)[0]  # the checkpoint's values were used
+
+
+def test_a_missing_checkpoint_path_file_is_exit_2_from_the_rank_that_found_it(tmp_path: Path) -> None:
+    make_plan(tmp_path)  # the shard
+    missing = tmp_path / "nowhere" / "step6-worker0"
+    done = run("singart", "run", str(warm_plan(tmp_path, "multi", SANDBLASTER, missing)))
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    own = [line for line in done.stderr.splitlines() if line.endswith(f"singart: error: {missing}: cannot "
+                                                                      "read checkpoint: No such file or directory")]
+    assert own == [f"[rank 0] singart: error: {missing}: cannot read checkpoint: No such file or directory"]
+    assert done.stderr.splitlines()[-1] == "singart: rank 0 exited with code 2"

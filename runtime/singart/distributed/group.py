@@ -36,14 +36,14 @@ class ProcessGroup(WorkerGroup):
 
     def __init__(self, plan: plan_pb2.PlanProto, graph: plan_pb2.PhaseGraph, store: ParamStore, seed: int,
                  train: bool, rank: int, group: int, links: dict[int, Link], inbox: Inbox,
-                 ngroups: int = 1, algorithm: Algorithm | None = None) -> None:
+                 ngroups: int = 1, algorithm: Algorithm | None = None, cores: int | None = None) -> None:
         workers = hosted(plan, rank, group)
         if not workers:
             raise SingaError(f"rank {rank} hosts no worker of group {group} in the plan's roles")
         scope = f"{group}/{job_pb2.Phase.Name(graph.phase)}/"  # one inbox serves every group and phase
         self.remote = RemoteChannels(graph, rank, homes(plan, group), links, inbox, scope)
         super().__init__(graph, store, seed, train, ngroups, workers=workers, channels=self.remote,
-                         algorithm=algorithm)
+                         algorithm=algorithm, cores=cores)
 
     def run(self, step: int) -> None:
         """One step of this process's workers; bridge tensors of other processes are keyed by `step`."""

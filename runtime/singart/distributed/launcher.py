@@ -18,14 +18,14 @@ from singa_proto import plan_pb2
 from .. import SingaError
 from ..launch.hosts import Host, only_this_machine, read_hosts
 from ..launch.local import run_children
-from ..launch.output import Output
+from ..launch.output import EXIT_STOPPED, Output
 from ..launch.rank import check_world, resolve
 from ..transport import TOKEN_ENV, TlsFiles, job_token
 from ..transport.security import TLS_FLAGS
 from ..transport.server import LOOPBACK, PortTaken, join_address
 from .coordinator import Stopped
 from .peer import COORDINATOR_RANK
-from .rank_run import EXIT_STOPPED, run_rank
+from .rank_run import run_rank
 
 EXIT_PORT_TAKEN = 75  # rank 0 found the rendezvous port taken (sysexits' EX_TEMPFAIL): start again on another
 PORT_TRIES = 3  # how many fresh ports the local launcher tries

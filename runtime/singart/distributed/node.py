@@ -136,6 +136,7 @@ class Node:
         self.say(f"rank {self.rank} role {role_words(self.role)} listening on {self.address}")
         self.peer = Peer(plan, self.rank, self.address, master, token, tls)
         self.book: AddressBook | None = None
+        self.cores = available_cores()  # once registered, this rank's share of its host's cores
         self.links: dict[int, Link] = {}
 
     def say(self, line: str) -> None:
@@ -159,7 +160,8 @@ class Node:
         """Register, wait for every rank, take this rank's share of its host's cores, start the heartbeats,
         connect to the other ranks."""
         self.book = book = self.peer.register(self.register_s)
-        set_kernel_threads(rank_cores(book.addresses, self.rank, available_cores()))
+        self.cores = rank_cores(book.addresses, self.rank, available_cores())
+        set_kernel_threads(self.cores)
         self.peer.start_heartbeats()
         connect_masters(self.shards, server_addresses(self.plan, book.addresses), self.token, self.tls)
         if self.role.workers:

@@ -37,7 +37,6 @@ from ..transport.shm import Segment
 
 Executor = tuple[int, int]  # (server group, server id)
 MARGIN = 16  # server threads beyond the calls that may wait at once: Put, History, a checkpoint's pulls
-FANOUT_THREADS = 64  # a client's threads for its calls to several servers at once
 
 
 def hosted_servers(plan: plan_pb2.PlanProto, rank: int) -> list[Executor]:
@@ -167,6 +166,16 @@ def params_threads(plan: plan_pb2.PlanProto, executors: Iterable[Executor]) -> i
     return calls + syncs + MARGIN
 
 
+def fanout_threads(plan: plan_pb2.PlanProto) -> int:
+    """A client's threads for its calls to several servers at once: a call runs its first server's
+    slices on the caller's thread and each other server's on one of these, and a waiting pull holds
+    its threads until the update arrives, so a push queued behind pulls could wait for ever. Enough for
+    a push and a pull of every param under way at once (a worker's step at most). Threads start as
+    calls need them."""
+    per_call = [len({s.server for s in slices}) - 1 for slices in slice_table(plan).values()]
+    return 2 * sum(per_call) + 1
+
+
 def params_server(plan: plan_pb2.PlanProto, shards: Mapping[Executor, Shard], token: str,
                   addresses: Sequence[str] = ("127.0.0.1:0",), tls: TlsFiles | None = None
                   ) -> tuple[grpc.Server, list[str]]:
@@ -237,7 +246,7 @@ class GrpcParamClient:
         # a queued push behind a waiting pull could wait for ever)
         self.segments: dict[tuple[str, str, int, str], list[Segment]] = {}
         self.lock = threading.Lock()
-        self.pool = ThreadPoolExecutor(FANOUT_THREADS, thread_name_prefix="params-fanout")
+        self.pool = ThreadPoolExecutor(fanout_threads(plan), thread_name_prefix="params-fanout")
 
     def push(self, wgroup: int, step: int, name: str, grad: np.ndarray, shares: int) -> None:
         """Each slice of the gradient to its server, one Update per slice."""

@@ -23,7 +23,7 @@ from typing import IO
 
 from .. import SingaError
 from ..transport import security
-from .output import Output, copy_lines, failed
+from .output import Ending, Output, copy_lines
 from .rank import MASTER_ENV, SINGA
 
 GRACE_S = 5.0  # how long a child has to end after SIGTERM before SIGKILL
@@ -110,18 +110,18 @@ def _pump_child(child: Child, output: Output) -> list[threading.Thread]:
 
 
 def _watch(children: list[Child], output: Output) -> int:
-    """Wait until every child has exited 0 (return 0) or one has failed (name it, return its code)."""
-    running = list(children)
-    while running:
+    """Wait until every child has exited 0 (return 0) or the run's ending is known (name the failed
+    rank, return its code)."""
+    running, ending = list(children), Ending()
+    while running and not ending.decided():
         for child in list(running):
             code = child.proc.poll()
-            if code is None:
-                continue
-            running.remove(child)
-            if code != 0:
-                return failed(output, child.rank, code, len(running))
-        time.sleep(POLL_S)
-    return 0
+            if code is not None:
+                running.remove(child)
+                ending.ended(child.rank, code)
+        if running and not ending.decided():
+            time.sleep(POLL_S)
+    return ending.report(output, len(running))
 
 
 def _stop(children: list[Child], grace: float) -> None:

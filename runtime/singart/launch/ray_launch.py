@@ -24,7 +24,7 @@ from ..transport import security
 from ..transport.server import join_address, split_address
 from .hosts import Host, assign_hosts
 from .local import GRACE_S, _no_interrupts, own_variables
-from .output import Output, failed
+from .output import Ending, Output
 from .ray_rank import PLAN, PYTHON, Line, RankProcess
 
 READ_WAIT_S = 0.5  # how long one poll of a rank waits for its next line
@@ -175,10 +175,11 @@ def _actor(ray: Any, p: Placement, payload: bytes) -> Any:
 
 
 def _watch(ray: Any, actors: list[Any], placements: list[Placement], output: Output) -> int:
-    """Copy every rank's lines until all exited 0 (return 0) or one failed or was lost (return its code)."""
+    """Copy every rank's lines until all exited 0 (return 0), one was lost (LOST) or the run's ending is
+    known (name the failed rank, return its code)."""
     pending = {actors[r].read.remote(READ_WAIT_S): r for r in range(len(actors))}
-    running = len(actors)
-    while pending:
+    running, ending = len(actors), Ending()
+    while pending and not ending.decided():
         ready, _ = ray.wait(list(pending), num_returns=1)
         rank = pending.pop(ready[0])
         try:
@@ -192,9 +193,8 @@ def _watch(ray: Any, actors: list[Any], placements: list[Placement], output: Out
             pending[actors[rank].read.remote(READ_WAIT_S)] = rank
             continue
         running -= 1
-        if code != 0:
-            return failed(output, rank, code, running)
-    return 0
+        ending.ended(rank, code)
+    return ending.report(output, running)
 
 
 def _stop(ray: Any, actors: list[Any], grace: float, output: Output) -> None:
