@@ -13,7 +13,7 @@ from singart.distributed.launcher import free_port, rank_args
 from singart.transport import TlsFiles
 
 from .run_jobs import command, make_plan, run
-from .test_run_processes import ALLREDUCE, SANDBLASTER, START, TOKEN, loss_lines
+from .test_run_processes import ALLREDUCE, ONE_PROCESS, SANDBLASTER, START, TOKEN, loss_lines, quiet_port
 from .test_transport_tls import make_ca, make_cert
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
@@ -112,3 +112,37 @@ def test_ranks_on_other_hosts_get_absolute_tls_paths(tmp_path: Path, monkeypatch
     argv = ["run", "p.plan", "--hosts", "h.txt", "--tls-cert", "c.pem", "--tls-key=k.pem", "--tls-ca", "/ca.pem"]
     assert rank_args(argv, "p.plan") == ["--tls-cert", str(tmp_path / "c.pem"),
                                          f"--tls-key={tmp_path / 'k.pem'}", "--tls-ca", "/ca.pem"]
+
+
+def mpirun(*apps: list[str]) -> list[str]:
+    """mpirun's MPMD command line: each app a [count, argv...] list, joined by ':'."""
+    line = ["mpirun", "--oversubscribe", "--allow-run-as-root"]
+    for i, (count, *argv) in enumerate(apps):
+        line += ([":"] if i else []) + ["-np", count, *argv]
+    return line
+
+
+@pytest.mark.skipif(shutil.which("mpirun") is None, reason="no mpirun (Debian's openmpi-bin) on PATH")
+def test_mpirun_ranks_with_mutual_tls(tmp_path: Path) -> None:
+    # the same job under mpirun twice: every rank with the job's certificates prints the one-process
+    # losses; with rank 2 holding another CA's certificate (MPMD), rank 2 is refused and the job fails
+    ca = make_ca(tmp_path, "job-ca")
+    job = flags(make_cert(tmp_path, "rank", ca))
+    other = flags(make_cert(tmp_path, "x", make_ca(tmp_path, "x-ca")))
+    (tmp_path / "one").mkdir()
+    one = run("singart", "run", str(make_plan(tmp_path / "one", workers=ONE_PROCESS, steps=4)))
+    assert one.returncode == 0, one.stderr
+    plan = make_plan(tmp_path, workers=SANDBLASTER, steps=4)
+    singart = command("singart", "run", str(plan))
+    env = {**os.environ, "SINGA_JOB_TOKEN": TOKEN, "SINGA_REGISTER_TIMEOUT": "10",
+           "SINGA_MASTER": f"127.0.0.1:{quiet_port()}"}
+    done = subprocess.run(mpirun(["3", *singart, *job]), capture_output=True, text=True, timeout=300,
+                          check=False, env=env)
+    assert done.returncode == 0, done.stderr
+    assert loss_lines(done.stdout) == loss_lines(one.stdout)
+    env["SINGA_MASTER"] = f"127.0.0.1:{quiet_port()}"
+    refused = subprocess.run(mpirun(["2", *singart, *job], ["1", *singart, *other]), capture_output=True,
+                             text=True, timeout=300, check=False, env=env)
+    assert refused.returncode != 0
+    assert "refused the connection" in refused.stderr and "--tls-ca" in refused.stderr, refused.stderr
+    assert "Train @" not in refused.stdout
