@@ -5,7 +5,8 @@
 The step: hidden 512, batch 64, an embedded input of 512 per time step, unrolled over 50 steps, forward
 over the 50 steps then backward through them (every step's output gets gradient 1, the input none), the
 weight gradients zeroed first, as a char-rnn's training step spends them. singart: gru_forward /
-gru_backward (rnn_ops) step by step. PyTorch, each with its own defaults: nn.GRU eager, nn.GRU under
+gru_backward (rnn_ops) step by step, each step reusing its cache of the window before (as a layer
+keeps its buffers). PyTorch, each with its own defaults: nn.GRU eager, nn.GRU under
 torch.compile (its compile time is not timed), and nn.GRUCell in a Python loop (the same per-step shape
 as singart's). Before the rounds, one short window checks that both compute the same gradients.
 
@@ -54,14 +55,14 @@ def singart_step(unroll: int = UNROLL):  # type: ignore[no-untyped-def]
     *w, xs = weights()
     grads = [np.zeros_like(p) for p in w]
     ones, h0 = np.ones((BATCH, HIDDEN), np.float32), np.zeros((BATCH, HIDDEN), np.float32)
+    caches: list = [None] * unroll
 
     def step(_: int) -> None:
         for g in grads:
             g.fill(0.0)
-        h, caches = h0, []
+        h = h0
         for t in range(unroll):
-            h, cache = rnn_ops.gru_forward(xs[t], h, *w)
-            caches.append(cache)
+            h, caches[t] = rnn_ops.gru_forward(xs[t], h, *w, reuse=caches[t])
         dh = ones
         for cache in reversed(caches):
             _, dh_prev = rnn_ops.gru_backward(dh, cache, *grads, need_dx=False)

@@ -244,3 +244,35 @@ def test_dx_is_skipped_on_request() -> None:
     _, want = kernel_step("gru", c)
     assert dx is None
     np.testing.assert_allclose(dh_prev, want["h_prev"], rtol=TOL, atol=TOL)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_reused_cache_writes_the_same_arrays_with_the_same_results(kind: str) -> None:
+    """A later window passes the step's old cache: its gate and gradient arrays are written again, not
+    fresh ones; a cache of another shape or kind gives fresh arrays."""
+    a, b = case(kind, 3, 4, 5, seed=5), case(kind, 3, 4, 5, seed=6)
+    w = (a["w_ih"], a["w_hh"], a["b_ih"], a["b_hh"])
+    first = step_with(kind, a, w)
+    second = step_with(kind, b, w, reuse=first[0])
+    assert second[0].saved is first[0].saved
+    assert all(x is y for x, y in zip(second[1], first[1]))
+    want = step_with(kind, b, w)
+    for got, expect in zip(second[1], want[1]):
+        np.testing.assert_allclose(got, expect, rtol=TOL, atol=TOL)
+    other = step_with(kind, case(kind, 2, 4, 5, seed=7), w, reuse=second[0])
+    assert other[0].saved is not second[0].saved and other[0].saved.shape[0] == 2
+    other_kind = "gru" if kind != "gru" else "rnn"
+    c = case(other_kind, 3, 4, 5)
+    fresh = step_with(other_kind, c, (c["w_ih"], c["w_hh"], None, None), reuse=first[0])
+    assert fresh[0].saved is not first[0].saved
+
+
+def step_with(kind: str, c: dict, w: tuple, reuse: rnn_ops.CellCache | None = None) -> tuple:
+    """A forward (reusing `reuse`) and backward: the cache and backward's (dx, dh_prev[, dc_prev])."""
+    if kind == "lstm":
+        _, _, cache = rnn_ops.lstm_forward(c["x"], c["h_prev"], c["c_prev"], *w, reuse=reuse)
+        return cache, rnn_ops.lstm_backward(c["dh"], c["dc"], cache, None, None, None, None)
+    fwd, bwd = {"rnn": (rnn_ops.rnn_forward, rnn_ops.rnn_backward),
+                "gru": (rnn_ops.gru_forward, rnn_ops.gru_backward)}[kind]
+    _, cache = fwd(c["x"], c["h_prev"], *w, reuse=reuse)
+    return cache, bwd(c["dh"], cache, None, None, None, None)
