@@ -1,5 +1,5 @@
-// The recurrent cells (rnn, gru, lstm), one time step: two GEMMs (dnnl_sgemm) then one fused pass over
-// the gates. Shapes, equations and the arrays' roles are in ../shapes.h (CellShape, CellArrays).
+// The recurrent cells (rnn, gru, lstm), one time step: two products (oneDNN, as gemm.h) then one fused
+// pass over the gates. Shapes, equations and the arrays' roles are in ../shapes.h (CellShape, CellArrays).
 #pragma once
 
 #include "../shapes.h"
