@@ -187,7 +187,8 @@ Shape gemm_dims(const F32& a, const F32& b, bool ta, bool tb) {
   return {m, n, k};
 }
 
-// A recurrent cell's shape, from x (batch, input) and the weights: W_ih (gates * H, input), W_hh (gates * H, H).
+// A recurrent cell's shape, from x (batch, input) and the weights: W_ih (gates * H, input),
+// W_hh (gates * H, H).
 CellShape cell_shape(int kind, const F32& x, const F32& w_ih, const F32& w_hh) {
   if (kind < 0 || kind > 2)
     throw py::value_error("cell: kind must be 0 (rnn), 1 (gru) or 2 (lstm), got " + std::to_string(kind));
@@ -203,7 +204,8 @@ CellShape cell_shape(int kind, const F32& x, const F32& w_ih, const F32& w_hh) {
 
 // lstm's cell state arrays (c_prev, c, dc, dc_prev): required by an lstm (but dc: None is zero), refused by
 // the other cells.
-float* cell_state(const py::object& a, const char* name, const CellShape& s, bool out, bool optional = false) {
+float* cell_state(const py::object& a, const char* name, const CellShape& s, bool out,
+                  bool optional = false) {
   const bool lstm = s.cell == Cell::lstm;
   if (!lstm && !a.is_none()) throw py::value_error(std::string(name) + ": only an lstm cell takes it");
   if (lstm && a.is_none() && !optional) throw py::value_error(std::string(name) + ": an lstm cell needs it");

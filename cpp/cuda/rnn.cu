@@ -129,7 +129,8 @@ void cell_backward(const CellShape& s, const CellArrays& a) {
   const bool gru = s.cell == Cell::gru, lstm = s.cell == Cell::lstm;
   DeviceBuffer x(B * I, a.x), hp(B * H, a.h_prev), wi(GH * I, a.w_ih), wh(GH * H, a.w_hh);
   DeviceBuffer cp(lstm ? B * H : 0, a.c_prev), sv(B * s.saved(), a.saved), dh(B * H, a.dh);
-  DeviceBuffer dc(lstm ? B * H : 0, a.dc), dgi(B * GH), dgh(gru ? B * GH : 0), dhp(B * H), dcp(lstm ? B * H : 0);
+  DeviceBuffer dc(lstm ? B * H : 0, a.dc), dgi(B * GH), dgh(gru ? B * GH : 0);
+  DeviceBuffer dhp(B * H), dcp(lstm ? B * H : 0);
   if (lstm) fill(dc, a.dc);
   float* dg_h = gru ? dgh.get() : dgi.get();  // rnn and lstm: one gradient for both products
   cell_bwd<<<blocks(B * H), kThreads>>>(static_cast<int>(s.cell), B, H, dh.get(), dc.get(), hp.get(),
