@@ -14,6 +14,7 @@
 #include "cpu/gemm.h"
 #include "cpu/lrn.h"
 #include "cpu/pool.h"
+#include "cpu/rnn.h"
 #include "cpu/update.h"
 #ifdef SINGA_WITH_CUDA
 #include "cuda/kernels.h"
@@ -21,6 +22,9 @@
 
 namespace py = pybind11;
 using singa::Act;
+using singa::Cell;
+using singa::CellArrays;
+using singa::CellShape;
 using singa::ConvLayouts;
 using singa::ConvShape;
 using singa::LrnShape;
@@ -183,6 +187,31 @@ Shape gemm_dims(const F32& a, const F32& b, bool ta, bool tb) {
   return {m, n, k};
 }
 
+// A recurrent cell's shape, from x (batch, input) and the weights: W_ih (gates * H, input),
+// W_hh (gates * H, H).
+CellShape cell_shape(int kind, const F32& x, const F32& w_ih, const F32& w_hh) {
+  if (kind < 0 || kind > 2)
+    throw py::value_error("cell: kind must be 0 (rnn), 1 (gru) or 2 (lstm), got " + std::to_string(kind));
+  CellShape s{0, 0, 0, static_cast<Cell>(kind)};
+  const std::string gates = std::to_string(s.gates());
+  if (w_hh.shape.size() != 2 || w_hh.shape[0] != s.gates() * w_hh.shape[1])
+    throw py::value_error("w_hh: expected (" + gates + " * hidden, hidden), got " + show(w_hh.shape));
+  if (x.shape.size() != 2) throw py::value_error("x: expected (batch, input), got " + show(x.shape));
+  s.hidden = w_hh.shape[1], s.batch = x.shape[0], s.input = x.shape[1];
+  with_shape(w_ih, "w_ih", {w_hh.shape[0], s.input});
+  return s;
+}
+
+// lstm's cell state arrays (c_prev, c, dc, dc_prev): required by an lstm (but dc: None is zero), refused by
+// the other cells.
+float* cell_state(const py::object& a, const char* name, const CellShape& s, bool out,
+                  bool optional = false) {
+  const bool lstm = s.cell == Cell::lstm;
+  if (!lstm && !a.is_none()) throw py::value_error(std::string(name) + ": only an lstm cell takes it");
+  if (lstm && a.is_none() && !optional) throw py::value_error(std::string(name) + ": an lstm cell needs it");
+  return opt_f32(a, name, {s.batch, s.hidden}, out);
+}
+
 // The kernels whose signatures the CPU and CUDA versions share, registered once per backend.
 template <class B>
 void register_shared(py::module_& m) {
@@ -234,6 +263,48 @@ void register_shared(py::module_& m) {
     F32 Y = f32(y, "y", X.shape, true);
     run_without_gil(B::softmax_forward, X.shape[0], X.shape[1], X.p, Y.p);
   }, py::arg("x"), py::arg("y"), "Row-wise softmax.");
+  // One step of a recurrent cell (kind 0 rnn, 1 gru, 2 lstm; equations in shapes.h). Backward adds into
+  // dw_* and db_*, so that backpropagation through time sums them over the steps.
+  m.def("cell_forward", [](int kind, py::array x, py::array h_prev, py::object c_prev, py::array w_ih,
+                           py::array w_hh, py::object b_ih, py::object b_hh, py::array h, py::object c,
+                           py::array saved) {
+    F32 X = f32(x, "x"), WI = f32(w_ih, "w_ih"), WH = f32(w_hh, "w_hh");
+    const CellShape s = cell_shape(kind, X, WI, WH);
+    const Shape state{s.batch, s.hidden}, bias{s.gates() * s.hidden};
+    CellArrays a{};
+    a.x = X.p, a.w_ih = WI.p, a.w_hh = WH.p;
+    a.h_prev = f32(h_prev, "h_prev", state).p;
+    a.c_prev = cell_state(c_prev, "c_prev", s, false);
+    a.b_ih = opt_f32(b_ih, "b_ih", bias), a.b_hh = opt_f32(b_hh, "b_hh", bias);
+    a.h = f32(h, "h", state, true).p;
+    a.c = cell_state(c, "c", s, true);
+    a.saved = f32(saved, "saved", {s.batch, s.saved()}, true).p;
+    run_without_gil(B::cell_forward, s, a);
+  }, py::arg("kind"), py::arg("x"), py::arg("h_prev"), py::arg("c_prev"), py::arg("w_ih"), py::arg("w_hh"),
+     py::arg("b_ih"), py::arg("b_hh"), py::arg("h"), py::arg("c"), py::arg("saved"));
+  m.def("cell_backward", [](int kind, py::array x, py::array h_prev, py::object c_prev, py::array w_ih,
+                            py::array w_hh, py::array saved, py::array dh, py::object dc, py::object dx,
+                            py::array dh_prev, py::object dc_prev, py::object dw_ih, py::object dw_hh,
+                            py::object db_ih, py::object db_hh) {
+    F32 X = f32(x, "x"), WI = f32(w_ih, "w_ih"), WH = f32(w_hh, "w_hh");
+    const CellShape s = cell_shape(kind, X, WI, WH);
+    const Shape state{s.batch, s.hidden}, bias{s.gates() * s.hidden};
+    CellArrays a{};
+    a.x = X.p, a.w_ih = WI.p, a.w_hh = WH.p;
+    a.h_prev = f32(h_prev, "h_prev", state).p;
+    a.c_prev = cell_state(c_prev, "c_prev", s, false);
+    a.saved = f32(saved, "saved", {s.batch, s.saved()}).p;
+    a.dh = f32(dh, "dh", state).p;
+    a.dc = cell_state(dc, "dc", s, false, true);
+    a.dx = opt_f32(dx, "dx", X.shape, true);
+    a.dh_prev = f32(dh_prev, "dh_prev", state, true).p;
+    a.dc_prev = cell_state(dc_prev, "dc_prev", s, true);
+    a.dw_ih = opt_f32(dw_ih, "dw_ih", WI.shape, true), a.dw_hh = opt_f32(dw_hh, "dw_hh", WH.shape, true);
+    a.db_ih = opt_f32(db_ih, "db_ih", bias, true), a.db_hh = opt_f32(db_hh, "db_hh", bias, true);
+    run_without_gil(B::cell_backward, s, a);
+  }, py::arg("kind"), py::arg("x"), py::arg("h_prev"), py::arg("c_prev"), py::arg("w_ih"), py::arg("w_hh"),
+     py::arg("saved"), py::arg("dh"), py::arg("dc"), py::arg("dx"), py::arg("dh_prev"), py::arg("dc_prev"),
+     py::arg("dw_ih"), py::arg("dw_hh"), py::arg("db_ih"), py::arg("db_hh"));
 }
 
 void register_cpu_only(py::module_& m) {
@@ -336,6 +407,8 @@ struct CpuBackend {
   static constexpr auto act_forward = &singa::cpu::act_forward;
   static constexpr auto act_backward = &singa::cpu::act_backward;
   static constexpr auto softmax_forward = &singa::cpu::softmax_forward;
+  static constexpr auto cell_forward = &singa::cpu::cell_forward;
+  static constexpr auto cell_backward = &singa::cpu::cell_backward;
 };
 
 #ifdef SINGA_WITH_CUDA
@@ -357,6 +430,8 @@ struct CudaBackend {
   static constexpr auto act_forward = &singa::cuda::act_forward;
   static constexpr auto act_backward = &singa::cuda::act_backward;
   static constexpr auto softmax_forward = &singa::cuda::softmax_forward;
+  static constexpr auto cell_forward = &singa::cuda::cell_forward;
+  static constexpr auto cell_backward = &singa::cuda::cell_backward;
 };
 
 // Windowed kernels whose CUDA signatures differ: no workspace; max pooling's backward reads x.

@@ -55,4 +55,34 @@ struct LrnShape {
 // The element-wise activations; the numbers are part of the Python binding.
 enum class Act { relu = 0, tanh = 1, logistic = 2 };
 
+// The recurrent cells, one time step, batch-major, with PyTorch's gate order and equations so that its
+// weights map one to one (W_ih (gates * H, I), W_hh (gates * H, H), b_ih and b_hh (gates * H)):
+//   rnn:  h = tanh(x W_ih^T + b_ih + h_prev W_hh^T + b_hh)
+//   gru:  r, z = sigmoid(x W_i{r,z}^T + b_i{r,z} + h_prev W_h{r,z}^T + b_h{r,z})
+//         n = tanh(x W_in^T + b_in + r * (h_prev W_hn^T + b_hn)),  h = (1 - z) * n + z * h_prev
+//   lstm: i, f, o = sigmoid(.), g = tanh(.) of x W_ih^T + b_ih + h_prev W_hh^T + b_hh (order i, f, g, o)
+//         c = f * c_prev + i * g,  h = o * tanh(c)
+// The numbers are part of the Python binding.
+enum class Cell { rnn = 0, gru = 1, lstm = 2 };
+
+struct CellShape {
+  int64_t batch, input, hidden;
+  Cell cell;
+  SINGA_HD int64_t gates() const { return cell == Cell::rnn ? 1 : cell == Cell::gru ? 3 : 4; }
+  // Values per row the forward saves for the backward: rnn h; gru r, z, n, h_prev W_hn^T + b_hn;
+  // lstm i, f, g, o, tanh(c).
+  SINGA_HD int64_t saved() const { return (cell == Cell::rnn ? 1 : cell == Cell::gru ? 4 : 5) * hidden; }
+};
+
+// The arrays of one step (row-major). Forward reads x, h_prev, c_prev (lstm), the weights and the biases
+// (null: none) and writes h, c (lstm) and saved. Backward reads those and dh, dc (lstm; null: zero) and
+// writes dx (null: not wanted), dh_prev and dc_prev (lstm); it ADDS into dw_ih, dw_hh, db_ih and db_hh
+// (null: not wanted), so that backpropagation through time sums them over the steps.
+struct CellArrays {
+  const float *x, *h_prev, *c_prev, *w_ih, *w_hh, *b_ih, *b_hh;
+  float *h, *c, *saved;
+  const float *dh, *dc;
+  float *dx, *dh_prev, *dc_prev, *dw_ih, *dw_hh, *db_ih, *db_hh;
+};
+
 }  // namespace singa

@@ -31,4 +31,9 @@ void act_forward(Act a, int64_t n, const float* x, float* y);
 void act_backward(Act a, int64_t n, const float* y, const float* dy, float* dx);
 void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y);
 
+// One step of a recurrent cell (shapes.h: CellShape, CellArrays); backward adds into the weight and bias
+// gradients.
+void cell_forward(const CellShape& s, const CellArrays& a);
+void cell_backward(const CellShape& s, const CellArrays& a);
+
 }  // namespace singa::cuda

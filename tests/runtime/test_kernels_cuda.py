@@ -141,3 +141,28 @@ def test_zero_sizes() -> None:
     cuda.conv_backward_weights(xc, dy, wc, db, 1, 1)
     np.testing.assert_allclose(db, dy.sum(axis=(0, 2, 3)), RTOL, ATOL)
     cuda.conv_backward_data(dy, wc, xc, 1, 1)
+
+
+@pytest.mark.parametrize("kind", [0, 1, 2])  # rnn, gru, lstm
+def test_recurrent_cells(kind: int) -> None:
+    """One step forward and backward on the device equals the NumPy reference (gradients added, as BPTT)."""
+    from .test_kernels_cells import case, reference_step
+    name = ("rnn", "gru", "lstm")[kind]
+    c = case(name, 5, 7, 6, seed=kind)
+    lstm = kind == 2
+    state = (lambda: np.empty((5, 6), np.float32)) if lstm else (lambda: None)
+    h, cn, saved = np.empty((5, 6), np.float32), state(), np.empty((5, (1, 4, 5)[kind] * 6), np.float32)
+    cuda.cell_forward(kind, c["x"], c["h_prev"], c["c_prev"] if lstm else None, c["w_ih"], c["w_hh"], c["b_ih"],
+                      c["b_hh"], h, cn, saved)
+    grads = {p: np.ones_like(c[p]) for p in ("w_ih", "w_hh", "b_ih", "b_hh")}
+    dx, dh_prev, dc_prev = np.empty_like(c["x"]), np.empty_like(h), state()
+    cuda.cell_backward(kind, c["x"], c["h_prev"], c["c_prev"] if lstm else None, c["w_ih"], c["w_hh"], saved,
+                       c["dh"], c["dc"] if lstm else None, dx, dh_prev, dc_prev, *grads.values())
+    want_out, want = reference_step(name, c, np.float64)
+    np.testing.assert_allclose(h, want_out["h"], RTOL, ATOL)
+    got = {"x": dx, "h_prev": dh_prev, **{p: g - 1 for p, g in grads.items()}}
+    if lstm:
+        np.testing.assert_allclose(cn, want_out["c"], RTOL, ATOL)
+        got["c_prev"] = dc_prev
+    for k, v in got.items():
+        np.testing.assert_allclose(v, want[k], RTOL, ATOL, err_msg=k)

@@ -76,6 +76,10 @@ def _cuda_calls() -> dict[str, tuple]:
         "pool_backward": (x, y4, f(*x.shape), 2, 2, True),
         "lrn_forward": (x, f(*x.shape), 3, 1e-4, 0.75, 1.0),
         "lrn_backward": (x, x, f(*x.shape), 3, 1e-4, 0.75, 1.0),
+        # a gru step: batch 2, input 3, hidden 4
+        "cell_forward": (1, f(2, 3), f(2, 4), None, f(12, 3), f(12, 4), f(12), f(12), f(2, 4), None, f(2, 16)),
+        "cell_backward": (1, f(2, 3), f(2, 4), None, f(12, 3), f(12, 4), f(2, 16), f(2, 4), None, f(2, 3),
+                          f(2, 4), None, f(12, 3), f(12, 4), f(12), f(12)),
     }
 
 
