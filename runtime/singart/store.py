@@ -253,7 +253,8 @@ class ParamStore:
 def clip_scale(grads: list[np.ndarray], clip_norm: float) -> float:
     """What multiplies every gradient so that their global L2 norm is at most `clip_norm`: 1 when it is
     already, else clip_norm / (norm + 1e-6), as torch.nn.utils.clip_grad_norm_ computes it."""
-    norm = float(np.sqrt(sum(np.square(g, dtype=np.float64).sum() for g in grads)))
+    # one BLAS dot a gradient (float32, as PyTorch sums the norms): no temporary array the param's size
+    norm = float(np.sqrt(sum(float(np.dot(g.reshape(-1), g.reshape(-1))) for g in grads)))
     return min(1.0, clip_norm / (norm + 1e-6))
 
 
