@@ -614,7 +614,7 @@ class AdamProto(_message.Message):
     def __init__(self, beta1: _Optional[float] = ..., beta2: _Optional[float] = ...) -> None: ...
 
 class UpdaterProto(_message.Message):
-    __slots__ = ("type", "user_type", "rmsprop_conf", "adam_conf", "momentum", "weight_decay", "delta", "learning_rate")
+    __slots__ = ("type", "user_type", "rmsprop_conf", "adam_conf", "momentum", "weight_decay", "delta", "learning_rate", "clip_norm")
     Extensions: _python_message._ExtensionDict
     TYPE_FIELD_NUMBER: _ClassVar[int]
     USER_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -624,6 +624,7 @@ class UpdaterProto(_message.Message):
     WEIGHT_DECAY_FIELD_NUMBER: _ClassVar[int]
     DELTA_FIELD_NUMBER: _ClassVar[int]
     LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
+    CLIP_NORM_FIELD_NUMBER: _ClassVar[int]
     type: UpdaterType
     user_type: str
     rmsprop_conf: RMSPropProto
@@ -632,7 +633,8 @@ class UpdaterProto(_message.Message):
     weight_decay: float
     delta: float
     learning_rate: LRGenProto
-    def __init__(self, type: _Optional[_Union[UpdaterType, str]] = ..., user_type: _Optional[str] = ..., rmsprop_conf: _Optional[_Union[RMSPropProto, _Mapping]] = ..., adam_conf: _Optional[_Union[AdamProto, _Mapping]] = ..., momentum: _Optional[float] = ..., weight_decay: _Optional[float] = ..., delta: _Optional[float] = ..., learning_rate: _Optional[_Union[LRGenProto, _Mapping]] = ...) -> None: ...
+    clip_norm: float
+    def __init__(self, type: _Optional[_Union[UpdaterType, str]] = ..., user_type: _Optional[str] = ..., rmsprop_conf: _Optional[_Union[RMSPropProto, _Mapping]] = ..., adam_conf: _Optional[_Union[AdamProto, _Mapping]] = ..., momentum: _Optional[float] = ..., weight_decay: _Optional[float] = ..., delta: _Optional[float] = ..., learning_rate: _Optional[_Union[LRGenProto, _Mapping]] = ..., clip_norm: _Optional[float] = ...) -> None: ...
 
 class LRGenProto(_message.Message):
     __slots__ = ("type", "user_type", "base_lr", "fixedstep_conf", "step_conf", "linear_conf", "exponential_conf", "inverse_conf", "inverset_conf")

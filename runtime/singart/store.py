@@ -3,6 +3,12 @@
 Values may be shared by several groups in one process (in-memory Hogwild); gradients, share counters and
 buffers are per group. A param is updated as soon as every node of the group that uses it has added its
 gradient (as a SINGA server does once it holds all shares), so updates overlap the other workers' work.
+
+With the updater's `clip_norm` set, updates wait for the end of the step instead: the global L2 norm of
+every summed gradient of the step decides one scale, min(1, clip_norm / (norm + 1e-6)), for all of them
+(PyTorch's clip_grad_norm_); the updater then adds weight decay to the scaled gradient, as a PyTorch
+optimizer does after clipping. Folded and row updates are off then, since both update before the norm
+is known.
 """
 from __future__ import annotations
 
@@ -28,11 +34,12 @@ class Updates:
         self.scales = {e.name: (e.conf.lr_scale, e.conf.wd_scale) for e in plan.params}
         self.locks = {e.name: threading.Lock() for e in plan.params}
 
-    def whole(self, step: int, name: str, value: np.ndarray, grad: np.ndarray) -> None:
-        """Apply one update of param `name` in place."""
+    def whole(self, step: int, name: str, value: np.ndarray, grad: np.ndarray, scale: float = 1.0) -> None:
+        """Apply one update of param `name` in place, from `grad` times `scale` (left untouched)."""
         lr_scale, wd_scale = self.scales.get(name, (1.0, 1.0))
         with self.locks[name]:
-            self.updater.update(step, name, value, grad, lr_scale=lr_scale, wd_scale=wd_scale)
+            self.updater.update(step, name, value, grad, lr_scale=lr_scale, wd_scale=wd_scale,
+                                grad_scale=scale)
 
     def finish(self, step: int) -> None:
         """Every update of `step` is issued: one applied elsewhere (by servers) is complete on return."""
@@ -78,7 +85,9 @@ class ParamStore:
         self.updates = updates
         # shortcuts for a store whose values no other group updates: folded updates (when the rule
         # allows them) and row updates by several threads at once
-        self._fold, self._rows = fold, rows
+        self._clip = float(plan.job.updater.clip_norm)
+        self._fold, self._rows = fold and not self._clip, rows and not self._clip
+        self._ready: list[str] = []  # with clipping: the params whose step's gradient is summed, in order
         self.versions = {name: 0 for name in values}
         self._owner = owners(plan.params)
         refs = [r for n in (train_graph.nodes if train_graph else ()) for r in n.params]
@@ -132,6 +141,7 @@ class ParamStore:
         """Reset the share counters; zero the gradients that are summed from blocks."""
         self._count.clear()
         self._first.clear()
+        self._ready.clear()
         for name in self._partial:
             self.grads[name].fill(0)
 
@@ -219,11 +229,33 @@ class ParamStore:
         for name, n in list(self._count.items()):
             if 0 < n < self._uses[name]:
                 self._apply(name, step)
+        if self._clip:
+            self._apply_clipped(step)
         self.updates.finish(step)
 
     def _apply(self, name: str, step: int) -> None:
+        if self._clip:  # the update waits for the step's norm (finish_step)
+            with self._locks[name]:
+                self._ready.append(name)
+            return
         self.updates.whole(step, name, self.values[name], self._summed(name))
         self.versions[name] = step + 1
+
+    def _apply_clipped(self, step: int) -> None:
+        """Update every param summed this step, its gradient scaled by the step's one clipping scale."""
+        names = sorted(self._ready)  # the norm's sum and the updates in one order, whichever thread came first
+        scale = clip_scale([self._summed(name) for name in names], self._clip)
+        for name in names:
+            self.updates.whole(step, name, self.values[name], self._summed(name), scale)
+            self.versions[name] = step + 1
+
+
+def clip_scale(grads: list[np.ndarray], clip_norm: float) -> float:
+    """What multiplies every gradient so that their global L2 norm is at most `clip_norm`: 1 when it is
+    already, else clip_norm / (norm + 1e-6), as torch.nn.utils.clip_grad_norm_ computes it."""
+    # one BLAS dot a gradient (float32, as PyTorch sums the norms): no temporary array the param's size
+    norm = float(np.sqrt(sum(float(np.dot(g.reshape(-1), g.reshape(-1))) for g in grads)))
+    return min(1.0, clip_norm / (norm + 1e-6))
 
 
 def build(plan: plan_pb2.PlanProto, train_graph: plan_pb2.PhaseGraph | None) -> tuple[ParamStore, Updater]:

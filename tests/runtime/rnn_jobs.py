@@ -22,16 +22,17 @@ def write_windows(folder: Path) -> str:
 
 
 def lm_job(shard: str, ws: Path, kind: str = "kGRU", n: int = 1, steps: int = 2, alg: str = "kBPTT",
-           lr: float = 0.1) -> str:
-    """tokens -> embedding -> recurrent (unrolled over TIME) -> inner product (VOCAB) -> softmax loss."""
+           lr: float = 0.1, updater: str = "", cluster: str = "") -> str:
+    """tokens -> embedding -> recurrent (unrolled over TIME) -> inner product (VOCAB) -> softmax loss;
+    `updater` and `cluster` are more fields of those messages."""
     uniform = "init { type: kUniform low: -0.5 high: 0.5 }"
     return f"""name: "lm"
 train_steps: {steps}
 disp_freq: 1
 seed: 5
 train_one_batch {{ alg: {alg} }}
-updater {{ type: kSGD learning_rate {{ type: kFixed base_lr: {lr} }} }}
-cluster {{ nworkers_per_group: {n} workspace: "{ws}" }}
+updater {{ type: kSGD learning_rate {{ type: kFixed base_lr: {lr} }} {updater} }}
+cluster {{ nworkers_per_group: {n} workspace: "{ws}" {cluster} }}
 neuralnet {{
   layer {{ name: "data" type: kShardData sharddata_conf {{ path: "{shard}" batchsize: {BATCH} }} }}
   layer {{ name: "ids" type: kTokens srclayers: "data" }}

@@ -67,8 +67,9 @@ class RemoteUpdates(store.Updates):
         self.pulls = ThreadPoolExecutor(max(1, min(8, len(shares))), thread_name_prefix="pull")
         self.pending: list[Future[None]] = []
 
-    def whole(self, step: int, name: str, value: np.ndarray, grad: np.ndarray) -> None:
-        grad = np.ascontiguousarray(grad)
+    def whole(self, step: int, name: str, value: np.ndarray, grad: np.ndarray, scale: float = 1.0) -> None:
+        # clipped (the store's scale): the servers get the scaled gradient, since they see only slices
+        grad = np.ascontiguousarray(grad) if scale == 1.0 else np.multiply(grad, np.float32(scale))
         pushed = self.pushes.submit(self._timed, self.client.push, grad.nbytes, 0,
                                     self.group, step, name, grad, self.shares[name])
         self.pending.append(pushed)
