@@ -22,6 +22,7 @@ from .connection import ChannelSet
 from .finite import NonFinite, first_nonfinite, nonfinite_metric
 from .folding import weight_fold
 from .layers import Layer, LayerContext, make_layer
+from .layers.base import PartGrad
 from .layers.loss import LossLayer
 from .store import ParamStore
 
@@ -238,14 +239,26 @@ class GradSums:
         self._owned: set[str] = set()  # sums we allocated, safe to add into in place
 
     def add(self, name: str, grad: Any) -> None:
-        """Add one consumer's gradient of `name`'s output."""
-        if name not in self._grads:
+        """Add one consumer's gradient of `name`'s output (a PartGrad adds only its block)."""
+        if isinstance(grad, PartGrad):
+            self._own(name, grad)[grad.index] += grad.value
+        elif name not in self._grads:
             self._grads[name] = grad
         elif name in self._owned:
             np.add(self._grads[name], grad, out=self._grads[name])
         else:
             self._grads[name] = self._grads[name] + grad
             self._owned.add(name)
+
+    def _own(self, name: str, part: PartGrad) -> np.ndarray:
+        """The sum of `name` as an array of our own to add blocks into: zeros, or a copy of the first
+        gradient that came (the consumers' buffers are theirs)."""
+        if name not in self._grads:
+            self._grads[name] = np.zeros(part.shape, part.value.dtype)
+        elif name not in self._owned:
+            self._grads[name] = np.array(self._grads[name], dtype=part.value.dtype)
+        self._owned.add(name)
+        return self._grads[name]
 
     def pop(self, name: str) -> Any:
         """The summed gradient of `name`'s output (None when none arrived)."""

@@ -41,12 +41,24 @@ class LayerContext:
         return int(self.node.origin_shape[0]) if self.node.origin_shape else int(self.node.shape[0])
 
 
+@dataclass(frozen=True)
+class PartGrad:
+    """The gradient of an input that is zero outside `index`. A layer that reads only a block of an input
+    (an unrolled copy: its time step) returns this, so the executor adds the block into one sum instead
+    of adding whole tensors that are mostly zeros (T copies of a layer would cost O(T^2) a step)."""
+
+    shape: tuple[int, ...]
+    index: tuple[Any, ...]
+    value: np.ndarray
+
+
 class Layer:
     """A layer of one plan node; each kind implements forward and backward.
 
     forward(inputs, params, step) -> output. `inputs` are the source nodes' outputs in `node.srcs`
     order; `params` the values of `node.params`, in that order (possibly blocks of larger params).
-    backward(dy, grads) -> one gradient per input (None where an input takes no gradient). It writes
+    backward(dy, grads) -> one gradient per input (None where an input takes no gradient, a PartGrad
+    where it is zero but for a block). It writes
     (overwrites) each param's gradient into `grads`, aligned with `params`. dy is None for loss layers.
     Whether a kind passes gradients at all is its spec's `grad` (input layers' backward never runs).
     Buffers are kept across steps (fresh pages are slow); a layer only ever uses the arrays it gets, so

@@ -3,7 +3,8 @@
 The compiler unrolls a recurrent layer into one copy per time step (passes/unroll.py): a copy runs the
 cell (cells.py) on its step of the input and the previous copy's state, with the params all copies
 share; the first copy starts from `h0`, zeros unless an algorithm sets it (kBPTT carries the previous
-batch's last state, without its gradient). A state is h, or h and c side by side for an LSTM. kStack
+batch's last state, without its gradient). A copy's input gradient is a PartGrad of its step alone,
+which the executor adds into one sum. A state is h, or h and c side by side for an LSTM. kStack
 joins the copies' h into the layer's rows (batch * time, dim), batch-major.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 from singa_spec import layer_type
 
 from . import cells
-from .base import Layer, LayerContext
+from .base import Layer, LayerContext, PartGrad
 from .input import InputLayer, _batch
 from .registry import implements
 
@@ -97,14 +98,13 @@ class RecurrentStep(Layer):
             return self.h0
         return np.zeros((batch, width), np.float32)
 
-    def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[np.ndarray | None]:
+    def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[Any]:
         out = CELLS[self.kind][1](*self._split(_given(dy)), self.cache)
         for role, g in zip(("weight_x", "weight_h", "bias"), out[-3:]):
             target = self.param(grads, role)
             if target is not None:
                 target[...] = g
-        dx = np.zeros(self.in_shape, np.float32)
-        dx[:, self.t] = out[0]
+        dx = PartGrad(self.in_shape, (slice(None), self.t), out[0])  # nonzero only at this copy's step
         dstate = np.concatenate(out[1:-3], axis=1, dtype=np.float32) if len(self.ctx.node.srcs) > 1 else None
         return [dx, dstate]
 
