@@ -1,7 +1,7 @@
 """Sequence layers: kTokens, kEmbedding, the unrolled copies of kRNN / kGRU / kLSTM, and kStack.
 
 The compiler unrolls a recurrent layer into one copy per time step (passes/unroll.py): a copy runs the
-cell (cells.py) on its step of the input and the previous copy's state, with the params all copies
+fused C++ cell (rnn_ops.py; cells.py is its NumPy reference) on its step of the input and the previous copy's state, with the params all copies
 share; the first copy starts from `h0`, zeros unless an algorithm sets it (kBPTT carries the previous
 batch's last state, without its gradient). A copy's input gradient is a PartGrad of its step alone,
 which the executor adds into one sum. A state is h, or h and c side by side for an LSTM. kStack
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from singa_spec import layer_type
 
-from . import cells
+from .. import rnn_ops
 from .base import Layer, LayerContext, PartGrad
 from .input import InputLayer, _batch
 from .registry import implements
@@ -59,11 +59,14 @@ class EmbeddingLayer(Layer):
         return [None]  # ids take no gradient
 
 
-CELLS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {  # kind -> the cell's forward, backward
-    "kRNN": (cells.rnn_forward, cells.rnn_backward),
-    "kGRU": (cells.gru_forward, cells.gru_backward),
-    "kLSTM": (cells.lstm_forward, cells.lstm_backward),
+# kind -> the fused C++ cell's forward and backward (rnn_ops; cells.py is their NumPy reference). One bias:
+# the input side's (b_ih), the recurrent side has none (b_hh None), as cells.py defines the layers' params.
+CELLS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
+    "kRNN": (rnn_ops.rnn_forward, rnn_ops.rnn_backward),
+    "kGRU": (rnn_ops.gru_forward, rnn_ops.gru_backward),
+    "kLSTM": (rnn_ops.lstm_forward, rnn_ops.lstm_backward),
 }
+ROLES = ("weight_x", "weight_h", "bias")
 
 
 @implements("kRNN", "kGRU", "kLSTM")
@@ -80,14 +83,17 @@ class RecurrentStep(Layer):
         self.h0: np.ndarray | None = None  # the first copy's initial state; None: zeros
 
     def _split(self, state: np.ndarray) -> list[np.ndarray]:
-        return [state[:, :self.hidden], state[:, self.hidden:]] if self.kind == "kLSTM" else [state]
+        """The state's parts as the kernels take them: h, and c for an LSTM (contiguous float32)."""
+        parts = [state[:, :self.hidden], state[:, self.hidden:]] if self.kind == "kLSTM" else [state]
+        return [np.ascontiguousarray(part, dtype=np.float32) for part in parts]
 
     def forward(self, inputs: list[Any], params: list[np.ndarray], step: int) -> np.ndarray:
         x = np.asarray(inputs[0])
         self.in_shape = x.shape
         state = inputs[1] if len(inputs) > 1 else self.initial(x.shape[0])
-        W, U, b = (self.param(params, r) for r in ("weight_x", "weight_h", "bias"))
-        out = CELLS[self.kind][0](x[:, self.t], *self._split(state), W, U, b)
+        W, U, b = (self.param(params, r) for r in ROLES)
+        x_t = np.ascontiguousarray(x[:, self.t], dtype=np.float32)
+        out = CELLS[self.kind][0](x_t, *self._split(state), W, U, b, None)
         self.cache = out[-1]
         return np.concatenate(out[:-1], axis=1, dtype=np.float32)
 
@@ -99,13 +105,13 @@ class RecurrentStep(Layer):
         return np.zeros((batch, width), np.float32)
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[Any]:
-        out = CELLS[self.kind][1](*self._split(_given(dy)), self.cache)
-        for role, g in zip(("weight_x", "weight_h", "bias"), out[-3:]):
-            target = self.param(grads, role)
+        targets = [self.param(grads, role) for role in ROLES]
+        for target in targets:
             if target is not None:
-                target[...] = g
+                target.fill(0)  # the kernels add into them
+        out = CELLS[self.kind][1](*self._split(_given(dy)), self.cache, *targets, None)
         dx = PartGrad(self.in_shape, (slice(None), self.t), out[0])  # nonzero only at this copy's step
-        dstate = np.concatenate(out[1:-3], axis=1, dtype=np.float32) if len(self.ctx.node.srcs) > 1 else None
+        dstate = np.concatenate(out[1:], axis=1, dtype=np.float32) if len(self.ctx.node.srcs) > 1 else None
         return [dx, dstate]
 
 
