@@ -36,6 +36,7 @@ def small_job(data: Path, vocab: int) -> str:
         if layer.type == job_pb2.kShardData:
             name = Path(layer.sharddata_conf.path).name
             layer.sharddata_conf.path, layer.sharddata_conf.batchsize = str(data / name), BATCH
+            layer.sharddata_conf.shape[:] = [UNROLL + 1]
         elif layer.type == job_pb2.kEmbedding:
             layer.embedding_conf.vocab_size, layer.embedding_conf.word_dim = vocab, 8
         elif layer.type == job_pb2.kGRU:
