@@ -51,16 +51,28 @@ class BP(Algorithm):
 class BPTT(Algorithm):
     """Truncated back-propagation through time over the compiler's unrolled copies: BP over the
     window, then each unrolled layer's first copy keeps its last copy's state to start the next batch
-    from (the state crosses batches, its gradient does not)."""
+    from (the state crosses batches, its gradient does not). Evaluation carries the state across an
+    evaluation run's batches the same way, so that its loss is the one training sees on that text."""
 
     def train_one_batch(self, ex: Executor, step: int) -> None:
         outs = ex.forward(step)
         ex.check_finite(step, outs)
         ex.backward(step)
-        last = {_chain(n): outs[n.name] for n, _ in _copies(ex) if n.conf.unroll_step == n.conf.unroll_len}
-        for n, layer in _copies(ex):
-            if n.conf.unroll_step == 1:
-                layer.h0 = np.array(last[_chain(n)], dtype=np.float32)  # a copy: buffers are reused
+        _carry(ex, outs)
+
+    def test_one_batch(self, ex: Executor, step: int) -> None:
+        if step == 0:  # an evaluation run numbers its batches from 0 (train.evaluate); each starts from
+            for _, layer in _copies(ex):  # zeros, not from a state the params of an earlier run made
+                layer.h0 = None
+        _carry(ex, ex.forward(step))
+
+
+def _carry(ex: Executor, outs: dict[str, np.ndarray]) -> None:
+    """Start each unrolled layer's next batch from this batch's last state."""
+    last = {_chain(n): outs[n.name] for n, _ in _copies(ex) if n.conf.unroll_step == n.conf.unroll_len}
+    for n, layer in _copies(ex):
+        if n.conf.unroll_step == 1:
+            layer.h0 = np.array(last[_chain(n)], dtype=np.float32)  # a copy: buffers are reused
 
 
 def _copies(ex: Executor) -> list[tuple[plan_pb2.Node, RecurrentStep]]:

@@ -22,14 +22,15 @@ def write_windows(folder: Path) -> str:
 
 
 def lm_job(shard: str, ws: Path, kind: str = "kGRU", n: int = 1, steps: int = 2, alg: str = "kBPTT",
-           lr: float = 0.1, updater: str = "", cluster: str = "") -> str:
+           lr: float = 0.1, updater: str = "", cluster: str = "", job: str = "") -> str:
     """tokens -> embedding -> recurrent (unrolled over TIME) -> inner product (VOCAB) -> softmax loss;
-    `updater` and `cluster` are more fields of those messages."""
+    `updater` and `cluster` are more fields of those messages, `job` more fields of the job's."""
     uniform = "init { type: kUniform low: -0.5 high: 0.5 }"
     return f"""name: "lm"
 train_steps: {steps}
 disp_freq: 1
 seed: 5
+{job}
 train_one_batch {{ alg: {alg} }}
 updater {{ type: kSGD learning_rate {{ type: kFixed base_lr: {lr} }} {updater} }}
 cluster {{ nworkers_per_group: {n} workspace: "{ws}" {cluster} }}

@@ -21,17 +21,19 @@ STEPS, LR = 3, 0.5
 TORCH = {"kRNN": torch.nn.RNN, "kGRU": torch.nn.GRU, "kLSTM": torch.nn.LSTM}
 
 
-def train(tmp_path: Path, kind: str, n: int = 1, alg: str = "kBPTT") -> tuple[list[float], dict, dict]:
-    """Compile and run the job; its per-step losses, initial and final params."""
+def train(tmp_path: Path, kind: str, n: int = 1, alg: str = "kBPTT", job: str = "",
+          label: str = "Train") -> tuple[list[float], dict, dict]:
+    """Compile and run the job (`job`: more fields of it); the losses of its `label` lines, initial and
+    final params."""
     shard = write_windows(tmp_path / "shard") if not (tmp_path / "shard").exists() else str(tmp_path / "shard")
     ws = tmp_path / f"ws-{kind}-{n}-{alg}"
     src = tmp_path / f"job-{kind}-{n}-{alg}.pbtxt"
-    src.write_text(lm_job(shard, ws, kind, n, STEPS, alg, LR))
+    src.write_text(lm_job(shard, ws, kind, n, STEPS, alg, LR, job=job))
     plan = singac.compile_file(str(src))
     first = {k: v.copy() for k, v in init_values(plan).items()}
     out = io.StringIO()
     run_plan(plan, out=out, err=io.StringIO())
-    losses = [float(x) for x in re.findall(r"Train @ step \d+: loss = ([^,\s]+)", out.getvalue())]
+    losses = [float(x) for x in re.findall(rf"{label} @ step \d+: loss = ([^,\s]+)", out.getvalue())]
     files = (ws / "checkpoint").glob(f"step{STEPS}-worker*")
     last = {k: v for f in files for k, (v, _) in checkpoint.read(f).items()}
     return losses, first, last
@@ -96,3 +98,30 @@ def test_two_workers_train_as_one(kind: str, tmp_path: Path) -> None:
     assert one[2].keys() == two[2].keys()
     for name in one[2]:
         np.testing.assert_allclose(two[2][name], one[2][name], rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+def evaluation(p: dict, first: int, carry: bool) -> float:
+    """The mean loss of PyTorch's GRU (float64) with params `p` over batches `first` and `first` + 1,
+    from a zero state, the second batch starting from the first's last state when `carry`."""
+    t = {k: torch.tensor(np.asarray(v, np.float64)) for k, v in p.items()}
+    weights = {"weight_ih_l0": t["wx"], "weight_hh_l0": t["wh"], "bias_ih_l0": t["b"],
+               "bias_hh_l0": torch.zeros_like(t["b"])}
+    gru = torch.nn.GRU(t["wx"].shape[1], HIDDEN, batch_first=True).double()
+    ids = torch.from_numpy(windows().astype(np.int64))
+    losses, state = [], None
+    for b in (first, first + 1):
+        batch = ids[b * BATCH:(b + 1) * BATCH]
+        y, last = torch.func.functional_call(gru, weights, (t["e"][batch[:, :TIME]], state))
+        logits = y.reshape(-1, HIDDEN) @ t["w"].T + t["bo"]
+        losses.append(float(torch.nn.functional.cross_entropy(logits, batch[:, 1:].reshape(-1))))
+        state = last if carry else None
+    return sum(losses) / 2
+
+
+def test_evaluation_carries_the_state_across_its_batches(tmp_path: Path) -> None:
+    """The test net runs at step 0 (first params, batches 0 and 1) and after the last step (last params;
+    its reader reads on: batches 2 and 3), each run from a zero state, the state carried within it."""
+    got, first, last = train(tmp_path, "kGRU", job=f"test_steps: 2 test_freq: {STEPS}", label="Test")
+    want = [evaluation(first, 0, carry=True), evaluation(last, 2, carry=True)]
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    assert abs(evaluation(last, 2, carry=False) - want[1]) > 1e-4  # the carried state does matter here
