@@ -27,6 +27,7 @@ def build_graph(job: job_pb2.JobProto, phase: str, source: Source, num_partition
         _add_layer(g, layer, order, source)
     for layer in layers:
         _add_sources(g, job, layer, phase, source)
+    _check_rbm_pairs(g, source)
     _mark_rbm_pairs(g)
     _check_acyclic(g, source)
     if phase == "train":
@@ -74,6 +75,27 @@ def _add_sources(g: nx.DiGraph, job: job_pb2.JobProto, layer: job_pb2.LayerProto
         if g.has_edge(src, layer.name):
             raise source.layer_error(layer.name, f"srclayer '{src}' is named twice")
         g.add_edge(src, layer.name, slot=slot)
+
+
+PARTNER = {"visible": "hidden", "hidden": "visible"}
+
+
+def _check_rbm_pairs(g: nx.DiGraph, source: Source) -> None:
+    """Each RBM layer names its partner among its srclayers and is named back by it: CD runs the pair's
+    phases together, and would otherwise find no partner only when the run starts."""
+    kinds = {spec.pair: kind for kind, spec in SPECS.items() if spec.pair}
+    for name, d in g.nodes(data=True):
+        pair = spec_of(d["type"]).pair
+        if not pair:
+            continue
+        partners = [src for src in g.pred[name] if spec_of(g.nodes[src]["type"]).pair == PARTNER[pair]]
+        if not partners:
+            raise source.layer_error(name, f"a {d['type']} layer needs its {kinds[PARTNER[pair]]} partner "
+                                     "among its srclayers (an RBM pair names each other)")
+        for partner in partners:
+            if not g.has_edge(name, partner):
+                raise source.layer_error(partner, f"the {d['type']} layer '{name}' names it as its partner: name "
+                                         f"'{name}' among its srclayers too (an RBM pair names each other)")
 
 
 def _mark_rbm_pairs(g: nx.DiGraph) -> None:
