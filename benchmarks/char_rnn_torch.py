@@ -14,8 +14,8 @@ It reads text_train_shard and text_valid_shard through singart's own shard reade
 kShardData does (batchsize consecutive records, wrapping at the end; random_skip 0), so that with
 batchsize = the shards' streams row b of each batch goes on from row b of the last and the GRU state is
 carried across batches without gradient (truncated BPTT), as the kBPTT job does. Validation runs
-validate_steps batches from the start of the validation shard, each from a zero state, as singart's
-validation (forward only) does. Prints `loss` and `ppl` (exp of the mean cross-entropy per character)
+validate_steps batches from the start of the validation shard, from a zero state carried across the
+run's batches, as singart's kBPTT evaluation does. Prints `loss` and `ppl` (exp of the mean cross-entropy per character)
 in singart's log format, so the two logs can be set side by side.
 """
 from __future__ import annotations
@@ -84,13 +84,14 @@ def batch(shard: ShardArrays, k: int, size: int) -> tuple[torch.Tensor, torch.Te
 
 
 def validate(model: CharRNN, shard: ShardArrays, size: int, steps: int) -> float:
-    """Mean cross-entropy per character over `steps` batches from the shard's start, each from a zero
-    state (singart's validation is forward only: it carries no state)."""
+    """Mean cross-entropy per character over `steps` batches from the shard's start, the state carried
+    from batch to batch from zeros (as kBPTT's evaluation does)."""
     total, count = 0.0, 0
+    h = None
     with torch.no_grad():
         for k in range(steps):
             x, y = batch(shard, k, size)
-            logits, _ = model(x, None)
+            logits, h = model(x, h)
             total += nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum").item()
             count += y.numel()
     return total / max(count, 1)
