@@ -2,12 +2,14 @@
 what its checkpoint folder holds."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import singac
+from singa_proto import plan_pb2
 from singa_spec.plans import seal, write_plan
 from singart import checkpoint, manifests
 from singart.data.convert import write_image_shard
@@ -92,3 +94,14 @@ def reap(started: list[subprocess.Popen[str]]) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def run_compiled(folder: Path, plan: plan_pb2.PlanProto, steps: int) -> tuple[list[str], dict[str, np.ndarray], str]:
+    """Write a compiled `plan` into `folder` and run it with `singart run`: its `Train @` lines (the rank
+    prefix dropped), the params of its step-`steps` checkpoint, and stderr."""
+    write_plan(seal(plan), folder / "job.plan")
+    done = run("singart", "run", str(folder / "job.plan"))
+    assert done.returncode == 0, done.stderr
+    lines = [re.sub(r"^\[rank \d+\] ", "", ln) for ln in done.stdout.splitlines() if "Train @" in ln]
+    (path,) = (folder / "ws" / "checkpoint").glob(f"step{steps}-worker*")
+    return lines, {k: v for k, (v, _) in checkpoint.read(path).items()}, done.stderr

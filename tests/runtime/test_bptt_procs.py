@@ -10,11 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import singac
-from singa_spec.plans import seal, write_plan
-from singart import checkpoint
 
 from .rnn_jobs import lm_job, write_windows
-from .run_jobs import run
+from .run_jobs import run_compiled
 
 STEPS, LR = 4, 0.5
 START = re.compile(r"rank (\d) role (\w+) (\S+) listening", re.MULTILINE)
@@ -29,13 +27,7 @@ def train(folder: Path, workers: int = 1, cluster: str = "") -> Run:
     src = folder / "job.pbtxt"
     src.write_text(lm_job(write_windows(folder / "shard"), folder / "ws", "kGRU", workers, STEPS, "kBPTT", LR,
                           cluster=cluster))
-    plan = singac.compile_file(str(src))
-    write_plan(seal(plan), folder / "job.plan")
-    done = run("singart", "run", str(folder / "job.plan"))
-    assert done.returncode == 0, done.stderr
-    lines = [re.sub(r"^\[rank \d\] ", "", ln) for ln in done.stdout.splitlines() if "Train @" in ln]
-    (path,) = (folder / "ws" / "checkpoint").glob(f"step{STEPS}-worker*")
-    return lines, {k: v for k, (v, _) in checkpoint.read(path).items()}, done.stderr
+    return run_compiled(folder, singac.compile_file(str(src)), STEPS)
 
 
 def losses(lines: list[str]) -> list[float]:

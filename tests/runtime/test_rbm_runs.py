@@ -9,11 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import singac
-from singa_spec.plans import seal, write_plan
-from singart import checkpoint
 
 from .rbm_jobs import rbm_job, write_shard
-from .run_jobs import run
+from .run_jobs import run_compiled
 
 STEPS = 4
 MOMENTUM = "type: kSGD momentum: 0.9 weight_decay: 0.001"
@@ -30,12 +28,7 @@ def train(folder: Path, workers: int = 1, cluster: str = "", k: int = 2) -> tupl
                            updater=MOMENTUM, lr=0.1, cluster=cluster))
     plan = singac.compile_file(str(src))
     assert {g.num_partitions for g in plan.graphs} == {workers}
-    write_plan(seal(plan), folder / "job.plan")
-    done = run("singart", "run", str(folder / "job.plan"))
-    assert done.returncode == 0, done.stderr
-    lines = [re.sub(r"^\[rank \d\] ", "", ln) for ln in done.stdout.splitlines() if "Train @" in ln]
-    (path,) = (folder / "ws" / "checkpoint").glob(f"step{STEPS}-worker*")
-    return lines, {n: v for n, (v, _) in checkpoint.read(path).items()}, done.stderr
+    return run_compiled(folder, plan, STEPS)
 
 
 def errors(lines: list[str]) -> list[float]:
