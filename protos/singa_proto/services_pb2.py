@@ -24,15 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1asinga_proto/services.proto\x12\x05singa\"5\n\x0cSharedMemory\x12\x0b\n\x03pid\x18\x01 \x01(\x05\x12\n\n\x02\x66\x64\x18\x02 \x01(\x05\x12\x0c\n\x04size\x18\x03 \x01(\x03\"L\n\nTensorMeta\x12\r\n\x05\x64type\x18\x01 \x01(\t\x12\r\n\x05shape\x18\x02 \x03(\x03\x12 \n\x03shm\x18\x03 \x01(\x0b\x32\x13.singa.SharedMemory\"(\n\x08SliceKey\x12\r\n\x05param\x18\x01 \x01(\t\x12\r\n\x05slice\x18\x02 \x01(\x05\"\x9a\x01\n\x0bSliceTensor\x12\x1c\n\x03key\x18\x01 \x01(\x0b\x32\x0f.singa.SliceKey\x12\r\n\x05group\x18\x02 \x01(\x05\x12\x0c\n\x04step\x18\x03 \x01(\x03\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12!\n\x06tensor\x18\x05 \x01(\x0b\x32\x11.singa.TensorMeta\x12\x0e\n\x06shares\x18\x06 \x01(\x05\x12\x0c\n\x04slot\x18\x07 \x01(\t\"\x7f\n\nGetRequest\x12\x1c\n\x03key\x18\x01 \x01(\x0b\x32\x0f.singa.SliceKey\x12\x13\n\x0bmin_version\x18\x02 \x01(\x03\x12!\n\x04into\x18\x03 \x01(\x0b\x32\x13.singa.SharedMemory\x12\r\n\x05group\x18\x04 \x01(\x05\x12\x0c\n\x04slot\x18\x05 \x01(\t\"\x90\x01\n\nSliceChunk\x12\x1c\n\x03key\x18\x01 \x01(\x0b\x32\x0f.singa.SliceKey\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12 \n\x05whole\x18\x03 \x01(\x0b\x32\x11.singa.TensorMeta\x12\x0e\n\x06offset\x18\x04 \x01(\x03\x12!\n\x06tensor\x18\x05 \x01(\x0b\x32\x11.singa.TensorMeta\"\x1e\n\x0bUpdateReply\x12\x0f\n\x07version\x18\x01 \x01(\x03\"\x05\n\x03\x41\x63k\"r\n\x0c\x42ridgeTensor\x12\x0c\n\x04step\x18\x01 \x01(\x03\x12\x0c\n\x04\x65\x64ge\x18\x02 \x01(\t\x12#\n\tdirection\x18\x03 \x01(\x0e\x32\x10.singa.Direction\x12!\n\x06tensor\x18\x04 \x01(\x0b\x32\x11.singa.TensorMeta\"3\n\x04Peer\x12\x0c\n\x04rank\x18\x01 \x01(\x05\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\"?\n\x0fRegisterRequest\x12\x19\n\x04peer\x18\x01 \x01(\x0b\x32\x0b.singa.Peer\x12\x11\n\tplan_hash\x18\x02 \x01(\t\"+\n\rRegisterReply\x12\x1a\n\x05peers\x18\x01 \x03(\x0b\x32\x0b.singa.Peer\";\n\x0e\x42\x61rrierRequest\x12\x0c\n\x04rank\x18\x01 \x01(\x05\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\x03\"\x1d\n\x0c\x42\x61rrierReply\x12\r\n\x05value\x18\x01 \x01(\x03\" \n\x10HeartbeatRequest\x12\x0c\n\x04rank\x18\x01 \x01(\x05\".\n\x0eHeartbeatReply\x12\x0c\n\x04stop\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\"#\n\x06Metric\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03sum\x18\x02 \x01(\x01\"j\n\x0eMetricsRequest\x12\x0c\n\x04rank\x18\x01 \x01(\x05\x12\x0c\n\x04step\x18\x02 \x01(\x03\x12\r\n\x05phase\x18\x03 \x01(\t\x12\r\n\x05\x63ount\x18\x04 \x01(\x03\x12\x1e\n\x07metrics\x18\x05 \x03(\x0b\x32\r.singa.Metric\"+\n\x0bStopRequest\x12\x0c\n\x04rank\x18\x01 \x01(\x05\x12\x0e\n\x06reason\x18\x02 \x01(\t*4\n\tDirection\x12\x12\n\x0ekBridgeForward\x10\x00\x12\x13\n\x0fkBridgeBackward\x10\x01\x32\xd5\x02\n\x06Params\x12%\n\x03Put\x12\x12.singa.SliceTensor\x1a\n.singa.Ack\x12,\n\x03Get\x12\x11.singa.GetRequest\x1a\x12.singa.SliceTensor\x12\x33\n\tGetStream\x12\x11.singa.GetRequest\x1a\x11.singa.SliceChunk0\x01\x12\x30\n\x06Update\x12\x12.singa.SliceTensor\x1a\x12.singa.UpdateReply\x12.\n\x04Sync\x12\x12.singa.SliceTensor\x1a\x12.singa.SliceTensor\x12\x31\n\x07History\x12\x11.singa.GetRequest\x1a\x11.singa.SliceChunk0\x01\x12,\n\nPutHistory\x12\x12.singa.SliceTensor\x1a\n.singa.Ack22\n\x07\x42ridges\x12\'\n\x04Send\x12\x13.singa.BridgeTensor\x1a\n.singa.Ack2\x91\x02\n\x0b\x43oordinator\x12\x38\n\x08Register\x12\x16.singa.RegisterRequest\x1a\x14.singa.RegisterReply\x12\x35\n\x07\x42\x61rrier\x12\x15.singa.BarrierRequest\x1a\x13.singa.BarrierReply\x12;\n\tHeartbeat\x12\x17.singa.HeartbeatRequest\x1a\x15.singa.HeartbeatReply\x12,\n\x07Metrics\x12\x15.singa.MetricsRequest\x1a\n.singa.Ack\x12&\n\x04Stop\x12\x12.singa.StopRequest\x1a\n.singa.Ack')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1asinga_proto/services.proto\x12\x05singa\"5\n\x0cSharedMemory\x12\x0b\n\x03pid\x18\x01 \x01(\x05\x12\n\n\x02\x66\x64\x18\x02 \x01(\x05\x12\x0c\n\x04size\x18\x03 \x01(\x03\"L\n\nTensorMeta\x12\r\n\x05\x64type\x18\x01 \x01(\t\x12\r\n\x05shape\x18\x02 \x03(\x03\x12 \n\x03shm\x18\x03 \x01(\x0b\x32\x13.singa.SharedMemory\"(\n\x08SliceKey\x12\r\n\x05param\x18\x01 \x01(\t\x12\r\n\x05slice\x18\x02 \x01(\x05\"\x9a\x01\n\x0bSliceTensor\x12\x1c\n\x03key\x18\x01 \x01(\x0b\x32\x0f.singa.SliceKey\x12\r\n\x05group\x18\x02 \x01(\x05\x12\x0c\n\x04step\x18\x03 \x01(\x03\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12!\n\x06tensor\x18\x05 \x01(\x0b\x32\x11.singa.TensorMeta\x12\x0e\n\x06shares\x18\x06 \x01(\x05\x12\x0c\n\x04slot\x18\x07 \x01(\t\"\x7f\n\nGetRequest\x12\x1c\n\x03key\x18\x01 \x01(\x0b\x32\x0f.singa.SliceKey\x12\x13\n\x0bmin_version\x18\x02 \x01(\x03\x12!\n\x04into\x18\x03 \x01(\x0b\x32\x13.singa.SharedMemory\x12\r\n\x05group\x18\x04 \x01(\x05\x12\x0c\n\x04slot\x18\x05 \x01(\t\"\x90\x01\n\nSliceChunk\x12\x1c\n\x03key\x18\x01 \x01(\x0b\x32\x0f.singa.SliceKey\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12 \n\x05whole\x18\x03 \x01(\x0b\x32\x11.singa.TensorMeta\x12\x0e\n\x06offset\x18\x04 \x01(\x03\x12!\n\x06tensor\x18\x05 \x01(\x0b\x32\x11.singa.TensorMeta\"\x1e\n\x0bUpdateReply\x12\x0f\n\x07version\x18\x01 \x01(\x03\"\x05\n\x03\x41\x63k\"I\n\x0b\x43lipRequest\x12\r\n\x05group\x18\x01 \x01(\x05\x12\x0e\n\x06server\x18\x02 \x01(\x05\x12\x0c\n\x04step\x18\x03 \x01(\x03\x12\r\n\x05scale\x18\x04 \x01(\x02\"\x1f\n\tClipReply\x12\x12\n\nsquare_sum\x18\x01 \x01(\x01\"r\n\x0c\x42ridgeTensor\x12\x0c\n\x04step\x18\x01 \x01(\x03\x12\x0c\n\x04\x65\x64ge\x18\x02 \x01(\t\x12#\n\tdirection\x18\x03 \x01(\x0e\x32\x10.singa.Direction\x12!\n\x06tensor\x18\x04 \x01(\x0b\x32\x11.singa.TensorMeta\"3\n\x04Peer\x12\x0c\n\x04rank\x18\x01 \x01(\x05\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\"?\n\x0fRegisterRequest\x12\x19\n\x04peer\x18\x01 \x01(\x0b\x32\x0b.singa.Peer\x12\x11\n\tplan_hash\x18\x02 \x01(\t\"+\n\rRegisterReply\x12\x1a\n\x05peers\x18\x01 \x03(\x0b\x32\x0b.singa.Peer\";\n\x0e\x42\x61rrierRequest\x12\x0c\n\x04rank\x18\x01 \x01(\x05\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\x03\"\x1d\n\x0c\x42\x61rrierReply\x12\r\n\x05value\x18\x01 \x01(\x03\" \n\x10HeartbeatRequest\x12\x0c\n\x04rank\x18\x01 \x01(\x05\".\n\x0eHeartbeatReply\x12\x0c\n\x04stop\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\"#\n\x06Metric\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03sum\x18\x02 \x01(\x01\"j\n\x0eMetricsRequest\x12\x0c\n\x04rank\x18\x01 \x01(\x05\x12\x0c\n\x04step\x18\x02 \x01(\x03\x12\r\n\x05phase\x18\x03 \x01(\t\x12\r\n\x05\x63ount\x18\x04 \x01(\x03\x12\x1e\n\x07metrics\x18\x05 \x03(\x0b\x32\r.singa.Metric\"+\n\x0bStopRequest\x12\x0c\n\x04rank\x18\x01 \x01(\x05\x12\x0e\n\x06reason\x18\x02 \x01(\t*4\n\tDirection\x12\x12\n\x0ekBridgeForward\x10\x00\x12\x13\n\x0fkBridgeBackward\x10\x01\x32\xb1\x03\n\x06Params\x12%\n\x03Put\x12\x12.singa.SliceTensor\x1a\n.singa.Ack\x12,\n\x03Get\x12\x11.singa.GetRequest\x1a\x12.singa.SliceTensor\x12\x33\n\tGetStream\x12\x11.singa.GetRequest\x1a\x11.singa.SliceChunk0\x01\x12\x30\n\x06Update\x12\x12.singa.SliceTensor\x1a\x12.singa.UpdateReply\x12.\n\x04Sync\x12\x12.singa.SliceTensor\x1a\x12.singa.SliceTensor\x12\x31\n\x07History\x12\x11.singa.GetRequest\x1a\x11.singa.SliceChunk0\x01\x12,\n\nPutHistory\x12\x12.singa.SliceTensor\x1a\n.singa.Ack\x12\x31\n\tSquareSum\x12\x12.singa.ClipRequest\x1a\x10.singa.ClipReply\x12\'\n\x05\x41pply\x12\x12.singa.ClipRequest\x1a\n.singa.Ack22\n\x07\x42ridges\x12\'\n\x04Send\x12\x13.singa.BridgeTensor\x1a\n.singa.Ack2\x91\x02\n\x0b\x43oordinator\x12\x38\n\x08Register\x12\x16.singa.RegisterRequest\x1a\x14.singa.RegisterReply\x12\x35\n\x07\x42\x61rrier\x12\x15.singa.BarrierRequest\x1a\x13.singa.BarrierReply\x12;\n\tHeartbeat\x12\x17.singa.HeartbeatRequest\x1a\x15.singa.HeartbeatReply\x12,\n\x07Metrics\x12\x15.singa.MetricsRequest\x1a\n.singa.Ack\x12&\n\x04Stop\x12\x12.singa.StopRequest\x1a\n.singa.Ack')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'singa_proto.services_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DIRECTION']._serialized_start=1327
-  _globals['_DIRECTION']._serialized_end=1379
+  _globals['_DIRECTION']._serialized_start=1435
+  _globals['_DIRECTION']._serialized_end=1487
   _globals['_SHAREDMEMORY']._serialized_start=37
   _globals['_SHAREDMEMORY']._serialized_end=90
   _globals['_TENSORMETA']._serialized_start=92
@@ -49,32 +49,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UPDATEREPLY']._serialized_end=675
   _globals['_ACK']._serialized_start=677
   _globals['_ACK']._serialized_end=682
-  _globals['_BRIDGETENSOR']._serialized_start=684
-  _globals['_BRIDGETENSOR']._serialized_end=798
-  _globals['_PEER']._serialized_start=800
-  _globals['_PEER']._serialized_end=851
-  _globals['_REGISTERREQUEST']._serialized_start=853
-  _globals['_REGISTERREQUEST']._serialized_end=916
-  _globals['_REGISTERREPLY']._serialized_start=918
-  _globals['_REGISTERREPLY']._serialized_end=961
-  _globals['_BARRIERREQUEST']._serialized_start=963
-  _globals['_BARRIERREQUEST']._serialized_end=1022
-  _globals['_BARRIERREPLY']._serialized_start=1024
-  _globals['_BARRIERREPLY']._serialized_end=1053
-  _globals['_HEARTBEATREQUEST']._serialized_start=1055
-  _globals['_HEARTBEATREQUEST']._serialized_end=1087
-  _globals['_HEARTBEATREPLY']._serialized_start=1089
-  _globals['_HEARTBEATREPLY']._serialized_end=1135
-  _globals['_METRIC']._serialized_start=1137
-  _globals['_METRIC']._serialized_end=1172
-  _globals['_METRICSREQUEST']._serialized_start=1174
-  _globals['_METRICSREQUEST']._serialized_end=1280
-  _globals['_STOPREQUEST']._serialized_start=1282
-  _globals['_STOPREQUEST']._serialized_end=1325
-  _globals['_PARAMS']._serialized_start=1382
-  _globals['_PARAMS']._serialized_end=1723
-  _globals['_BRIDGES']._serialized_start=1725
-  _globals['_BRIDGES']._serialized_end=1775
-  _globals['_COORDINATOR']._serialized_start=1778
-  _globals['_COORDINATOR']._serialized_end=2051
+  _globals['_CLIPREQUEST']._serialized_start=684
+  _globals['_CLIPREQUEST']._serialized_end=757
+  _globals['_CLIPREPLY']._serialized_start=759
+  _globals['_CLIPREPLY']._serialized_end=790
+  _globals['_BRIDGETENSOR']._serialized_start=792
+  _globals['_BRIDGETENSOR']._serialized_end=906
+  _globals['_PEER']._serialized_start=908
+  _globals['_PEER']._serialized_end=959
+  _globals['_REGISTERREQUEST']._serialized_start=961
+  _globals['_REGISTERREQUEST']._serialized_end=1024
+  _globals['_REGISTERREPLY']._serialized_start=1026
+  _globals['_REGISTERREPLY']._serialized_end=1069
+  _globals['_BARRIERREQUEST']._serialized_start=1071
+  _globals['_BARRIERREQUEST']._serialized_end=1130
+  _globals['_BARRIERREPLY']._serialized_start=1132
+  _globals['_BARRIERREPLY']._serialized_end=1161
+  _globals['_HEARTBEATREQUEST']._serialized_start=1163
+  _globals['_HEARTBEATREQUEST']._serialized_end=1195
+  _globals['_HEARTBEATREPLY']._serialized_start=1197
+  _globals['_HEARTBEATREPLY']._serialized_end=1243
+  _globals['_METRIC']._serialized_start=1245
+  _globals['_METRIC']._serialized_end=1280
+  _globals['_METRICSREQUEST']._serialized_start=1282
+  _globals['_METRICSREQUEST']._serialized_end=1388
+  _globals['_STOPREQUEST']._serialized_start=1390
+  _globals['_STOPREQUEST']._serialized_end=1433
+  _globals['_PARAMS']._serialized_start=1490
+  _globals['_PARAMS']._serialized_end=1923
+  _globals['_BRIDGES']._serialized_start=1925
+  _globals['_BRIDGES']._serialized_end=1975
+  _globals['_COORDINATOR']._serialized_start=1978
+  _globals['_COORDINATOR']._serialized_end=2251
 # @@protoc_insertion_point(module_scope)

@@ -98,6 +98,24 @@ class Ack(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class ClipRequest(_message.Message):
+    __slots__ = ("group", "server", "step", "scale")
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    SERVER_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    SCALE_FIELD_NUMBER: _ClassVar[int]
+    group: int
+    server: int
+    step: int
+    scale: float
+    def __init__(self, group: _Optional[int] = ..., server: _Optional[int] = ..., step: _Optional[int] = ..., scale: _Optional[float] = ...) -> None: ...
+
+class ClipReply(_message.Message):
+    __slots__ = ("square_sum",)
+    SQUARE_SUM_FIELD_NUMBER: _ClassVar[int]
+    square_sum: float
+    def __init__(self, square_sum: _Optional[float] = ...) -> None: ...
+
 class BridgeTensor(_message.Message):
     __slots__ = ("step", "edge", "direction", "tensor")
     STEP_FIELD_NUMBER: _ClassVar[int]

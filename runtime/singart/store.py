@@ -21,7 +21,7 @@ from singa_proto import plan_pb2
 from . import SingaError, ops
 from .params.init import init_param
 from .params.slicing import owners
-from .params.updaters import Updater
+from .params.updaters import Updater, clip_factor
 
 
 class Updates:
@@ -40,6 +40,13 @@ class Updates:
         with self.locks[name]:
             self.updater.update(step, name, value, grad, lr_scale=lr_scale, wd_scale=wd_scale,
                                 grad_scale=scale)
+
+    def clipped(self, step: int, params: list[tuple[str, np.ndarray, np.ndarray]], clip_norm: float) -> None:
+        """Apply the step's updates of `params` (name, value, summed gradient), every gradient times the
+        one scale that brings their global norm to at most `clip_norm`."""
+        scale = clip_scale([grad for _, _, grad in params], clip_norm)
+        for name, value, grad in params:
+            self.whole(step, name, value, grad, scale)
 
     def finish(self, step: int) -> None:
         """Every update of `step` is issued: one applied elsewhere (by servers) is complete on return."""
@@ -244,18 +251,15 @@ class ParamStore:
     def _apply_clipped(self, step: int) -> None:
         """Update every param summed this step, its gradient scaled by the step's one clipping scale."""
         names = sorted(self._ready)  # the norm's sum and the updates in one order, whichever thread came first
-        scale = clip_scale([self._summed(name) for name in names], self._clip)
+        self.updates.clipped(step, [(name, self.values[name], self._summed(name)) for name in names], self._clip)
         for name in names:
-            self.updates.whole(step, name, self.values[name], self._summed(name), scale)
             self.versions[name] = step + 1
 
 
 def clip_scale(grads: list[np.ndarray], clip_norm: float) -> float:
-    """What multiplies every gradient so that their global L2 norm is at most `clip_norm`: 1 when it is
-    already, else clip_norm / (norm + 1e-6), as torch.nn.utils.clip_grad_norm_ computes it."""
+    """What multiplies every gradient so that their global L2 norm is at most `clip_norm`."""
     # one BLAS dot a gradient (float32, as PyTorch sums the norms): no temporary array the param's size
-    norm = float(np.sqrt(sum(float(np.dot(g.reshape(-1), g.reshape(-1))) for g in grads)))
-    return min(1.0, clip_norm / (norm + 1e-6))
+    return clip_factor(sum(float(np.dot(g.reshape(-1), g.reshape(-1))) for g in grads), clip_norm)
 
 
 def build(plan: plan_pb2.PlanProto, train_graph: plan_pb2.PhaseGraph | None) -> tuple[ParamStore, Updater]:

@@ -1,7 +1,8 @@
 """Gradient clipping by global norm (`updater { clip_norm }`) on the tiny GRU language model trained by
 BPTT: clipped SGD with weight decay matches PyTorch's clip_grad_norm_ + torch.optim.SGD step by step; a
-clip that never bites changes nothing; two workers, and a worker and a server in two processes, train
-as one worker in one process."""
+clip that never bites changes nothing; two workers, a worker and a server in two processes, and a group
+split over two worker processes (the servers clip then: one server process, or a server in each
+worker process) train as one worker in one process."""
 from __future__ import annotations
 
 import io
@@ -24,7 +25,7 @@ from .run_jobs import run
 STEPS, LR, WD, CLIP = 3, 0.5, 0.01, 0.1
 CLIPPED = f"weight_decay: {WD} clip_norm: {CLIP}"
 SERVER = "nworkers_per_procs: 1 server_worker_separate: true"
-START = re.compile(r"rank (\d) role (\w+) g0:0 listening", re.MULTILINE)
+START = re.compile(r"rank (\d) role (.+?) listening", re.MULTILINE)
 
 Run = tuple[list[float], dict[str, np.ndarray], dict[str, np.ndarray]]  # losses, first and last params
 
@@ -113,13 +114,32 @@ def test_two_workers_clip_as_one(tmp_path: Path, clipped: Run) -> None:
     same_params(last, clipped[2], rtol=1e-4)
 
 
-def test_a_worker_and_a_server_process_clip_as_one_process(tmp_path: Path, clipped: Run) -> None:
-    folder = tmp_path / "procs"
-    plan = compile_job(folder, CLIPPED, cluster=SERVER)
+def run_procs(folder: Path, n: int, cluster: str) -> tuple[list[tuple[str, ...]], Run]:
+    """Compile and `singart run` the clipped job; the ranks' roles, and its losses and params."""
+    plan = compile_job(folder, CLIPPED, n, cluster)
     write_plan(seal(plan), folder / "job.plan")
     done = run("singart", "run", str(folder / "job.plan"))
     assert done.returncode == 0, done.stderr
-    assert sorted(START.findall(done.stderr)) == [("0", "workers"), ("1", "servers")]
-    losses, _, last = results(folder, done.stdout, plan)
+    return sorted(START.findall(done.stderr)), results(folder, done.stdout, plan)
+
+
+def test_a_worker_and_a_server_process_clip_as_one_process(tmp_path: Path, clipped: Run) -> None:
+    roles, (losses, _, last) = run_procs(tmp_path / "procs", 1, SERVER)
+    assert roles == [("0", "workers g0:0"), ("1", "servers g0:0")]
     np.testing.assert_allclose(losses, clipped[0], rtol=1e-5)
     same_params(last, clipped[2])
+
+
+def test_a_group_in_two_processes_clips_on_its_server(tmp_path: Path, clipped: Run) -> None:
+    roles, (losses, _, last) = run_procs(tmp_path / "two", 2, SERVER)
+    assert roles == [("0", "workers g0:0"), ("1", "workers g0:1"), ("2", "servers g0:0")]
+    np.testing.assert_allclose(losses, clipped[0], rtol=2e-5)
+    same_params(last, clipped[2], rtol=1e-4)
+
+
+def test_a_group_in_two_processes_clips_on_a_server_in_each(tmp_path: Path, clipped: Run) -> None:
+    roles, (losses, _, last) = run_procs(tmp_path / "each", 2,
+                                         "nworkers_per_procs: 1 nservers_per_group: 2 nservers_per_procs: 1")
+    assert roles == [("0", "workers g0:0 servers g0:0"), ("1", "workers g0:1 servers g0:1")]
+    np.testing.assert_allclose(losses, clipped[0], rtol=2e-5)
+    same_params(last, clipped[2], rtol=1e-4)

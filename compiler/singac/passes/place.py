@@ -23,7 +23,6 @@ def place(g: nx.DiGraph) -> nx.DiGraph:
     if c.nworker_groups % c.nserver_groups:
         raise src.field_error("nserver_groups", f"cluster: nworker_groups ({c.nworker_groups}) must be a "
                               f"multiple of nserver_groups ({c.nserver_groups})")
-    _check_clip(g.graph["job"], src)
     nprocs = nwp + nsp if c.server_worker_separate else max(nwp, nsp)
     if c.HasField("nprocs") and c.nprocs != nprocs:
         raise src.field_error("nprocs", f"cluster: nprocs is {c.nprocs} but the topology needs {nprocs}")
@@ -40,16 +39,6 @@ def _check_positive(c, src: Source) -> None:
                   "nworkers_per_procs", "nservers_per_procs"):
         if getattr(c, field) <= 0:
             raise src.field_error(field, f"cluster: {field} must be positive, got {getattr(c, field)}")
-
-
-def _check_clip(job, src: Source) -> None:
-    # a process clips the gradient it pushes by that gradient's norm: with a group's workers in several
-    # processes no process holds the group's summed gradient, and the norm of a sum is not a sum of norms
-    c = job.cluster
-    if job.updater.clip_norm > 0 and c.nworkers_per_procs < c.nworkers_per_group:
-        raise src.field_error("clip_norm", f"updater: clip_norm needs each worker group in one process, but "
-                              f"nworkers_per_procs ({c.nworkers_per_procs}) is below nworkers_per_group "
-                              f"({c.nworkers_per_group}); set nworkers_per_procs: {c.nworkers_per_group}")
 
 
 def _procs(groups: int, per_group: int, per_procs: int, what: str, src: Source) -> int:

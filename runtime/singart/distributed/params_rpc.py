@@ -30,8 +30,9 @@ from singa_proto import services_pb2 as pb
 from .. import SingaError
 from ..launch.hosts import same_host
 from ..params.init import init_param
-from ..params.shard import Shard, SyncPeer
+from ..params.shard import Shard, SyncPeer, held_for_clip
 from ..params.slicing import Slice, flat_part, server_group_of, slice_table
+from ..params.updaters import clip_factor
 from ..transport import Framed, Stub, TlsFiles, add_service, build_server, chunks, gather, open_channel
 from ..transport.shm import Segment
 
@@ -140,6 +141,22 @@ class ParamsServicer:
                                                h.version)
         return Framed(pb.Ack())
 
+    def SquareSum(self, request: Framed, context: Any) -> Framed:
+        h = request.header
+        return Framed(pb.ClipReply(square_sum=self.clip_shard(h).square_sum(h.group, h.step)))
+
+    def Apply(self, request: Framed, context: Any) -> Framed:
+        h = request.header
+        self.clip_shard(h).apply(h.group, h.step, h.scale)
+        return Framed(pb.Ack())
+
+    def clip_shard(self, h: pb.ClipRequest) -> Shard:
+        """The shard of server h.server in worker group h.group's server group."""
+        key = (server_group_of(h.group, *self.ngroups), h.server)
+        if key not in self.shards:
+            raise SingaError(f"server {key[1]} of server group {key[0]} is not in this process")
+        return self.shards[key]
+
     def Sync(self, request: Framed, context: Any) -> Framed:
         h = request.header
         spec = self.specs.get((h.key.param, h.key.slice))
@@ -163,7 +180,8 @@ def params_threads(plan: plan_pb2.PlanProto, executors: Iterable[Executor]) -> i
     procs = {(r.rank, w.group) for r in plan.roles for w in r.workers}
     calls = 2 * sum(held[server_group_of(group, *ngroups)] for _, group in procs)
     syncs = sum(held.values()) * (max(1, ngroups[1]) - 1)
-    return calls + syncs + MARGIN
+    clips = len(servers) * len(procs) if held_for_clip(plan) else 0  # a waiting SquareSum a process a server
+    return calls + syncs + clips + MARGIN
 
 
 def fanout_threads(plan: plan_pb2.PlanProto) -> int:
@@ -173,7 +191,8 @@ def fanout_threads(plan: plan_pb2.PlanProto) -> int:
     a push and a pull of every param under way at once (a worker's step at most). Threads start as
     calls need them."""
     per_call = [len({s.server for s in slices}) - 1 for slices in slice_table(plan).values()]
-    return 2 * sum(per_call) + 1
+    # a clip's calls to each server of a group wait for each other (every process asks them all)
+    return 2 * sum(per_call) + max(1, plan.job.cluster.nservers_per_group)
 
 
 def params_server(plan: plan_pb2.PlanProto, shards: Mapping[Executor, Shard], token: str,
@@ -269,6 +288,34 @@ class GrpcParamClient:
             else:
                 self._stream_into(address, request, flat_part(out, s))
         self._each_server(wgroup, name, out, fetch)
+
+    def clip(self, wgroup: int, step: int, clip_norm: float) -> float:
+        """The square sums of every server of the group's server group (all asked at once: each answers
+        once every process of the group has asked), then the one scale sent to each (ParamClient.clip)."""
+        sgroup = server_group_of(wgroup, *self.ngroups)
+        servers = sorted((sid, address) for (g, sid), address in self.book.items() if g == sgroup)
+        sums = [0.0] * len(servers)
+
+        def ask(i: int, sid: int, address: str) -> None:
+            reply = self._clip_call(address, "SquareSum", pb.ClipRequest(group=wgroup, server=sid, step=step))
+            sums[i] = reply.header.square_sum  # type: ignore[attr-defined]
+
+        concurrently([partial(ask, i, sid, a) for i, (sid, a) in enumerate(servers)], self.pool)
+        scale = clip_factor(sum(sums), clip_norm)  # in server order: every process computes the same
+        concurrently([partial(self._clip_call, a, "Apply", pb.ClipRequest(group=wgroup, server=sid, step=step,
+                                                                             scale=scale))
+                      for sid, a in servers], self.pool)
+        return scale
+
+    def _clip_call(self, address: str, method: str, request: pb.ClipRequest) -> Framed:
+        try:
+            return self.stubs[address].call(method, Framed(request), timeout=self.timeout)
+        except grpc.RpcError as err:
+            code, details = err.code(), " ".join((err.details() or "").split())
+            if code == grpc.StatusCode.INVALID_ARGUMENT:
+                raise SingaError(f"params server {address} refused it: {details}") from None
+            raise SingaError(f"clipping step {request.step}: params server {address}: "
+                             f"{code.name if code else 'error'}: {details}") from None
 
     def put(self, name: str, values: np.ndarray, step: int = 0) -> None:
         """Set `name`'s values in every server group, as they stand before `step` (e.g. from a checkpoint)."""

@@ -14,6 +14,7 @@ from singa_proto import plan_pb2
 
 from .. import store
 from ..params.client import ParamClient
+from ..params.shard import held_for_clip
 from ..params.updaters import Updater
 
 COMM_ENV = "SINGART_REPORT_COMM"  # set to 1: worker ranks print the time and bytes of their pushes and pulls
@@ -66,6 +67,7 @@ class RemoteUpdates(store.Updates):
         self.pushes = ThreadPoolExecutor(2, thread_name_prefix="push")
         self.pulls = ThreadPoolExecutor(max(1, min(8, len(shares))), thread_name_prefix="pull")
         self.pending: list[Future[None]] = []
+        self.servers_clip = held_for_clip(plan) is not None
 
     def whole(self, step: int, name: str, value: np.ndarray, grad: np.ndarray, scale: float = 1.0) -> None:
         # clipped (the store's scale): the servers get the scaled gradient, since they see only slices
@@ -74,6 +76,22 @@ class RemoteUpdates(store.Updates):
                                     self.group, step, name, grad, self.shares[name])
         self.pending.append(pushed)
         self.pending.append(self.pulls.submit(self._pull_after, pushed, step + 1, name, value))
+
+    def clipped(self, step: int, params: list[tuple[str, np.ndarray, np.ndarray]], clip_norm: float) -> None:
+        """A group in one process clips here and pushes scaled gradients. A group in several processes
+        pushes them as they are, the servers sum each slice and hold it, and once every process of the
+        group has pushed, all have the servers apply the step's one scale; then they pull."""
+        if not self.servers_clip:
+            super().clipped(step, params, clip_norm)
+            return
+        pushed = {name: self.pushes.submit(self._timed, self.client.push, grad.nbytes, 0, self.group, step, name,
+                                           np.ascontiguousarray(grad), self.shares[name])
+                  for name, _, grad in params}
+        for future in pushed.values():
+            future.result()
+        self.client.clip(self.group, step, clip_norm)
+        self.pending.extend(self.pulls.submit(self._pull_after, pushed[name], step + 1, name, value)
+                            for name, value, _ in params)
 
     def _pull_after(self, pushed: Future[None], step: int, name: str, value: np.ndarray) -> None:
         pushed.result()  # its error is raised by finish, from the push's own future

@@ -15,6 +15,7 @@ from singa_proto import plan_pb2
 from .. import SingaError
 from .shard import Shard
 from .slicing import Slice, flat_part, server_group_of, slice_table
+from .updaters import clip_factor
 
 
 class ParamClient(Protocol):
@@ -27,6 +28,12 @@ class ParamClient(Protocol):
 
     def pull(self, wgroup: int, step: int, name: str, out: np.ndarray) -> None:
         """Fill `out` with the values of `name` that `wgroup` uses at `step` (after its step - 1 update)."""
+        ...
+
+    def clip(self, wgroup: int, step: int, clip_norm: float) -> float:
+        """With the servers clipping (a worker group in several processes): after this process's pushes
+        of `step`, have the servers apply `wgroup`'s held gradients of the step scaled to a global norm
+        of at most `clip_norm`; the scale. Every process of the group calls it."""
         ...
 
 
@@ -50,6 +57,15 @@ class InProcessClient:
         sgroup = server_group_of(wgroup, *self.ngroups)
         for s in self._slices(name, out):
             self.shards[sgroup, s.server].get(wgroup, name, s.slice_id, step, out=flat_part(out, s))
+
+    def clip(self, wgroup: int, step: int, clip_norm: float) -> float:
+        """The square sums of the group's servers in server order, then the one scale applied by each."""
+        sgroup = server_group_of(wgroup, *self.ngroups)
+        servers = [self.shards[key] for key in sorted(self.shards) if key[0] == sgroup]
+        scale = clip_factor(sum(shard.square_sum(wgroup, step) for shard in servers), clip_norm)
+        for shard in servers:
+            shard.apply(wgroup, step, scale)
+        return scale
 
     def _slices(self, name: str, array: np.ndarray) -> list[Slice]:
         slices = self.slices.get(name)

@@ -9,6 +9,14 @@ plus what changed here meanwhile (distributed Hogwild); the group whose update m
 it once the sync is back, so its next values hold the master's, and a replica that one worker group
 updates syncs exactly once every `sync_freq` of its updates. Only names, ints and float32 arrays cross
 the methods, so a gRPC servicer can stay a thin decode -> call -> encode.
+
+With the updater's `clip_norm` set and a worker group spread over several processes (`held_for_clip`),
+no process holds the group's summed gradient, so the servers clip: a slice whose shares are all in
+holds its summed gradient, every process of the group asks each server for the square sum of what it
+holds for the step (`square_sum`, which waits for all of them, so every push of the step is in), each
+computes the one scale min(1, clip_norm / (norm + 1e-6)) from all the servers' sums, and `apply`
+updates the held slices with their gradients times that scale (the first call; the others find nothing
+held).
 """
 from __future__ import annotations
 
@@ -45,6 +53,7 @@ class _Held:
     pending: dict[int, list[int]] = field(default_factory=dict)  # group -> [step, shares in]
     sums: dict[int, np.ndarray] = field(default_factory=dict)    # group -> gradient summed so far
     updates: Counter[int] = field(default_factory=Counter)    # group -> updates applied
+    waiting: dict[int, tuple[int, np.ndarray]] = field(default_factory=dict)  # group -> (step, sum) to clip
     syncs: int = 0                        # Hogwild syncs done: sent (a replica) or taken in (the master)
     since_sync: int = 0
     last_sync: np.ndarray | None = None  # values as of the last sync (slices another group masters)
@@ -55,12 +64,18 @@ class Shard:
     """The slices of server `server` in server group `group`, with the updater that updates them."""
 
     def __init__(self, group: int, server: int, slices: list[Slice], totals: dict[str, int],
-                 updater: Updater, scales: dict[str, tuple[float, float]], sync_freq: int = 1) -> None:
+                 updater: Updater, scales: dict[str, tuple[float, float]], sync_freq: int = 1,
+                 clip_procs: dict[int, int] | None = None) -> None:
         self.group, self.server = group, server
         self.updater, self.scales, self.totals = updater, scales, totals
         self.sync_freq = max(1, sync_freq)
         self.peers: dict[int, SyncPeer] = {}
         self.held = {(s.param, s.slice_id): _Held(s, np.zeros(s.size, np.float32)) for s in slices}
+        # clipping here: worker group -> its processes, each of which asks for the square sums per step
+        self.clip_procs = clip_procs
+        self.asked: Counter[tuple[int, int]] = Counter()  # (worker group, step) -> processes that asked
+        self.sums: dict[tuple[int, int], float | SingaError] = {}  # their answer, once all have asked
+        self.asked_cond = threading.Condition()
 
     @classmethod
     def from_plan(cls, plan: plan_pb2.PlanProto, group: int, server: int) -> Shard:
@@ -69,7 +84,7 @@ class Shard:
         totals = {e.name: e.num_shares for e in plan.params}
         scales = {e.name: (e.conf.lr_scale, e.conf.wd_scale) for e in plan.params}
         return cls(group, server, mine, totals, Updater(plan.job.updater), scales,
-                   plan.job.cluster.sync_freq)
+                   plan.job.cluster.sync_freq, held_for_clip(plan))
 
     def connect(self, peers: dict[int, SyncPeer]) -> None:
         """The master server groups to sync with, by group id (this group's own entry is ignored)."""
@@ -106,7 +121,66 @@ class Shard:
                 held.pending[wgroup] = [step, count + shares]
                 return False
             held.pending.pop(wgroup, None)
-            self._apply(held, step, grad)
+            if self.clip_procs is not None:  # the step's scale is not known yet: `apply` updates
+                held.waiting[wgroup] = (step, grad)
+                return True
+        self._update(held, wgroup, step, grad)
+        return True
+
+    def square_sum(self, wgroup: int, step: int, timeout: float | None = 60.0) -> float:
+        """The square sum of every gradient of worker group `wgroup` held here for `step`, once each of
+        the group's processes has asked (each asks after its pushes of the step are in). It is summed
+        once, by the last to ask, before any is answered: an `apply` cannot change it under another."""
+        if self.clip_procs is None:
+            raise SingaError(f"server {self.server} of server group {self.group}: square sums asked, but "
+                             f"the plan clips gradients in the worker processes")
+        procs, key = self.clip_procs.get(wgroup, 1), (wgroup, step)
+        with self.asked_cond:
+            self.asked[key] += 1
+            if self.asked[key] == procs:
+                for old in [k for k in self.sums if k[0] == wgroup and k[1] < step - 1]:
+                    del self.sums[old], self.asked[old]  # every process has left those waits
+                try:
+                    self.sums[key] = self._held_square_sum(wgroup, step)
+                except SingaError as err:
+                    self.sums[key] = err
+                self.asked_cond.notify_all()
+            elif not self.asked_cond.wait_for(lambda: key in self.sums, timeout):
+                raise SingaError(f"server {self.server} of server group {self.group}: {self.asked[key]} of "
+                                 f"worker group {wgroup}'s {procs} processes finished step {step} within "
+                                 f"{timeout} s")
+            result = self.sums[key]
+        if isinstance(result, SingaError):
+            raise result
+        return result
+
+    def _held_square_sum(self, wgroup: int, step: int) -> float:
+        total = 0.0
+        for held in (self.held[k] for k in sorted(self.held)):
+            with held.cond:
+                pending = held.pending.get(wgroup)
+                if pending is not None:
+                    raise self._error(held, f"worker group {wgroup} finished step {step} with {pending[1]} "
+                                            f"of its {self.totals.get(held.spec.param, 1)} shares in")
+                step_held, grad = held.waiting.get(wgroup, (-1, None))
+                if grad is not None and step_held == step:
+                    total += float(np.dot(grad, grad))
+        return total
+
+    def apply(self, wgroup: int, step: int, scale: float) -> None:
+        """Update every slice holding worker group `wgroup`'s gradient of `step`, times `scale`."""
+        for held in (self.held[k] for k in sorted(self.held)):
+            with held.cond:
+                step_held, grad = held.waiting.get(wgroup, (-1, None))
+                if step_held != step or grad is None:
+                    continue
+                del held.waiting[wgroup]
+            self._update(held, wgroup, step, grad, scale)
+
+    def _update(self, held: _Held, wgroup: int, step: int, grad: np.ndarray, scale: float = 1.0) -> None:
+        """Apply `wgroup`'s update of `step`, sync with the master when due, then let its readers in."""
+        with held.cond:
+            self._apply(held, step, grad, scale)
             due = self._sync_due(held)
             if not due:
                 self._publish(held, wgroup, step)
@@ -116,7 +190,6 @@ class Shard:
             finally:
                 with held.cond:
                     self._publish(held, wgroup, step)
-        return True
 
     def get(self, wgroup: int, name: str, slice_id: int, step: int, out: np.ndarray | None = None,
             timeout: float | None = 60.0) -> np.ndarray:
@@ -189,8 +262,9 @@ class Shard:
                           f"slice {s.slice_id}: {what}")
 
     def _summed(self, held: _Held, wgroup: int, count: int, grad: np.ndarray, done: bool) -> np.ndarray:
-        """The group's gradient sum with `grad` in; a lone complete gradient is used as it is."""
-        if count == 0 and done:
+        """The group's gradient sum with `grad` in; a lone complete gradient is used as it is (unless it
+        waits for the clipping scale: the caller's buffer is its own again once the call returns)."""
+        if count == 0 and done and self.clip_procs is None:
             return grad
         buf = held.sums.get(wgroup)
         if buf is None:
@@ -201,11 +275,11 @@ class Shard:
             np.add(buf, grad, out=buf)
         return buf
 
-    def _apply(self, held: _Held, step: int, grad: np.ndarray) -> None:
+    def _apply(self, held: _Held, step: int, grad: np.ndarray, scale: float = 1.0) -> None:
         s = held.spec
         lr_scale, wd_scale = self.scales.get(s.param, (1.0, 1.0))
         self.updater.update(step, f"{s.param}#{s.slice_id}", held.value, grad,
-                            lr_scale=lr_scale, wd_scale=wd_scale)
+                            lr_scale=lr_scale, wd_scale=wd_scale, grad_scale=scale)
         held.since_sync += 1
 
     def _publish(self, held: _Held, wgroup: int, step: int) -> None:
@@ -240,3 +314,15 @@ class Shard:
             held.last_sync = fresh
             held.syncs += 1
             held.cond.notify_all()
+
+
+def held_for_clip(plan: plan_pb2.PlanProto) -> dict[int, int] | None:
+    """Worker group -> its processes, when the servers clip the job's gradients (`clip_norm` set and a
+    worker group in several processes); None when the worker processes clip (or nothing does)."""
+    procs: dict[int, set[int]] = {}
+    for role in plan.roles:
+        for w in role.workers:
+            procs.setdefault(w.group, set()).add(role.rank)
+    if plan.job.updater.clip_norm <= 0 or all(len(ranks) == 1 for ranks in procs.values()):
+        return None
+    return {g: len(ranks) for g, ranks in procs.items()}

@@ -20,6 +20,13 @@ from ..registry import Registry
 from .lr import lr_schedule
 
 
+def clip_factor(square_sum: float, clip_norm: float) -> float:
+    """What multiplies every gradient whose squares sum to `square_sum` so that their global L2 norm is
+    at most `clip_norm`: 1 when it is already, else clip_norm / (norm + 1e-6), as
+    torch.nn.utils.clip_grad_norm_ computes it."""
+    return min(1.0, clip_norm / (float(np.sqrt(square_sum)) + 1e-6))
+
+
 class Updater:
     """Applies one UpdaterProto's rule to named params, keeping each param's history."""
 
