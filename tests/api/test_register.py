@@ -9,25 +9,22 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 import singa
 from singa_spec import SPECS, kinds, spec_of
-from singart.data.convert import write_image_shard
 from singart.layers import IMPLEMENTATIONS
 from singart.params.updaters import UPDATERS
 
 from ..plugins.rules import assert_sign_steps, params_at
 from ..runtime.run_jobs import run
+from ..shards import image_shard
 
 SCRIPT = Path(__file__).resolve().parent / "one_script.py"
 STEPS, LR = 5, 0.01
 
 
 def test_a_scripts_own_kinds_train_here_and_need_a_plugin_elsewhere(tmp_path: Path) -> None:
-    rng = np.random.default_rng(4)
-    write_image_shard(str(tmp_path / "shard"), rng.integers(0, 256, (32, 6, 6), dtype=np.uint8),
-                      rng.integers(0, 4, 32), interval=1e9)
+    image_shard(tmp_path / "shard")
     plan = tmp_path / "job.plan"
     done = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "shard"), str(tmp_path / "ws"), str(plan)],
                           capture_output=True, text=True, timeout=300, check=False)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from string import Template
 
-import numpy as np
-from singart.data.convert import write_image_shard
+from ..shards import image_shard
 
 ROOT = Path(__file__).resolve().parents[2]
 SCALE_PLUGIN = ROOT / "examples" / "plugins" / "scale_layer.py"
@@ -47,11 +46,7 @@ USER_KINDS = {"alg": 'user_alg: "RecordedBP"', "updater": 'type: kUserUpdater us
 
 def write_job(folder: Path, **fields: object) -> Path:
     """The job file (with `fields` over DEFAULTS) and its shard of 32 random 6x6 images of 4 classes."""
-    shard = folder / "shard"
-    if not shard.exists():
-        rng = np.random.default_rng(4)
-        write_image_shard(str(shard), rng.integers(0, 256, (32, 6, 6), dtype=np.uint8),
-                          rng.integers(0, 4, 32), interval=1e9)
+    shard = image_shard(folder / "shard")
     path = folder / "job.pbtxt"
     path.write_text(JOB.substitute({**DEFAULTS, **fields}, ws=folder / "ws", shard=shard))
     return path

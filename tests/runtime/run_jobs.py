@@ -12,7 +12,8 @@ import singac
 from singa_proto import plan_pb2
 from singa_spec.plans import seal, write_plan
 from singart import checkpoint, manifests
-from singart.data.convert import write_image_shard
+
+from ..shards import image_shard
 
 BIN = Path(sys.executable).parent  # the console scripts installed beside this interpreter
 JOB = """name: "run-mlp"
@@ -44,11 +45,7 @@ FIELDS = {"steps": 10, "checkpoint_freq": 2, "learning_rate": "type: kFixed base
 
 def make_plan(tmp_path: Path, **fields: object) -> Path:
     """The job's plan (with `fields` over FIELDS), its shard of 32 random 6x6 images and 4 classes."""
-    shard = tmp_path / "shard"
-    if not shard.exists():
-        rng = np.random.default_rng(4)
-        write_image_shard(str(shard), rng.integers(0, 256, (32, 6, 6), dtype=np.uint8),
-                          rng.integers(0, 4, 32), interval=1e9)
+    shard = image_shard(tmp_path / "shard")
     values = {**FIELDS, **fields}
     if "nworkers_per_procs" not in str(values["workers"]):  # one process unless the test places them
         per_procs = int(values["workers"]) * int(values["groups"])  # type: ignore[call-overload]

@@ -20,11 +20,11 @@ from singa_proto import services_pb2 as pb
 from singa_spec.errors import SingaError
 from singa_spec.plans import read_plan, seal, write_plan
 from singart.connection import Aborted
-from singart.data.convert import write_image_shard
 from singart.distributed.bridges_rpc import SHM_BYTES, Inbox, InboxServicer, Link, RemoteChannels
 from singart.transport import add_service, local_server
 from singart.transport.framing import wire_dtype
 
+from ..shards import image_shard
 from .test_equivalence import mlp
 
 DRIVER = Path(__file__).with_name("bridges_driver.py")
@@ -37,10 +37,7 @@ HANG_GUARD_S = 120  # a wait that never ends fails the test here instead of hang
 
 def make_plan(tmp_path: Path) -> Path:
     """The feature-partitioned MLP of the equivalence tests, one worker per process."""
-    shard = tmp_path / "shard"
-    rng = np.random.default_rng(4)
-    write_image_shard(str(shard), rng.integers(0, 256, (32, 6, 6), dtype=np.uint8),
-                      rng.integers(0, 4, 32), interval=1e9)
+    shard = image_shard(tmp_path / "shard")
     text = Template(mlp()).substitute(steps=STEPS, n=2, ws=tmp_path / "ws", dim=1, shard=shard,
                                       updater="type: kSGD momentum: 0.9", lr=0.05)
     src = tmp_path / "job.pbtxt"

@@ -13,11 +13,11 @@ import pytest
 import singac
 from singa_spec import SingaError, kinds
 from singa_spec.plans import seal, write_plan
-from singart.data.convert import write_image_shard
 from singart.train import run_plan
 
 from ..plugins import kinds_plugin
 from ..plugins.rules import assert_user_rules, params_at
+from ..shards import image_shard
 from .run_jobs import run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,11 +67,7 @@ BUILT_IN = {"alg": "alg: kBP", "updater": "type: kSGD", "lr": "type: kFixed", "i
 
 def write_job(tmp_path: Path, **fields: str) -> Path:
     """The job file with `fields` over USER, and its shard of 32 random 6x6 images of 4 classes."""
-    shard = tmp_path / "shard"
-    if not shard.exists():
-        rng = np.random.default_rng(2)
-        write_image_shard(str(shard), rng.integers(0, 256, (32, 6, 6), dtype=np.uint8),
-                          rng.integers(0, 4, 32), interval=1e9)
+    shard = image_shard(tmp_path / "shard", seed=2)
     src = tmp_path / "job.pbtxt"
     src.write_text(JOB.format(**{**USER, **fields}, steps=STEPS, base_lr=BASE_LR, ws=tmp_path / "ws",
                               shard=shard))
