@@ -251,7 +251,8 @@ class ParamStore:
     def _apply_clipped(self, step: int) -> None:
         """Update every param summed this step, its gradient scaled by the step's one clipping scale."""
         names = sorted(self._ready)  # the norm's sum and the updates in one order, whichever thread came first
-        self.updates.clipped(step, [(name, self.values[name], self._summed(name)) for name in names], self._clip)
+        summed = [(name, self.values[name], self._summed(name)) for name in names]
+        self.updates.clipped(step, summed, self._clip)
         for name in names:
             self.versions[name] = step + 1
 

@@ -114,9 +114,9 @@ def test_two_workers_clip_as_one(tmp_path: Path, clipped: Run) -> None:
     same_params(last, clipped[2], rtol=1e-4)
 
 
-def run_procs(folder: Path, n: int, cluster: str) -> tuple[list[tuple[str, ...]], Run]:
-    """Compile and `singart run` the clipped job; the ranks' roles, and its losses and params."""
-    plan = compile_job(folder, CLIPPED, n, cluster)
+def run_procs(folder: Path, n: int, cluster: str, updater: str = CLIPPED) -> tuple[list[tuple[str, ...]], Run]:
+    """Compile and `singart run` the job; the ranks' roles, and its losses and params."""
+    plan = compile_job(folder, updater, n, cluster)
     write_plan(seal(plan), folder / "job.plan")
     done = run("singart", "run", str(folder / "job.plan"))
     assert done.returncode == 0, done.stderr
@@ -135,6 +135,15 @@ def test_a_group_in_two_processes_clips_on_its_server(tmp_path: Path, clipped: R
     assert roles == [("0", "workers g0:0"), ("1", "workers g0:1"), ("2", "servers g0:0")]
     np.testing.assert_allclose(losses, clipped[0], rtol=2e-5)
     same_params(last, clipped[2], rtol=1e-4)
+
+
+def test_momentum_history_under_server_clipping_is_one_process_s(tmp_path: Path) -> None:
+    momentum = f"{CLIPPED} momentum: 0.9"
+    want = train(tmp_path / "one", momentum)
+    _, (losses, _, last) = run_procs(tmp_path / "two", 2, SERVER, momentum)
+    np.testing.assert_allclose(losses, want[0], rtol=2e-5)
+    same_params(last, want[2], rtol=1e-4)
+    assert np.abs(last["w"] - run_procs(tmp_path / "plain", 2, SERVER)[1][2]["w"]).max() > 1e-4  # it counts
 
 
 def test_a_group_in_two_processes_clips_on_a_server_in_each(tmp_path: Path, clipped: Run) -> None:

@@ -62,6 +62,7 @@ def test_two_processes_clip_the_summed_gradient_once() -> None:
     other.start()
     process(client, mine, scales)
     other.join(10)
+    assert not other.is_alive()
     summed = {n: mine[n] + theirs[n] for n in SIZES}
     norm = np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in summed.values()))
     assert norm > 2 * CLIP  # the clip bites

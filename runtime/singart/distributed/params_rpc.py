@@ -145,7 +145,7 @@ class ParamsServicer:
         h = request.header
         return Framed(pb.ClipReply(square_sum=self.clip_shard(h).square_sum(h.group, h.step)))
 
-    def Apply(self, request: Framed, context: Any) -> Framed:
+    def ApplyClipped(self, request: Framed, context: Any) -> Framed:
         h = request.header
         self.clip_shard(h).apply(h.group, h.step, h.scale)
         return Framed(pb.Ack())
@@ -204,13 +204,14 @@ def params_server(plan: plan_pb2.PlanProto, shards: Mapping[Executor, Shard], to
     return server, bound
 
 
-def rpc_error(err: grpc.RpcError, address: str, key: pb.SliceKey) -> SingaError:
-    """One line for a failed call: the server's own refusal (which names the param), or what went wrong."""
+def rpc_error(err: grpc.RpcError, address: str, what: pb.SliceKey | str) -> SingaError:
+    """One line for a failed call about a slice (or `what` else): the server's own refusal (which names
+    the param), or what went wrong."""
     code, details = err.code(), " ".join((err.details() or "").split())
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return SingaError(f"params server {address} refused it: {details}")
-    return SingaError(f"param {key.param!r} slice {key.slice}: params server {address}: "
-                      f"{code.name if code else 'error'}: {details}")
+    about = what if isinstance(what, str) else f"param {what.param!r} slice {what.slice}"
+    return SingaError(f"{about}: params server {address}: {code.name if code else 'error'}: {details}")
 
 
 class SyncStub:
@@ -302,20 +303,18 @@ class GrpcParamClient:
 
         concurrently([partial(ask, i, sid, a) for i, (sid, a) in enumerate(servers)], self.pool)
         scale = clip_factor(sum(sums), clip_norm)  # in server order: every process computes the same
-        concurrently([partial(self._clip_call, a, "Apply", pb.ClipRequest(group=wgroup, server=sid, step=step,
-                                                                             scale=scale))
-                      for sid, a in servers], self.pool)
+
+        def apply(sid: int, address: str) -> None:
+            self._clip_call(address, "ApplyClipped", pb.ClipRequest(group=wgroup, server=sid, step=step, scale=scale))
+
+        concurrently([partial(apply, sid, a) for sid, a in servers], self.pool)
         return scale
 
     def _clip_call(self, address: str, method: str, request: pb.ClipRequest) -> Framed:
         try:
             return self.stubs[address].call(method, Framed(request), timeout=self.timeout)
         except grpc.RpcError as err:
-            code, details = err.code(), " ".join((err.details() or "").split())
-            if code == grpc.StatusCode.INVALID_ARGUMENT:
-                raise SingaError(f"params server {address} refused it: {details}") from None
-            raise SingaError(f"clipping step {request.step}: params server {address}: "
-                             f"{code.name if code else 'error'}: {details}") from None
+            raise rpc_error(err, address, f"clipping step {request.step}") from None
 
     def put(self, name: str, values: np.ndarray, step: int = 0) -> None:
         """Set `name`'s values in every server group, as they stand before `step` (e.g. from a checkpoint)."""

@@ -84,11 +84,13 @@ class RemoteUpdates(store.Updates):
         if not self.servers_clip:
             super().clipped(step, params, clip_norm)
             return
-        pushed = {name: self.pushes.submit(self._timed, self.client.push, grad.nbytes, 0, self.group, step, name,
-                                           np.ascontiguousarray(grad), self.shares[name])
+        pushed = {name: self.pushes.submit(self._timed, self.client.push, grad.nbytes, 0, self.group, step,
+                                           name, np.ascontiguousarray(grad), self.shares[name])
                   for name, _, grad in params}
-        for future in pushed.values():
-            future.result()
+        errors = [f.exception() for f in pushed.values()]  # all done, then the first error in order
+        first = next((e for e in errors if e is not None), None)
+        if first is not None:
+            raise first
         self.client.clip(self.group, step, clip_norm)
         self.pending.extend(self.pulls.submit(self._pull_after, pushed[name], step + 1, name, value)
                             for name, value, _ in params)

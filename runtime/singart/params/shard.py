@@ -74,7 +74,7 @@ class Shard:
         # clipping here: worker group -> its processes, each of which asks for the square sums per step
         self.clip_procs = clip_procs
         self.asked: Counter[tuple[int, int]] = Counter()  # (worker group, step) -> processes that asked
-        self.sums: dict[tuple[int, int], float | SingaError] = {}  # their answer, once all have asked
+        self.square_sums: dict[tuple[int, int], float | SingaError] = {}  # their answer, once all have asked
         self.asked_cond = threading.Condition()
 
     @classmethod
@@ -103,7 +103,7 @@ class Shard:
     def update(self, wgroup: int, step: int, name: str, slice_id: int, grad: np.ndarray,
                shares: int = 1) -> bool:
         """Add a gradient that sums `shares` of worker group `wgroup`'s shares of the slice at `step`;
-        True when it was the last share and the update was applied."""
+        True when it was the last share: the update is applied, or held for `apply` when the servers clip."""
         held = self._slice(name, slice_id)
         self._check(held, grad, "gradient")
         total = self.totals.get(name, 1)
@@ -138,21 +138,29 @@ class Shard:
         with self.asked_cond:
             self.asked[key] += 1
             if self.asked[key] == procs:
-                for old in [k for k in self.sums if k[0] == wgroup and k[1] < step - 1]:
-                    del self.sums[old], self.asked[old]  # every process has left those waits
-                try:
-                    self.sums[key] = self._held_square_sum(wgroup, step)
-                except SingaError as err:
-                    self.sums[key] = err
-                self.asked_cond.notify_all()
-            elif not self.asked_cond.wait_for(lambda: key in self.sums, timeout):
-                raise SingaError(f"server {self.server} of server group {self.group}: {self.asked[key]} of "
-                                 f"worker group {wgroup}'s {procs} processes finished step {step} within "
-                                 f"{timeout} s")
-            result = self.sums[key]
+                self._sum_for_all(wgroup, step)
+            else:
+                self._wait_for_all(key, procs, timeout)
+            result = self.square_sums[key]
         if isinstance(result, SingaError):
             raise result
         return result
+
+    def _sum_for_all(self, wgroup: int, step: int) -> None:
+        """As the last of the group's processes to ask: sum, answer them all, forget the old steps."""
+        for old in [k for k in self.square_sums if k[0] == wgroup and k[1] < step - 1]:
+            del self.square_sums[old], self.asked[old]  # every process has left those waits
+        try:
+            self.square_sums[wgroup, step] = self._held_square_sum(wgroup, step)
+        except SingaError as err:
+            self.square_sums[wgroup, step] = err
+        self.asked_cond.notify_all()
+
+    def _wait_for_all(self, key: tuple[int, int], procs: int, timeout: float | None) -> None:
+        if not self.asked_cond.wait_for(lambda: key in self.square_sums, timeout):
+            raise SingaError(f"server {self.server} of server group {self.group}: {self.asked[key]} of "
+                             f"worker group {key[0]}'s {procs} processes finished step {key[1]} within "
+                             f"{timeout} s")
 
     def _held_square_sum(self, wgroup: int, step: int) -> float:
         total = 0.0
