@@ -12,6 +12,10 @@ kernel thread per worker, the setting the process rows run at.
 
     python benchmarks/processes.py                                  # both nets, 3 rounds, 20 steps
     python benchmarks/processes.py --nets mnist-mlp --rounds 1 --steps 6 --warmup 2    # smoke
+    python benchmarks/processes.py --nets mnist-mlp --clip-norm 1    # each layout also with clip_norm
+
+With --clip-norm every layout runs a second time with `updater { clip_norm }` set (its row labelled so):
+a group in one process clips in its worker process, a group over several processes on its servers.
 """
 from __future__ import annotations
 
@@ -48,10 +52,16 @@ PROCESSES: dict[str, tuple[int, int, bool]] = {
 COMM = re.compile(r"rank (\d+) comm (\{.*\})")
 
 
+CLIPPED = ", clip_norm"  # the suffix of a layout's clipped twin (--clip-norm)
+
+
 def in_process(net: str, layout: str, args: argparse.Namespace, folder: Path) -> dict:
     """The median ms of the worker group's step after the warm-up, in a child process."""
-    workers, threads = IN_PROCESS[layout]
-    job = write_text_job(bench_job(net, folder, workers, 1, folder / "ws-group"), folder / f"{net}-w{workers}.pbtxt")
+    base, clip = layout.removesuffix(CLIPPED), layout.endswith(CLIPPED)
+    workers, threads = IN_PROCESS[base]
+    job = bench_job(net, folder, workers, 1, folder / "ws-group")
+    job.updater.clip_norm = args.clip_norm if clip else 0
+    job = write_text_job(job, folder / f"{net}-w{workers}{'-clip' if clip else ''}.pbtxt")
     env = dict(os.environ)
     if threads:
         env["OMP_NUM_THREADS"] = str(threads * workers)
@@ -69,9 +79,11 @@ def in_process(net: str, layout: str, args: argparse.Namespace, folder: Path) ->
 
 def processes(net: str, layout: str, args: argparse.Namespace, folder: Path) -> dict:
     """`singart run` of the layout's plan; its worker ranks' step and push / pull figures."""
-    per_group, per_procs, separate = PROCESSES[layout]
-    name = f"{net}-{list(PROCESSES).index(layout)}"
+    base, clip = layout.removesuffix(CLIPPED), layout.endswith(CLIPPED)
+    per_group, per_procs, separate = PROCESSES[base]
+    name = f"{net}-{list(PROCESSES).index(base)}{'-clip' if clip else ''}"
     job = bench_job(net, folder, per_group, args.warmup + args.steps, folder / f"ws-{name}")
+    job.updater.clip_norm = args.clip_norm if clip else 0
     job.cluster.nworkers_per_procs = per_procs
     job.cluster.server_worker_separate = separate
     job.checkpoint_freq, job.disp_freq = 0, job.train_steps
@@ -125,14 +137,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=20, help="timed steps after the warm-up")
     parser.add_argument("--warmup", type=int, default=3, help="steps left out of the medians")
+    parser.add_argument("--clip-norm", type=float, default=0,
+                        help="also run every layout with updater { clip_norm } set to this")
     args = parser.parse_args()
     layouts = [*IN_PROCESS, *PROCESSES]
+    if args.clip_norm > 0:
+        layouts = [lay + twin for lay in layouts for twin in ("", CLIPPED)]
     results = {net: {lay: [] for lay in layouts} for net in args.nets}
     with tempfile.TemporaryDirectory(prefix="processes-") as tmp:
         for r in range(args.rounds):
             for net in args.nets:
                 for lay in layouts:  # alternating: every layout once per round
-                    measure = in_process if lay in IN_PROCESS else processes
+                    measure = in_process if lay.removesuffix(CLIPPED) in IN_PROCESS else processes
                     results[net][lay].append(measure(net, lay, args, Path(tmp)))
                     print(f"round {r + 1} {net} {lay}: {results[net][lay][-1]['ms']:.1f} ms/step",
                           file=sys.stderr, flush=True)
