@@ -58,6 +58,15 @@ def test_update_then_get_sees_the_gradient_applied(remote: tuple) -> None:
     assert got.header.version == 2 and np.all(got.tensor == 3)  # type: ignore[attr-defined]
 
 
+def test_clip_calls_carry_their_header_only_messages(remote: tuple) -> None:
+    stub, key = params(remote[1]), pb.SliceKey(param="clip", slice=2)
+    stub.call("Put", Framed(pb.SliceTensor(key=key), np.array([3, 4], np.float32)))
+    reply = stub.call("SquareSum", Framed(pb.ClipRequest(group=0, server=2, step=5)))
+    assert reply.header.square_sum == 25.0 and reply.tensor is None  # type: ignore[attr-defined]
+    stub.call("ApplyClipped", Framed(pb.ClipRequest(group=0, server=2, step=5, scale=0.5)))
+    assert np.array_equal(stub.call("Get", Framed(pb.GetRequest(key=key))).tensor, [1.5, 2])  # type: ignore[arg-type]
+
+
 def test_a_bridge_tensor_waits_for_its_receiver(remote: tuple) -> None:
     channel = open_channel(remote[1], TOKEN)
     sent = np.arange(6, dtype=np.float32).reshape(2, 3)
@@ -84,7 +93,7 @@ def raw_call(channel: grpc.Channel, service: str, method: pb.MethodDescriptor, m
 def test_every_method_refuses_a_call_without_the_token(remote: tuple, metadata: list) -> None:
     channel = grpc.insecure_channel(remote[1])
     codes = {f"{s}.{m.name}": raw_call(channel, s, m, metadata) for s in SERVICES for m in SERVICES[s].methods}
-    assert len(codes) == 13  # Params 7, Bridges 1, Coordinator 5
+    assert len(codes) == 15  # Params 9, Bridges 1, Coordinator 5
     assert set(codes.values()) == {grpc.StatusCode.UNAUTHENTICATED}, codes
 
 

@@ -75,6 +75,17 @@ class EchoParams:
     def PutHistory(self, request: Framed, context: Any) -> Framed:
         return self.Put(request, context)
 
+    def SquareSum(self, request: Framed, context: Any) -> Framed:
+        """The square sum of slice ("clip", request's server)."""
+        value = self.slices["clip", request.header.server].astype(np.float64)
+        return Framed(pb.ClipReply(square_sum=float(np.dot(value, value))))
+
+    def ApplyClipped(self, request: Framed, context: Any) -> Framed:
+        """Slice ("clip", request's server) times the request's scale."""
+        key = ("clip", request.header.server)
+        self.slices[key] = self.slices[key] * np.float32(request.header.scale)
+        return Framed(pb.Ack())
+
 
 class EchoCoordinator:
     """Answers every Coordinator call at once (the tests here check the transport, not coordination)."""
