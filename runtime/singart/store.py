@@ -41,6 +41,10 @@ class Updates:
             self.updater.update(step, name, value, grad, lr_scale=lr_scale, wd_scale=wd_scale,
                                 grad_scale=scale)
 
+    def summed(self, step: int, name: str, grad: np.ndarray) -> None:
+        """With clipping: the step's gradient of `name` is summed (it stays untouched until the step's
+        `finish`); its update waits for `clipped`."""
+
     def clipped(self, step: int, params: list[tuple[str, np.ndarray, np.ndarray]], clip_norm: float) -> None:
         """Apply the step's updates of `params` (name, value, summed gradient), every gradient times the
         one scale that brings their global norm to at most `clip_norm`."""
@@ -244,6 +248,7 @@ class ParamStore:
         if self._clip:  # the update waits for the step's norm (finish_step)
             with self._locks[name]:
                 self._ready.append(name)
+            self.updates.summed(step, name, self._summed(name))
             return
         self.updates.whole(step, name, self.values[name], self._summed(name))
         self.versions[name] = step + 1

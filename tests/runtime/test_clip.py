@@ -1,8 +1,8 @@
 """Gradient clipping by global norm (`updater { clip_norm }`) on the tiny GRU language model trained by
 BPTT: clipped SGD with weight decay matches PyTorch's clip_grad_norm_ + torch.optim.SGD step by step; a
 clip that never bites changes nothing; two workers, a worker and a server in two processes, and a group
-split over two worker processes (the servers clip then: one server process, or a server in each
-worker process) train as one worker in one process."""
+split over two worker processes (with one server process, or a server in each worker process) train as
+one worker in one process (with servers, the servers clip)."""
 from __future__ import annotations
 
 import io

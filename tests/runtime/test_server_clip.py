@@ -20,7 +20,7 @@ SIZES = {"a": 6, "b": 4}  # param "a" lives on server 0, "b" on server 1
 
 
 def shards(procs: int | None = 2) -> dict[tuple[int, int], Shard]:
-    """The two shards; `procs`: worker group 0's processes (None: the workers clip, not the servers)."""
+    """The two shards; `procs`: worker group 0's processes (None: the job does not clip)."""
     clip_procs = None if procs is None else {0: procs}
     conf = job_pb2.UpdaterProto(type=job_pb2.kSGD, clip_norm=CLIP)
     conf.learning_rate.type = job_pb2.kFixed
@@ -99,6 +99,6 @@ def test_missing_shares_are_an_error_for_every_process() -> None:
         made[0, 0].square_sum(0, 0)
 
 
-def test_square_sums_when_the_workers_clip_are_refused() -> None:
-    with pytest.raises(SingaError, match="the plan clips gradients in the worker processes"):
+def test_square_sums_when_nothing_clips_are_refused() -> None:
+    with pytest.raises(SingaError, match="the plan does not clip gradients"):
         shards(None)[0, 0].square_sum(0, 0)

@@ -14,7 +14,6 @@ from singa_proto import plan_pb2
 
 from .. import store
 from ..params.client import ParamClient
-from ..params.shard import held_for_clip
 from ..params.updaters import Updater
 
 COMM_ENV = "SINGART_REPORT_COMM"  # set to 1: worker ranks print the time and bytes of their pushes and pulls
@@ -67,26 +66,27 @@ class RemoteUpdates(store.Updates):
         self.pushes = ThreadPoolExecutor(2, thread_name_prefix="push")
         self.pulls = ThreadPoolExecutor(max(1, min(8, len(shares))), thread_name_prefix="pull")
         self.pending: list[Future[None]] = []
-        self.servers_clip = held_for_clip(plan) is not None
+        self.early: dict[str, Future[None]] = {}  # with clipping: this step's pushes, by param
 
     def whole(self, step: int, name: str, value: np.ndarray, grad: np.ndarray, scale: float = 1.0) -> None:
-        # clipped (the store's scale): the servers get the scaled gradient, since they see only slices
+        # a scale other than 1 is applied here (the store sends none: with clipping the servers scale)
         grad = np.ascontiguousarray(grad) if scale == 1.0 else np.multiply(grad, np.float32(scale))
         pushed = self.pushes.submit(self._timed, self.client.push, grad.nbytes, 0,
                                     self.group, step, name, grad, self.shares[name])
         self.pending.append(pushed)
         self.pending.append(self.pulls.submit(self._pull_after, pushed, step + 1, name, value))
 
+    def summed(self, step: int, name: str, grad: np.ndarray) -> None:
+        """With clipping (on the servers): push the gradient now, while backward goes on."""
+        self.early[name] = self.pushes.submit(self._timed, self.client.push, grad.nbytes, 0, self.group, step,
+                                              name, np.ascontiguousarray(grad), self.shares[name])
+
     def clipped(self, step: int, params: list[tuple[str, np.ndarray, np.ndarray]], clip_norm: float) -> None:
-        """A group in one process clips here and pushes scaled gradients. A group in several processes
-        pushes them as they are, the servers sum each slice and hold it, and once every process of the
-        group has pushed, all have the servers apply the step's one scale; then they pull."""
-        if not self.servers_clip:
-            super().clipped(step, params, clip_norm)
-            return
-        pushed = {name: self.pushes.submit(self._timed, self.client.push, grad.nbytes, 0, self.group, step,
-                                           name, np.ascontiguousarray(grad), self.shares[name])
-                  for name, _, grad in params}
+        """The servers clip: each gradient was pushed as it was summed (`summed`), each slice's sum waits
+        on its server; once every process of the group has pushed, all have the servers apply the step's
+        one scale (client.clip), then they pull."""
+        pushed, self.early = self.early, {}
+        self.pending.extend(pushed.values())
         errors = [f.exception() for f in pushed.values()]  # all done, then the first error in order
         first = next((e for e in errors if e is not None), None)
         if first is not None:

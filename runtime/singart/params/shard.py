@@ -10,8 +10,9 @@ it once the sync is back, so its next values hold the master's, and a replica th
 updates syncs exactly once every `sync_freq` of its updates. Only names, ints and float32 arrays cross
 the methods, so a gRPC servicer can stay a thin decode -> call -> encode.
 
-With the updater's `clip_norm` set and a worker group spread over several processes (`held_for_clip`),
-no process holds the group's summed gradient, so the servers clip: a slice whose shares are all in
+With the updater's `clip_norm` set (`held_for_clip`) the servers clip: a worker group spread over several
+processes has no process that holds its summed gradient, and a group in one process can push each
+gradient as soon as backward has it instead of after the step's norm. A slice whose shares are all in
 holds its summed gradient, every process of the group asks each server for the square sum of what it
 holds for the step (`square_sum`, which waits for all of them, so every push of the step is in), each
 computes the one scale min(1, clip_norm / (norm + 1e-6)) from all the servers' sums, and `apply`
@@ -133,7 +134,7 @@ class Shard:
         once, by the last to ask, before any is answered: an `apply` cannot change it under another."""
         if self.clip_procs is None:
             raise SingaError(f"server {self.server} of server group {self.group}: square sums asked, but "
-                             f"the plan clips gradients in the worker processes")
+                             f"the plan does not clip gradients")
         procs, key = self.clip_procs.get(wgroup, 1), (wgroup, step)
         with self.asked_cond:
             self.asked[key] += 1
@@ -325,12 +326,12 @@ class Shard:
 
 
 def held_for_clip(plan: plan_pb2.PlanProto) -> dict[int, int] | None:
-    """Worker group -> its processes, when the servers clip the job's gradients (`clip_norm` set and a
-    worker group in several processes); None when the worker processes clip (or nothing does)."""
+    """Worker group -> its processes, when the job clips gradients (`clip_norm` set): a job with servers
+    clips on them; None when nothing clips."""
+    if plan.job.updater.clip_norm <= 0:
+        return None
     procs: dict[int, set[int]] = {}
     for role in plan.roles:
         for w in role.workers:
             procs.setdefault(w.group, set()).add(role.rank)
-    if plan.job.updater.clip_norm <= 0 or all(len(ranks) == 1 for ranks in procs.values()):
-        return None
     return {g: len(ranks) for g, ranks in procs.items()}
