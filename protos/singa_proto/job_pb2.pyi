@@ -515,12 +515,14 @@ class SplitProto(_message.Message):
     def __init__(self, num_splits: _Optional[int] = ...) -> None: ...
 
 class RNNProto(_message.Message):
-    __slots__ = ("dim", "bias_term")
+    __slots__ = ("dim", "bias_term", "recurrent_bias")
     DIM_FIELD_NUMBER: _ClassVar[int]
     BIAS_TERM_FIELD_NUMBER: _ClassVar[int]
+    RECURRENT_BIAS_FIELD_NUMBER: _ClassVar[int]
     dim: int
     bias_term: bool
-    def __init__(self, dim: _Optional[int] = ..., bias_term: _Optional[bool] = ...) -> None: ...
+    recurrent_bias: bool
+    def __init__(self, dim: _Optional[int] = ..., bias_term: _Optional[bool] = ..., recurrent_bias: _Optional[bool] = ...) -> None: ...
 
 class TokensProto(_message.Message):
     __slots__ = ("next",)

@@ -47,11 +47,14 @@ def embedding(conf: Any, in_shape: Shape) -> Roles:
 
 
 def gated(gates: int) -> Callable[[Any, Shape], Roles]:
-    """The params of a recurrent cell with `gates` gates (1: tanh RNN, 3: GRU, 4: LSTM)."""
+    """The params of a recurrent cell with `gates` gates (1: tanh RNN, 3: GRU, 4: LSTM): the input and
+    recurrent weights, the input side's bias (bias_term), the recurrent side's (recurrent_bias)."""
     def rule(conf: Any, in_shape: Shape) -> Roles:
-        h, d = conf.rnn_conf.dim, in_shape[-1]
+        c, d = conf.rnn_conf, in_shape[-1]
+        h = c.dim
         roles: Roles = [("weight_x", (gates * h, d)), ("weight_h", (gates * h, h))]
-        return roles + ([("bias", (gates * h,))] if conf.rnn_conf.bias_term else [])
+        roles += [("bias", (gates * h,))] if c.bias_term else []
+        return roles + ([("bias_h", (gates * h,))] if c.recurrent_bias else [])
     return rule
 
 

@@ -22,7 +22,7 @@ from .reference import inner_product
 
 State = Any
 StepFn = Callable[[int, State], tuple[np.ndarray, State]]
-# gru(x [B, D], h_prev [B, H], W_x [3H, D], W_h [3H, H], bias [3H] or None) -> (h [B, H], cache)
+# gru(x [B, D], h_prev [B, H], W_x [3H, D], W_h [3H, H], b_x [3H] or None, b_h [3H] or None) -> (h [B, H], cache)
 GruCell = Callable[..., tuple[np.ndarray, Any]]
 
 
@@ -53,13 +53,15 @@ def gru_language_model(params: dict[str, np.ndarray], cell: GruCell,
                        transpose: bool = False) -> tuple[StepFn, State]:
     """The step function and zero state of embedding -> GRU -> inner product, for a batch of one.
 
-    params: embedding (vocab, dim), weight_x, weight_h, bias (or absent), out_weight, out_bias.
+    params: embedding (vocab, dim), weight_x, weight_h, bias and bias_h (either may be absent),
+    out_weight, out_bias.
     """
     emb, w_x, w_h = params["embedding"], params["weight_x"], params["weight_h"]
-    bias, w_out, b_out = params.get("bias"), params["out_weight"], params.get("out_bias")
+    b_x, b_h = params.get("bias"), params.get("bias_h")
+    w_out, b_out = params["out_weight"], params.get("out_bias")
 
     def step(last: int, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        h, _ = cell(emb[last][None, :], h, w_x, w_h, bias)
+        h, _ = cell(np.ascontiguousarray(emb[last][None, :]), h, w_x, w_h, b_x, b_h)
         return inner_product(h, w_out, b_out, transpose)[0], h
 
     return step, np.zeros((1, w_h.shape[1]), np.float32)
@@ -96,7 +98,7 @@ def char_rnn_params(plan: plan_pb2.PlanProto, values: dict[str, np.ndarray]) -> 
     """The arrays gru_language_model takes, from a plan and checkpoint values; and the output's transpose."""
     out: dict[str, np.ndarray] = {}
     wanted = ((job_pb2.kEmbedding, {"weight": "embedding"}),
-              (job_pb2.kGRU, {"weight_x": "weight_x", "weight_h": "weight_h", "bias": "bias"}),
+              (job_pb2.kGRU, {"weight_x": "weight_x", "weight_h": "weight_h", "bias": "bias", "bias_h": "bias_h"}),
               (job_pb2.kInnerProduct, {"weight": "out_weight", "bias": "out_bias"}))
     for kind, roles in wanted:
         conf, names = layer_params(plan, kind)

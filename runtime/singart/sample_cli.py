@@ -11,7 +11,7 @@ from . import SingaError
 from .sample import GruCell, char_rnn_params, gru_language_model, newest_params, sample_ids, vocab_path
 
 # the runtime's kGRU cell: the same math the layer trains with, one function of plain arrays
-GRU_CELL = ("singart.layers.cells", "gru_forward")
+GRU_CELL = ("singart.rnn_ops", "gru_forward")  # the fused cell kGRU trains with
 
 
 def add_sample_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -22,10 +22,14 @@ def write_windows(folder: Path) -> str:
 
 
 def lm_job(shard: str, ws: Path, kind: str = "kGRU", n: int = 1, steps: int = 2, alg: str = "kBPTT",
-           lr: float = 0.1, updater: str = "", cluster: str = "", job: str = "") -> str:
+           lr: float = 0.1, updater: str = "", cluster: str = "", job: str = "",
+           recurrent_bias: bool = False) -> str:
     """tokens -> embedding -> recurrent (unrolled over TIME) -> inner product (VOCAB) -> softmax loss;
-    `updater` and `cluster` are more fields of those messages, `job` more fields of the job's."""
+    `updater` and `cluster` are more fields of those messages, `job` more fields of the job's;
+    `recurrent_bias`: the recurrent layer has its second bias, param "bh"."""
     uniform = "init { type: kUniform low: -0.5 high: 0.5 }"
+    second = "recurrent_bias: true" if recurrent_bias else ""
+    bh = f'param {{ name: "bh" {uniform} }}' if recurrent_bias else ""
     return f"""name: "lm"
 train_steps: {steps}
 disp_freq: 1
@@ -40,8 +44,8 @@ neuralnet {{
   layer {{ name: "next" type: kTokens srclayers: "data" tokens_conf {{ next: true }} }}
   layer {{ name: "embed" type: kEmbedding srclayers: "ids"
           embedding_conf {{ vocab_size: {VOCAB} word_dim: {EMBED} }} param {{ name: "e" {uniform} }} }}
-  layer {{ name: "rnn" type: {kind} srclayers: "embed" unroll_len: {TIME} rnn_conf {{ dim: {HIDDEN} }}
-          param {{ name: "wx" {uniform} }} param {{ name: "wh" {uniform} }} param {{ name: "b" {uniform} }} }}
+  layer {{ name: "rnn" type: {kind} srclayers: "embed" unroll_len: {TIME} rnn_conf {{ dim: {HIDDEN} {second} }}
+          param {{ name: "wx" {uniform} }} param {{ name: "wh" {uniform} }} param {{ name: "b" {uniform} }} {bh} }}
   layer {{ name: "out" type: kInnerProduct srclayers: "rnn" innerproduct_conf {{ num_output: {VOCAB} }}
           param {{ name: "w" {uniform} }} param {{ name: "bo" {uniform} }} }}
   layer {{ name: "loss" type: kSoftmaxLoss srclayers: "out" srclayers: "next" }}

@@ -1,5 +1,6 @@
 """A tiny recurrent language model compiled by singac (unrolled) and trained by singart with kBPTT:
-its per-step loss and params match PyTorch's nn.RNN / nn.GRU / nn.LSTM with the same weights, the
+its per-step loss and params match PyTorch's nn.RNN / nn.GRU / nn.LSTM with the same weights (with
+and without the recurrent side's bias), the
 state carried across batches without its gradient (truncated BPTT); two workers train as one."""
 from __future__ import annotations
 
@@ -22,13 +23,13 @@ TORCH = {"kRNN": torch.nn.RNN, "kGRU": torch.nn.GRU, "kLSTM": torch.nn.LSTM}
 
 
 def train(tmp_path: Path, kind: str, n: int = 1, alg: str = "kBPTT", job: str = "",
-          label: str = "Train") -> tuple[list[float], dict, dict]:
+          label: str = "Train", recurrent_bias: bool = False) -> tuple[list[float], dict, dict]:
     """Compile and run the job (`job`: more fields of it); the losses of its `label` lines, initial and
     final params."""
     shard = write_windows(tmp_path / "shard") if not (tmp_path / "shard").exists() else str(tmp_path / "shard")
     ws = tmp_path / f"ws-{kind}-{n}-{alg}"
     src = tmp_path / f"job-{kind}-{n}-{alg}.pbtxt"
-    src.write_text(lm_job(shard, ws, kind, n, STEPS, alg, LR, job=job))
+    src.write_text(lm_job(shard, ws, kind, n, STEPS, alg, LR, job=job, recurrent_bias=recurrent_bias))
     plan = singac.compile_file(str(src))
     first = {k: v.copy() for k, v in init_values(plan).items()}
     out = io.StringIO()
@@ -46,11 +47,11 @@ def reference(kind: str, p: dict, carry: bool = True) -> tuple[list[float], dict
     ids = torch.from_numpy(windows().astype(np.int64))
     losses, state = [], None
     for step in range(STEPS):
-        with torch.no_grad():  # PyTorch's gate orders are ours; our one bias is its b_ih, its b_hh is 0
+        with torch.no_grad():  # PyTorch's gate orders are ours; without "bh" its b_hh is 0
             cell.weight_ih_l0.copy_(t["wx"])
             cell.weight_hh_l0.copy_(t["wh"])
             cell.bias_ih_l0.copy_(t["b"])
-            cell.bias_hh_l0.zero_()
+            cell.bias_hh_l0.copy_(t["bh"]) if "bh" in t else cell.bias_hh_l0.zero_()
         for w in cell.parameters():
             w.grad = None
         batch = ids[step * BATCH:(step + 1) * BATCH]
@@ -60,7 +61,8 @@ def reference(kind: str, p: dict, carry: bool = True) -> tuple[list[float], dict
         for v in t.values():
             v.grad = None
         loss.backward()
-        grads = {"wx": cell.weight_ih_l0.grad, "wh": cell.weight_hh_l0.grad, "b": cell.bias_ih_l0.grad}
+        grads = {"wx": cell.weight_ih_l0.grad, "wh": cell.weight_hh_l0.grad, "b": cell.bias_ih_l0.grad,
+                 "bh": cell.bias_hh_l0.grad}
         with torch.no_grad():
             for k, v in t.items():
                 v -= LR * grads.get(k, v.grad)
@@ -70,13 +72,14 @@ def reference(kind: str, p: dict, carry: bool = True) -> tuple[list[float], dict
     return losses, {k: v.detach().numpy() for k, v in t.items()}
 
 
+@pytest.mark.parametrize("recurrent_bias", [False, True])
 @pytest.mark.parametrize("kind", sorted(TORCH))
-def test_unrolled_net_trains_as_pytorch(kind: str, tmp_path: Path) -> None:
-    losses, first, last = train(tmp_path, kind)
+def test_unrolled_net_trains_as_pytorch(kind: str, recurrent_bias: bool, tmp_path: Path) -> None:
+    losses, first, last = train(tmp_path, kind, recurrent_bias=recurrent_bias)
     want_losses, want = reference(kind, first)
     assert len(losses) == STEPS
     np.testing.assert_allclose(losses, want_losses, rtol=1e-5)
-    assert set(last) == set(want) == {"e", "wx", "wh", "b", "w", "bo"}
+    assert set(last) == set(want) == {"e", "wx", "wh", "b", "w", "bo"} | ({"bh"} if recurrent_bias else set())
     for name in want:
         np.testing.assert_allclose(last[name], want[name], rtol=1e-5, atol=1e-5, err_msg=name)
 

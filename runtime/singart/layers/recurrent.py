@@ -1,8 +1,8 @@
 """Sequence layers: kTokens, kEmbedding, the unrolled copies of kRNN / kGRU / kLSTM, and kStack.
 
 The compiler unrolls a recurrent layer into one copy per time step (passes/unroll.py): a copy runs the
-fused C++ cell (rnn_ops.py; cells.py is its NumPy reference) on its step of the input and the previous copy's state, with the params all copies
-share; the first copy starts from `h0`, zeros unless an algorithm sets it (kBPTT carries the previous
+fused C++ cell (rnn_ops.py; reference_cells.py is its NumPy reference) on its step of the input and the
+previous copy's state, with the params all copies share; the first copy starts from `h0`, zeros unless an algorithm sets it (kBPTT carries the previous
 batch's last state, without its gradient). A copy's input gradient is a PartGrad of its step alone,
 which the executor adds into one sum. A state is h, or h and c side by side for an LSTM. kStack
 joins the copies' h into the layer's rows (batch * time, dim), batch-major.
@@ -59,14 +59,15 @@ class EmbeddingLayer(Layer):
         return [None]  # ids take no gradient
 
 
-# kind -> the fused C++ cell's forward and backward (rnn_ops; cells.py is their NumPy reference). One bias:
-# the input side's (b_ih), the recurrent side has none (b_hh None), as cells.py defines the layers' params.
+# kind -> the fused C++ cell's forward and backward (rnn_ops; reference_cells.py is their NumPy reference),
+# with PyTorch's two biases: the input side's (b_ih, role "bias") and the recurrent side's (b_hh,
+# "bias_h"); either may be absent (None).
 CELLS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
     "kRNN": (rnn_ops.rnn_forward, rnn_ops.rnn_backward),
     "kGRU": (rnn_ops.gru_forward, rnn_ops.gru_backward),
     "kLSTM": (rnn_ops.lstm_forward, rnn_ops.lstm_backward),
 }
-ROLES = ("weight_x", "weight_h", "bias")
+ROLES = ("weight_x", "weight_h", "bias", "bias_h")
 
 
 @implements("kRNN", "kGRU", "kLSTM")
@@ -91,9 +92,9 @@ class RecurrentStep(Layer):
         x = np.asarray(inputs[0])
         self.in_shape = x.shape
         state = inputs[1] if len(inputs) > 1 else self.initial(x.shape[0])
-        W, U, b = (self.param(params, r) for r in ROLES)
+        W, U, b, bh = (self.param(params, r) for r in ROLES)
         x_t = np.ascontiguousarray(x[:, self.t], dtype=np.float32)
-        out = CELLS[self.kind][0](x_t, *self._split(state), W, U, b, None)
+        out = CELLS[self.kind][0](x_t, *self._split(state), W, U, b, bh)
         self.cache = out[-1]
         return np.concatenate(out[:-1], axis=1, dtype=np.float32)
 
@@ -109,7 +110,7 @@ class RecurrentStep(Layer):
         for target in targets:
             if target is not None:
                 target.fill(0)  # the kernels add into them
-        out = CELLS[self.kind][1](*self._split(_given(dy)), self.cache, *targets, None)
+        out = CELLS[self.kind][1](*self._split(_given(dy)), self.cache, *targets)
         dx = PartGrad(self.in_shape, (slice(None), self.t), out[0])  # nonzero only at this copy's step
         dstate = np.concatenate(out[1:], axis=1, dtype=np.float32) if len(self.ctx.node.srcs) > 1 else None
         return [dx, dstate]
