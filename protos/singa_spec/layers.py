@@ -43,6 +43,7 @@ class LayerSpec:
     feature_axis: AxisRule = param_rules.rows  # the param axis that follows the output features
     feature_field: str = "feature size"  # the conf field feature partitions divide, for messages
     pair: str = ""  # RBM "visible" / "hidden": such a pair may name each other (the one legal cycle)
+    param_fields: str = ""  # the conf fields that decide which params it has (for messages)
 
     @property
     def features(self) -> bool:
@@ -61,6 +62,8 @@ def _product(name: str, shape: ShapeRule, rule: ParamRule, field: str,
     return LayerSpec(name, shape, rule, dims=frozenset({BATCH, FEATURES}), feature_axis=axis,
                      feature_field=field)
 
+
+RNN_BIASES = "rnn_conf { bias_term, recurrent_bias } decide its biases"
 
 # The kinds of SINGA v0.1 (reference section 1.3) and the recurrent ones. Kinds without FEATURES in
 # their dims run whole when the net's default partition_dim is 1; input and parser kinds take no
@@ -89,9 +92,9 @@ BUILT_IN: tuple[LayerSpec, ...] = (
     LayerSpec("kRBMVis", shapes.rbm_vis, params=param_rules.rbm_vis, pair="visible"),
     LayerSpec("kRBMHid", shapes.rbm_hid, params=param_rules.rbm_hid, pair="hidden"),
     LayerSpec("kEmbedding", shapes.embedding, params=param_rules.embedding),
-    LayerSpec("kRNN", shapes.recurrent, params=param_rules.gated(1)),
-    LayerSpec("kGRU", shapes.recurrent, params=param_rules.gated(3)),
-    LayerSpec("kLSTM", shapes.recurrent, params=param_rules.gated(4)),
+    LayerSpec("kRNN", shapes.recurrent, params=param_rules.gated(1), param_fields=RNN_BIASES),
+    LayerSpec("kGRU", shapes.recurrent, params=param_rules.gated(3), param_fields=RNN_BIASES),
+    LayerSpec("kLSTM", shapes.recurrent, params=param_rules.gated(4), param_fields=RNN_BIASES),
     LayerSpec("kStack", shapes.stack, dims=frozenset()),  # gathers rows of all batch items: runs whole
     LayerSpec("kTokens", shapes.tokens, dims=frozenset(), grad=False),  # next-token labels: such rows too
     LayerSpec("kConcate", shapes.concate),

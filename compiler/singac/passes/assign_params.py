@@ -50,11 +50,13 @@ def _declare(g: nx.DiGraph) -> dict[str, dict]:
 
 def _declare_layer(g: nx.DiGraph, d: dict, in_shape: tuple[int, ...], table: dict[str, dict]) -> None:
     source, conf = g.graph["source"], d["conf"]
-    roles = spec_of(d["type"]).params(conf, in_shape)
+    spec = spec_of(d["type"])
+    roles = spec.params(conf, in_shape)
     declared = list(conf.param)
     if len(declared) > len(roles):
+        hint = f"; {spec.param_fields}" if spec.param_fields else ""
         raise source.layer_error(d["origin"], f"declares {len(declared)} params but a {d['type']} has "
-                                 f"{len(roles)} ({', '.join(r for r, _ in roles)})")
+                                 f"{len(roles)} ({', '.join(r for r, _ in roles)}{hint})")
     for i, (role, shape) in enumerate(roles):
         pconf = declared[i] if i < len(declared) else job_pb2.ParamProto()
         name = pconf.name or d["origin"] + "$" * (i + 1)
