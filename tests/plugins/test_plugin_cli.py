@@ -16,6 +16,7 @@ import pytest
 from singart import checkpoint
 
 from ..api.mlp import convert_digits
+from ..checkpoints import step_params as params
 from ..runtime.run_jobs import BIN, run
 from .jobs import HERE, SCALE_PLUGIN, write_job
 
@@ -40,12 +41,6 @@ def one_error_line(done: subprocess.CompletedProcess[str]) -> str:
     assert "Traceback" not in done.stderr
     (line,) = done.stderr.strip().splitlines()
     return line
-
-
-def params(ws: Path, step: int) -> dict[str, np.ndarray]:
-    """The params of the checkpoint of `step` in workspace `ws`."""
-    (path,) = (ws / "checkpoint").glob(f"step{step}-worker*")
-    return {name: value for name, (value, _) in checkpoint.read(path).items()}
 
 
 def test_a_user_layer_trains_and_its_plan_loads_the_plugin(tmp_path: Path) -> None:

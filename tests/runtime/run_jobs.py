@@ -13,6 +13,7 @@ from singa_proto import plan_pb2
 from singa_spec.plans import seal, write_plan
 from singart import checkpoint, manifests
 
+from ..checkpoints import step_params
 from ..shards import image_shard
 
 BIN = Path(sys.executable).parent  # the console scripts installed beside this interpreter
@@ -100,5 +101,4 @@ def run_compiled(folder: Path, plan: plan_pb2.PlanProto, steps: int) -> tuple[li
     done = run("singart", "run", str(folder / "job.plan"))
     assert done.returncode == 0, done.stderr
     lines = [re.sub(r"^\[rank \d+\] ", "", ln) for ln in done.stdout.splitlines() if "Train @" in ln]
-    (path,) = (folder / "ws" / "checkpoint").glob(f"step{steps}-worker*")
-    return lines, {k: v for k, (v, _) in checkpoint.read(path).items()}, done.stderr
+    return lines, step_params(folder / "ws", steps), done.stderr

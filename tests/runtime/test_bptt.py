@@ -5,17 +5,16 @@ state carried across batches without its gradient (truncated BPTT); two workers 
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import singac
 import torch
-from singart import checkpoint
 from singart.store import init_values
 from singart.train import run_plan
 
+from ..checkpoints import losses, step_params
 from .rnn_jobs import BATCH, HIDDEN, TIME, lm_job, windows, write_windows
 
 STEPS, LR = 3, 0.5
@@ -34,10 +33,7 @@ def train(tmp_path: Path, kind: str, n: int = 1, alg: str = "kBPTT", job: str = 
     first = {k: v.copy() for k, v in init_values(plan).items()}
     out = io.StringIO()
     run_plan(plan, out=out, err=io.StringIO())
-    losses = [float(x) for x in re.findall(rf"{label} @ step \d+: loss = ([^,\s]+)", out.getvalue())]
-    files = (ws / "checkpoint").glob(f"step{STEPS}-worker*")
-    last = {k: v for f in files for k, (v, _) in checkpoint.read(f).items()}
-    return losses, first, last
+    return losses(out.getvalue(), label), first, step_params(ws, STEPS)
 
 
 def reference(kind: str, p: dict, carry: bool = True) -> tuple[list[float], dict]:

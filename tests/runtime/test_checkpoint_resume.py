@@ -16,6 +16,8 @@ from singart import checkpoint
 from singart.data.convert import write_image_shard
 from singart.train import run_plan
 
+from ..checkpoints import step_params as _params
+
 # One shard of exactly one batch: every step sees the same records, so a resumed run must retrace
 # an uninterrupted one exactly (params and momentum history come back from the checkpoint).
 JOB = """name: "resume"
@@ -56,11 +58,6 @@ def _run(tmp_path: Path, ws: str, steps: int, freq: int = 0, resume: bool = Fals
     out = io.StringIO()
     run_plan(singac.compile_file(str(src)), resume=resume, out=out, err=err or io.StringIO(), **options)
     return out.getvalue()
-
-
-def _params(ws: str, step: int) -> dict[str, np.ndarray]:
-    files = sorted((Path(ws) / "checkpoint").glob(f"step{step}-worker*"))
-    return {k: v for f in files for k, (v, _) in checkpoint.read(f).items()}
 
 
 def test_resume_continues_from_the_newest_step_exactly(tmp_path: Path) -> None:

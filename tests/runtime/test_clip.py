@@ -15,10 +15,10 @@ import singac
 import torch
 from singa_proto import plan_pb2
 from singa_spec.plans import seal, write_plan
-from singart import checkpoint
 from singart.store import init_values
 from singart.train import run_plan
 
+from ..checkpoints import losses, step_params
 from .rnn_jobs import BATCH, HIDDEN, TIME, lm_job, windows, write_windows
 from .run_jobs import run
 
@@ -40,9 +40,7 @@ def compile_job(folder: Path, updater: str, n: int = 1, cluster: str = "") -> pl
 
 
 def results(folder: Path, stdout: str, plan: plan_pb2.PlanProto) -> Run:
-    losses = [float(x) for x in re.findall(r"Train @ step \d+: loss = ([^,\s]+)", stdout)]
-    (path,) = (folder / "ws" / "checkpoint").glob(f"step{STEPS}-worker*")
-    return losses, init_values(plan), {k: v for k, (v, _) in checkpoint.read(path).items()}
+    return losses(stdout), init_values(plan), step_params(folder / "ws", STEPS)
 
 
 def train(folder: Path, updater: str, n: int = 1) -> Run:

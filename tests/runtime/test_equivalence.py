@@ -7,7 +7,6 @@ run on both workers, each in its own thread."""
 from __future__ import annotations
 
 import io
-import re
 import threading
 from pathlib import Path
 from string import Template
@@ -18,10 +17,11 @@ import pytest
 import singac
 from singa_proto import plan_pb2
 from singa_spec.plugins import load_plugins
-from singart import checkpoint, executor
+from singart import executor
 from singart.data.convert import write_image_shard
 from singart.train import run_plan
 
+from ..checkpoints import losses, step_params
 from ..plugins.jobs import SCALE_PLUGIN
 
 STEPS = 4
@@ -144,10 +144,7 @@ def train(tmp_path: Path, template: str, shard: str, n: int, dim: int,
     kinds = {nd.kind for g in plan.graphs if g.num_partitions == n for nd in g.nodes}
     out = io.StringIO()
     run_plan(plan, out=out, err=io.StringIO())
-    losses = [float(x) for x in re.findall(r"Train @ step \d+: loss = ([^,\s]+)", out.getvalue())]
-    files = (ws / "checkpoint").glob(f"step{STEPS}-worker*")
-    params = {k: v for f in files for k, (v, _) in checkpoint.read(f).items()}
-    return losses, params, kinds
+    return losses(out.getvalue()), step_params(ws, STEPS), kinds
 
 
 def assert_same(ref: tuple, got: tuple) -> None:

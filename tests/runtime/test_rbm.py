@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import singac
-from singart import checkpoint, store
+from singart import store
 from singart.params.seeds import make_rng
 from singart.train import run_plan
 
+from ..checkpoints import step_params
 from .rbm_jobs import HDIM, SEED, rbm_job, write_shard
 
 
@@ -50,9 +51,7 @@ def run(folder: Path, job: str) -> tuple[dict[str, np.ndarray], dict[str, np.nda
     out = io.StringIO()
     run_plan(plan, out=out, err=io.StringIO())
     steps = plan.job.train_steps
-    files = sorted((folder / "ws" / "checkpoint").glob(f"step{steps}-worker*"))
-    last = {k: v for f in files for k, (v, _) in checkpoint.read(f).items()}
-    return store.init_values(plan), last, out.getvalue()
+    return store.init_values(plan), step_params(folder / "ws", steps), out.getvalue()
 
 
 @pytest.mark.parametrize("gaussian", [False, True])

@@ -19,6 +19,7 @@ import pytest
 from singart import checkpoint
 from singart.distributed.launcher import free_port
 
+from ..checkpoints import step_params as final_params
 from .run_jobs import command, make_plan, run
 
 START = re.compile(r"^\[rank (\d)\] rank (\d) role (.+) listening on 127\.0\.0\.1:(\d+)$", re.MULTILINE)
@@ -43,12 +44,6 @@ def quiet_port() -> int:
 def loss_lines(stdout: str) -> list[str]:
     """The `Train @` lines, without the launcher's rank prefix."""
     return [re.sub(r"^\[rank 0\] ", "", line) for line in stdout.splitlines() if "Train @" in line]
-
-
-def final_params(ws: Path, step: int) -> dict[str, np.ndarray]:
-    """The params of the checkpoint of `step` in workspace `ws`."""
-    (path,) = (ws / "checkpoint").glob(f"step{step}-worker*")
-    return {name: value for name, (value, _) in checkpoint.read(path).items()}
 
 
 def one_process(tmp_path: Path, steps: int) -> tuple[list[str], dict[str, np.ndarray]]:

@@ -4,7 +4,6 @@ of the last layer owns an empty block of its 10 outputs, so its GEMMs have M, N 
 from __future__ import annotations
 
 import io
-import re
 import shutil
 from pathlib import Path
 
@@ -14,9 +13,10 @@ from google.protobuf import text_format
 from singa_proto import job_pb2
 from singac import compile_job
 from singac.source import Source
-from singart import checkpoint
 from singart.data.convert import write_image_shard
 from singart.train import run_plan
+
+from ..checkpoints import losses, step_params
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "mnist" / "job.pbtxt"
 STEPS, BATCH = 2, 64
@@ -49,11 +49,9 @@ def train(root: Path, shard: str, workers: int) -> tuple[list[float], dict[str, 
     assert [g.num_partitions for g in plan.graphs] == [workers]  # the train net, over every worker
     out = io.StringIO()
     run_plan(plan, out=out, err=io.StringIO())
-    losses = [float(x) for x in re.findall(r"Train @ step \d+: loss = ([^,\s]+)", out.getvalue())]
-    files = sorted((ws / "checkpoint").glob(f"step{STEPS}-worker*"))
-    params = {k: v for f in files for k, (v, _) in checkpoint.read(f).items()}
+    params = step_params(ws, STEPS)
     shutil.rmtree(ws)  # 48 MB of checkpoint a run
-    return losses, params
+    return losses(out.getvalue()), params
 
 
 @pytest.fixture(scope="module")
