@@ -7,6 +7,7 @@ node's output has several consumers their gradients are summed before its backwa
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -56,10 +57,56 @@ class Env:
         self.nodes = {n.name: n for n in graph.nodes}
         self.store, self.channels, self.seed, self.train = store, channels, seed, train
         self.gradients = GradientReach(graph.nodes)
+        self.shared = SharedGrads(store)
 
     def needs_grad(self, name: str) -> bool:
         """Whether backward must bring a gradient to node `name`'s output (singa_spec.gradients)."""
         return self.gradients.reaches(name)
+
+
+class SharedGrads:
+    """One gradient buffer a param for the steps of one executor whose layers add into their gradients
+    (the unrolled copies of a recurrent layer): zeroed before the step's first adds, handed to the store
+    once, for all its users, when the last of them has added (or at the end of backward)."""
+
+    def __init__(self, store: ParamStore) -> None:
+        self.store = store
+        self.buffers: dict[str, np.ndarray] = {}
+        self.users: Counter[str] = Counter()
+        self.added_in: dict[str, tuple[int, int]] = {}  # param -> (step, users that added so far)
+        self.refs: dict[str, plan_pb2.ParamRef] = {}
+
+    def buffer(self, ref: plan_pb2.ParamRef) -> np.ndarray:
+        """The buffer of `ref`'s param, one more user counted."""
+        if ref.param not in self.buffers:
+            self.buffers[ref.param], self.refs[ref.param] = self.store.grad_buffer(ref), ref
+        self.users[ref.param] += 1
+        return self.buffers[ref.param]
+
+    def begin(self, ref: plan_pb2.ParamRef, step: int) -> None:
+        """A user is about to add at `step`: the first one zeroes the buffer."""
+        if self.added_in.get(ref.param, (None, 0))[0] != step:
+            self.buffers[ref.param].fill(0)
+            self.added_in[ref.param] = (step, 0)
+
+    def added(self, ref: plan_pb2.ParamRef, step: int) -> None:
+        """A user has added: the last one hands the sum to the store."""
+        _, n = self.added_in[ref.param]
+        self.added_in[ref.param] = (step, n + 1)
+        if n + 1 == self.users[ref.param]:
+            self.flush(ref.param, step)
+
+    def flush(self, name: str, step: int) -> None:
+        """Hand the buffer to the store for the users that added at `step` (none: nothing)."""
+        at, n = self.added_in.get(name, (None, 0))
+        if at == step and n:
+            self.store.add_grad(self.refs[name], self.buffers[name], step, users=n)
+            self.added_in[name] = (step, 0)
+
+    def flush_all(self, step: int) -> None:
+        """The end of backward: hand over what users that did not all run have added."""
+        for name in self.buffers:
+            self.flush(name, step)
 
 
 class Step:
@@ -104,7 +151,9 @@ class ComputeStep(Step):
         self.layer.needs_dx = [env.needs_grad(s) for s in node.srcs]  # skip gradients nobody uses
         self.refs = list(node.params)
         self.bufs = [env.store.block_buffer(r) for r in self.refs]
-        self.grads = [env.store.grad_buffer(r) for r in self.refs] if env.train else []
+        self.pooled = [self.layer.adds_grads and not r.HasField("block") for r in self.refs]
+        self.grads = ([env.shared.buffer(r) if pooled else env.store.grad_buffer(r)
+                       for r, pooled in zip(self.refs, self.pooled)] if env.train else [])
         self.fold = weight_fold(self.layer, self.refs, env.store) if env.train else None
         self._copies: dict[Any, np.ndarray] = {}  # kept across steps: fresh pages are slow
 
@@ -133,10 +182,15 @@ class ComputeStep(Step):
     def backward(self, dy: Any, step: int) -> list[Any]:
         if self.fold is not None:
             self.fold.offer(step)
+        for ref, pooled in zip(self.refs, self.pooled):
+            if pooled:
+                self.env.shared.begin(ref, step)
         with layer_errors(self.node):
             dxs = self.layer.backward(self.dense("dy", dy), self.grads)
         for i, (ref, g) in enumerate(zip(self.refs, self.grads)):
-            if self.fold is not None and self.fold.took(i):
+            if self.pooled[i]:
+                self.env.shared.added(ref, step)
+            elif self.fold is not None and self.fold.took(i):
                 self.env.store.folded(ref, step)
             else:
                 self.env.store.add_grad(ref, g, step)
@@ -308,6 +362,7 @@ class Executor:
             for src, g in zip(node.srcs, st.backward(dy, step)):
                 if g is not None:
                     sums.add(src, g)
+        self.env.shared.flush_all(step)
 
     def metrics(self) -> dict[str, tuple[float, int]]:
         """The loss layers' metrics since the last call: {name: (sum, count)}."""

@@ -208,13 +208,14 @@ class ParamStore:
             self._count[name] += 1
         self.versions[name] = step + 1
 
-    def add_grad(self, ref: plan_pb2.ParamRef, grad: np.ndarray, step: int) -> None:
-        """Add one node's gradient of `ref`; the last share of the step triggers the update."""
+    def add_grad(self, ref: plan_pb2.ParamRef, grad: np.ndarray, step: int, users: int = 1) -> None:
+        """Add the gradient of `ref` of one node (or the sum of `users` nodes' that shared a buffer); the
+        last share of the step triggers the update."""
         name, idx = self.owner(ref.param), region(ref)
         with self._locks[name]:
             if id(grad) not in self._direct:
                 self._accumulate(name, idx, grad)
-            self._count[name] += 1
+            self._count[name] += users
             done = self._count[name] == self._uses[name]
         if done:
             self._apply(name, step)

@@ -67,6 +67,9 @@ class Layer:
     """
 
     channels_last = False  # takes channels-last inputs and gradients as they are (else gets them NCHW)
+    # backward adds each param's gradient into `grads` instead of writing it: the executor then gives the
+    # layer's copies in one worker (an unrolled layer's) one buffer a param, zeroed before the first adds
+    adds_grads = False
 
     def __init__(self, ctx: LayerContext) -> None:
         self.ctx = ctx

@@ -72,7 +72,11 @@ ROLES = ("weight_x", "weight_h", "bias", "bias_h")
 
 @implements("kRNN", "kGRU", "kLSTM")
 class RecurrentStep(Layer):
-    """One unrolled copy: inputs (the layer's input (batch, time, features), the previous copy's state)."""
+    """One unrolled copy: inputs (the layer's input (batch, time, features), the previous copy's state).
+    Its backward adds into the weights' gradients (the kernels do), so the copies in a worker share one
+    gradient buffer a param (executor.SharedGrads)."""
+
+    adds_grads = True
 
     def __init__(self, ctx: LayerContext) -> None:
         super().__init__(ctx)
@@ -94,8 +98,8 @@ class RecurrentStep(Layer):
         state = inputs[1] if len(inputs) > 1 else self.initial(x.shape[0])
         W, U, b, bh = (self.param(params, r) for r in ROLES)
         x_t = np.ascontiguousarray(x[:, self.t], dtype=np.float32)
-        out = CELLS[self.kind][0](x_t, *self._split(state), W, U, b, bh)
-        self.cache = out[-1]
+        out = CELLS[self.kind][0](x_t, *self._split(state), W, U, b, bh, getattr(self, "cache", None))
+        self.cache = out[-1]  # reused next step: its arrays are this copy's for good
         return np.concatenate(out[:-1], axis=1, dtype=np.float32)
 
     def initial(self, batch: int) -> np.ndarray:
@@ -106,12 +110,10 @@ class RecurrentStep(Layer):
         return np.zeros((batch, width), np.float32)
 
     def backward(self, dy: np.ndarray | None, grads: list[np.ndarray]) -> list[Any]:
-        targets = [self.param(grads, role) for role in ROLES]
-        for target in targets:
-            if target is not None:
-                target.fill(0)  # the kernels add into them
-        out = CELLS[self.kind][1](*self._split(_given(dy)), self.cache, *targets)
-        dx = PartGrad(self.in_shape, (slice(None), self.t), out[0])  # nonzero only at this copy's step
+        targets = [self.param(grads, role) for role in ROLES]  # the kernels add into them
+        out = CELLS[self.kind][1](*self._split(_given(dy)), self.cache, *targets, self.wants_dx(0))
+        # nonzero only at this copy's step
+        dx = PartGrad(self.in_shape, (slice(None), self.t), out[0]) if out[0] is not None else None
         dstate = np.concatenate(out[1:], axis=1, dtype=np.float32) if len(self.ctx.node.srcs) > 1 else None
         return [dx, dstate]
 
@@ -129,9 +131,12 @@ class StackLayer(Layer):
         dy = _given(dy)
         h, time = dy.shape[1], len(self.ctx.node.srcs)
         per_step = dy.reshape(-1, time, h)
+        if self.width == h:  # the state is h alone: each copy's gradient is its rows' columns of dy
+            return [per_step[:, t] for t in range(time)]
         out: list[np.ndarray | None] = []
-        for t in range(time):
-            g = np.zeros((per_step.shape[0], self.width), np.float32)
+        for t in range(time):  # an LSTM's state is h and c side by side: no gradient reaches c from here
+            g = self.buf(f"d{t}", (per_step.shape[0], self.width))
             g[:, :h] = per_step[:, t]
+            g[:, h:] = 0
             out.append(g)
         return out
