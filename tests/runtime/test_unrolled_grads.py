@@ -51,3 +51,21 @@ def test_each_copy_returns_only_its_steps_gradient(tmp_path: Path) -> None:
         assert isinstance(dx, PartGrad), type(dx)
         assert dx.shape == (BATCH, TIME, EMBED) and dx.index == (slice(None), t)
         assert dx.value.shape == (BATCH, EMBED)
+
+
+def test_the_copies_in_a_worker_add_into_one_buffer_a_param(tmp_path: Path) -> None:
+    """One weight-gradient buffer a param for all TIME copies of a worker (not TIME buffers summed), and
+    another worker's copies have their own (two threads never add into one array)."""
+    src = tmp_path / "job.pbtxt"
+    src.write_text(lm_job(write_windows(tmp_path / "shard"), tmp_path / "ws", "kGRU", n=2))
+    plan = singac.compile_file(str(src))
+    graph = find_graph(plan, job_pb2.kTrain)
+    values, _ = store.build(plan, graph)
+    buffers = []
+    for ex in WorkerGroup(graph, values, plan.job.seed, train=True).executors:
+        copies = [st for _, st in ex.steps if isinstance(getattr(st, "layer", None), RecurrentStep)]
+        assert len(copies) == TIME
+        ids = {tuple(id(g) for g in st.grads) for st in copies}
+        assert len(ids) == 1 and len(set(next(iter(ids)))) == 3  # wx, wh, b: three buffers, shared
+        buffers.append(next(iter(ids)))
+    assert len(buffers) == 2 and not set(buffers[0]) & set(buffers[1])
