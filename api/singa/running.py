@@ -18,7 +18,7 @@ from singa_spec.plans import read_plan
 from singart.cli import NUMPY_NOISE
 from singart.data.shard import ShardError
 from singart.memory import check_fits
-from singart.train import run_plan
+from singart.train import StopRequested, run_plan
 
 from .job import Job
 
@@ -52,10 +52,11 @@ def _plan(what: Runnable) -> tuple[plan_pb2.PlanProto, str]:
 
 def run(what: Runnable, on_metrics: Callable[[Metrics], Any] | None = None, *, resume: bool = False,
         overwrite: bool = False, keep: int | None = None, out: TextIO | None = None,
-        err: TextIO | None = None, check_memory: bool = True) -> Summary:
+        err: TextIO | None = None, check_memory: bool = True, stop: threading.Event | None = None) -> Summary:
     """Train in this process as `singart run` does (its log lines go to `out`, default stdout), calling
-    `on_metrics` with each line's metrics as it is printed. A plan of several processes goes to
-    `launch` instead."""
+    `on_metrics` with each line's metrics as it is printed. Once `stop` is set, the run ends before its
+    next step (singart.train.StopRequested; its checkpoints stay, as after Ctrl-C). A plan of several
+    processes goes to `launch` instead."""
     plan, source = _plan(what)
     if plan.topology.nprocs > 1:
         raise SingaError(f"{source}: the plan runs as {plan.topology.nprocs} processes; write it with "
@@ -72,20 +73,16 @@ def run(what: Runnable, on_metrics: Callable[[Metrics], Any] | None = None, *, r
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", NUMPY_NOISE, RuntimeWarning)
         try:
-            test = run_plan(plan, resume, out, err, overwrite, keep, on_metrics=hook)
+            test = run_plan(plan, resume, out, err, overwrite, keep, on_metrics=hook, stop=stop)
         except ShardError as error:  # the data layers' one-line errors name the layer and the shard
             raise SingaError(str(error)) from None
     return Summary(test, history)
 
 
-class _Stopped(Exception):
-    """Raised in the training thread at its next log line once the reader has stopped reading."""
-
-
 class Run:
     """Iterate over a run's metrics as they arrive (`for phase, step, values in Run(job): ...`); the
     training runs in a background thread; `summary` is set once the loop ends. Leaving the loop early
-    stops the training at its next log line (its checkpoints stay, as after Ctrl-C)."""
+    stops the training before its next step (its checkpoints stay, as after Ctrl-C)."""
 
     def __init__(self, what: Runnable, **options: Any) -> None:
         self.what, self.options = what, options
@@ -112,8 +109,8 @@ class Run:
 
     def _train(self) -> None:
         try:
-            summary = run(self.what, self._put, **self.options)
-        except _Stopped:
+            summary = run(self.what, self._put, stop=self._stop, **self.options)
+        except StopRequested:
             return
         except BaseException as error:  # noqa: BLE001 -- handed to the reader's thread, raised there
             self._queue.put(("error", error))
@@ -121,8 +118,6 @@ class Run:
         self._queue.put(("done", summary))
 
     def _put(self, metrics: Metrics) -> None:
-        if self._stop.is_set():
-            raise _Stopped()
         self._queue.put(("metrics", metrics))
 
 

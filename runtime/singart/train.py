@@ -167,14 +167,18 @@ class GatedGroup(WorkerGroup):
             super().run(step)
 
 
+class StopRequested(Exception):
+    """The caller's stop event was set: the run ended before the step it was about to begin."""
+
+
 class Trainer:
     """Runs a plan's job: the train group, the evaluation nets, checkpoints, logs and event files."""
 
     def __init__(self, plan: plan_pb2.PlanProto, resume: bool = False, out: TextIO | None = None,
                  err: TextIO | None = None, overwrite: bool = False, keep: int | None = None,
-                 on_metrics: MetricsHook | None = None) -> None:
+                 on_metrics: MetricsHook | None = None, stop: threading.Event | None = None) -> None:
         self.plan, self.job = plan, plan.job
-        self.on_metrics = on_metrics
+        self.on_metrics, self.stop = on_metrics, stop
         self.out = out if out is not None else sys.stdout
         self.err = err if err is not None else sys.stderr
         self.began = time.monotonic()
@@ -267,6 +271,8 @@ class Trainer:
     def _steps(self) -> dict[str, float]:
         start, end = self.start, self.job.train_steps
         for step in range(start, end):
+            if self.stop is not None and self.stop.is_set():
+                raise StopRequested(f"stopped before step {step}")
             for what in EVALS:
                 if due(self.job, what, step) and self.evals[what] is not None:
                     self.evaluate(what, step)
@@ -354,10 +360,10 @@ def duration(seconds: float) -> str:
 
 def run_plan(plan: plan_pb2.PlanProto, resume: bool = False, out: TextIO | None = None,
              err: TextIO | None = None, overwrite: bool = False, keep: int | None = None,
-             on_metrics: MetricsHook | None = None) -> dict[str, float]:
+             on_metrics: MetricsHook | None = None, stop: threading.Event | None = None) -> dict[str, float]:
     """Train a loaded plan in this process; returns the final test metrics. `on_metrics` sees each
     log line's metrics as it is printed."""
     set_kernel_threads(kernel_threads(1))  # the main thread runs one-worker groups and evaluations
-    return Trainer(plan, resume, out, err, overwrite, keep, on_metrics).run()
+    return Trainer(plan, resume, out, err, overwrite, keep, on_metrics, stop).run()
 
 

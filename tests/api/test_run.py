@@ -72,10 +72,15 @@ def test_the_callback_and_the_singart_command_see_the_same_losses(digits: Path, 
 
 def test_leaving_the_loop_stops_the_run(digits: Path, tmp_path: Path) -> None:
     job = short_job(digits, tmp_path / "ws")
-    run = singa.Run(job, out=io.StringIO(), err=io.StringIO())
+    job.proto.disp_freq = 0  # the next log line after the first is the test at step 10
+    out = io.StringIO()
+    run = singa.Run(job, out=out, err=io.StringIO())
     for metrics in run:
         break
     assert metrics.phase == "Test" and metrics.step == 0 and run.summary is None
+    steps = [step for _, step, _, _ in log_lines(out.getvalue())]
+    assert steps == [0], out.getvalue()  # it stopped within a step, not at the next log line
+    job.proto.disp_freq = 5
     done = list(singa.Run(job, overwrite=True, out=io.StringIO(), err=io.StringIO()))  # the lock is free
     assert len(done) == 7
 
