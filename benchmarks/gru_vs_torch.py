@@ -7,8 +7,10 @@ over the 50 steps then backward through them (every step's output gets gradient 
 weight gradients zeroed first, as a char-rnn's training step spends them. singart: gru_forward /
 gru_backward (rnn_ops) step by step, each step reusing its cache of the window before (as a layer
 keeps its buffers). PyTorch, each with its own defaults: nn.GRU eager, nn.GRU under
-torch.compile (its compile time is not timed), and nn.GRUCell in a Python loop (the same per-step shape
-as singart's). Before the rounds, one short window checks that both compute the same gradients.
+torch.compile at its defaults (Dynamo then leaves nn.GRU to eager) and with
+torch._dynamo.config.allow_rnn set (-rnn: Dynamo compiles it), nn.GRUCell in a Python loop (the same
+per-step shape as singart's), and that cell under torch.compile, both ways (compile time is never
+timed). Before the rounds, one short window checks that both compute the same gradients.
 
 As benchmarks/step_vs_torch.py: every measurement is its own process (re-executing this file with
 --child) at one thread count (OMP_NUM_THREADS, and torch.set_num_threads); the rounds run every
@@ -32,7 +34,8 @@ from stepbench.child import one_line, timed_steps
 from stepbench.report import Stat, load_average, machine
 
 HIDDEN, BATCH, INPUT, UNROLL = 512, 64, 512, 50
-VARIANTS = ("singart", "torch-gru", "torch-gru-compile", "torch-grucell")
+VARIANTS = ("singart", "torch-gru", "torch-gru-compile", "torch-gru-compile-rnn", "torch-grucell",
+            "torch-grucell-compile", "torch-grucell-compile-rnn")
 OUT = Path(__file__).resolve().parent / "out"
 
 
@@ -77,13 +80,15 @@ def torch_step(variant: str, threads: int, unroll: int = UNROLL):  # type: ignor
 
     torch.set_num_threads(threads)
     *w, xs = weights()
-    cell = variant == "torch-grucell"
+    cell = variant.startswith("torch-grucell")
     mod = torch.nn.GRUCell(INPUT, HIDDEN) if cell else torch.nn.GRU(INPUT, HIDDEN)
     with torch.no_grad():
         for p, v in zip(mod.parameters(), w):
             p.copy_(torch.from_numpy(v))
     x = torch.from_numpy(xs[:unroll])
-    run = torch.compile(mod) if variant == "torch-gru-compile" else mod
+    if variant.endswith("-rnn"):  # Dynamo compiles RNN modules only when told to (off by default)
+        torch._dynamo.config.allow_rnn = True
+    run = torch.compile(mod) if "-compile" in variant else mod
 
     def step(_: int) -> None:
         mod.zero_grad(set_to_none=True)
