@@ -12,6 +12,8 @@ from singart.params.init import register_init
 def truncated_gaussian(gen, shape, rng):
     """The whole param's float32 values, drawn from `rng`, the param's own stream."""
     bound = gen.Extensions[truncated_pb2.truncated_conf].bound
+    if not bound > 0:  # nothing lies within a bound of 0: the redraws would never end
+        raise ValueError(f"truncated_conf.bound must be positive, got {bound}")
     values = rng.normal(0.0, 1.0, shape)
     outside = np.abs(values) > bound
     while outside.any():  # redraw only the values beyond the bound

@@ -247,8 +247,7 @@ class ParamStore:
 
     def _apply(self, name: str, step: int) -> None:
         if self._clip:  # the update waits for the step's norm (finish_step)
-            with self._locks[name]:
-                self._ready.append(name)
+            self._ready.append(name)  # one list.append: atomic, whichever worker thread calls
             self.updates.summed(step, name, self._summed(name))
             return
         self.updates.whole(step, name, self.values[name], self._summed(name))

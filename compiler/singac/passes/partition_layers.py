@@ -87,7 +87,12 @@ def _resolve(g: nx.DiGraph, layer: str, n: int) -> tuple[int, int]:
             raise source.layer_error(layer, f"a {d['type']} layer cannot be partitioned on features "
                                      "(partition_dim 1); use 0 or -1")
         dim = -1  # the net's default of 1 does not apply to layers whose features cannot be cut
-    if dim == 0 and not explicit and _feeds_whole_parser(g, layer):
+    if dim == 0 and _feeds_whole_parser(g, layer):
+        cluster = g.graph["job"].cluster
+        if explicit and cluster.nworkers_per_procs < cluster.nworkers_per_group:
+            raise source.layer_error(layer, "partition_dim 0 would send its records to a parser that runs "
+                                     "whole, in another process, and records cannot cross processes; "
+                                     "use -1 (or leave it unset)")
         dim = -1  # records, unlike tensors, cannot cross processes: the reader runs where its parser does
     if dim == 0 and BATCH not in spec_of(d["type"]).dims:
         if explicit:

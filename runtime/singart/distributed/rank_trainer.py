@@ -112,5 +112,7 @@ class RankTrainer:
     def close(self) -> None:
         for group in (self.train, *self.evals.values()):
             group.close()
+        self.updates.close()
+        self.client.close()
         if self.workspace is not None:
             self.workspace.release()

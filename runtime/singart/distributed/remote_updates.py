@@ -69,8 +69,8 @@ class RemoteUpdates(store.Updates):
         self.early: dict[str, Future[None]] = {}  # with clipping: this step's pushes, by param
 
     def whole(self, step: int, name: str, value: np.ndarray, grad: np.ndarray, scale: float = 1.0) -> None:
-        # a scale other than 1 is applied here (the store sends none: with clipping the servers scale)
-        grad = np.ascontiguousarray(grad) if scale == 1.0 else np.multiply(grad, np.float32(scale))
+        assert scale == 1.0, "with clipping the servers scale (clipped)"
+        grad = np.ascontiguousarray(grad)
         pushed = self.pushes.submit(self._timed, self.client.push, grad.nbytes, 0,
                                     self.group, step, name, grad, self.shares[name])
         self.pending.append(pushed)
@@ -118,4 +118,9 @@ class RemoteUpdates(store.Updates):
 
     def fold(self, step: int, name: str) -> tuple[float, float] | None:
         return None  # the servers run the updater
+
+    def close(self) -> None:
+        """Stop the push and pull threads (the step's calls are done: `finish` waited for them)."""
+        self.pushes.shutdown(wait=False)
+        self.pulls.shutdown(wait=False)
 
