@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
 import numpy as np
 
 from . import SingaError
-from .sample import GruCell, char_rnn_params, gru_language_model, newest_params, sample_ids, vocab_path
+from .sample import char_rnn_params, gru_language_model, newest_params, sample_ids, vocab_path
 
 # the runtime's kGRU cell: the same math the layer trains with, one function of plain arrays
-GRU_CELL = ("singart.rnn_ops", "gru_forward")  # the fused cell kGRU trains with
 
 
 def add_sample_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -30,34 +28,31 @@ def add_sample_command(subparsers: argparse._SubParsersAction) -> argparse.Argum
     return p
 
 
-def gru_cell() -> GruCell:
-    """The runtime's GRU cell function; a build without one says so."""
-    module, name = GRU_CELL
-    try:
-        return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
-    except (ImportError, AttributeError):
-        raise SingaError(f"this build has no GRU cell ({module}.{name}); sampling needs kGRU") from None
-
-
 def run_sample(args: argparse.Namespace) -> int:
     """Print the prime and the generated text on stdout."""
     from singa_spec.plans import read_plan
 
-    from .data.text import read_vocab
+    from .data.shard import ShardError
+    from .data.text import encode, read_vocab
+    from .rnn_ops import gru_forward  # the fused cell kGRU trains with
 
     if args.n < 0 or args.temperature < 0:
         raise SingaError("-n and --temperature must not be negative")
     plan = read_plan(args.plan)
-    vocab = read_vocab(args.vocab or vocab_path(plan))
-    index = {c: i for i, c in enumerate(vocab)}
-    unknown = next((c for c in args.prime if c not in index), None)
-    if unknown is not None:
-        raise SingaError(f"--prime: character {unknown!r} is not in the vocabulary")
+    vocab_file = args.vocab or vocab_path(plan)
+    vocab = read_vocab(vocab_file)
+    try:
+        prime = [int(i) for i in encode(args.prime, vocab, "--prime")]
+    except ShardError as err:
+        raise SingaError(str(err)) from None
     step_no, values = newest_params(plan.job.cluster.workspace)
     params, transpose = char_rnn_params(plan, values)
-    step, state = gru_language_model(params, gru_cell(), transpose)
-    ids = sample_ids(step, state, [index[c] for c in args.prime], args.n, args.temperature,
-                     np.random.default_rng(args.seed))
+    rows = params["embedding"].shape[0]
+    if len(vocab) != rows:
+        raise SingaError(f"{vocab_file}: {len(vocab)} characters, but the model's embedding has {rows} rows; "
+                         "give the vocab.json its shards were made with (--vocab)")
+    step, state = gru_language_model(params, gru_forward, transpose)
+    ids = sample_ids(step, state, prime, args.n, args.temperature, np.random.default_rng(args.seed))
     print(f"singart: sampling from checkpoint step {step_no}", file=sys.stderr)
     print(args.prime + "".join(vocab[i] for i in ids))
     return 0

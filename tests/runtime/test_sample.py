@@ -131,6 +131,14 @@ def test_bad_sample_arguments_are_one_line(trained, args: list[str], words: list
     assert all(w in proc.stderr for w in words), proc.stderr
 
 
+def test_a_vocabulary_of_another_size_is_refused(trained, tmp_path: Path) -> None:
+    other = tmp_path / "other.json"
+    other.write_text('{"chars": ["t", "h", "e", " "]}')
+    proc = _sample(trained[0], "--prime", "the ", "--vocab", str(other))
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "4 characters, but the model's embedding has" in proc.stderr and "--vocab" in proc.stderr
+
+
 def test_sampling_without_a_checkpoint_says_so(trained) -> None:
     plan, _ = trained
     for f in (plan.parent / "ws" / "checkpoint").iterdir():
