@@ -69,6 +69,7 @@ def test_a_pull_over_more_servers_than_64_threads_does_not_hold_up_the_push(tmp_
         deadline = time.monotonic() + WAIT_S
         while fanout_alive() < 64 and time.monotonic() < deadline:  # the pull holds its threads
             time.sleep(0.01)
+        assert fanout_alive() >= 64, "the pull never held 64 fan-out threads: the test would prove nothing"
         pusher = threading.Thread(target=client.push, args=(0, 0, "w", np.ones_like(init["w"]), 1), daemon=True)
         pusher.start()
         for t in (pusher, puller):

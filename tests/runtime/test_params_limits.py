@@ -59,13 +59,15 @@ def test_more_waiting_pulls_than_64_all_get_their_values(tmp_path: Path) -> None
         for t in pulls:
             t.start()
         time.sleep(1.0)  # let the pulls reach the server first; none can be answered before the pushes
+        assert all(t.is_alive() for t in pulls) and not errors, errors  # all waiting, none refused
         for p, client in enumerate(clients):
             for name in names:
                 client.push(0, 0, name, np.full_like(init[name], p + 1), 1)
         for t in pulls:
-            t.join()
+            t.join(120)
         for client in clients:
             client.close()
+    assert not any(t.is_alive() for t in pulls), "pulls still waiting after 120 s"
     assert not errors, errors[0]
     assert len(counts) == len(names) and all(c == {"0": 1} for c in counts.values()), counts
     for (p, name), value in got.items():  # each pull sees the one update: the sum 1+2+3+4 of the gradients

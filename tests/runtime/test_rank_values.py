@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from singa_spec.plans import read_plan
 from singart import store
 from singart.distributed.launcher import free_port
@@ -17,10 +18,15 @@ from .run_jobs import make_plan
 from .test_run_processes import ALLREDUCE
 
 
-def test_a_rank_with_workers_and_servers_shares_one_draw(tmp_path: Path) -> None:
+def test_a_rank_with_workers_and_servers_shares_one_draw(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     plan = read_plan(make_plan(tmp_path, workers=ALLREDUCE, steps=2))
     role = next(r for r in plan.roles if r.rank == 0)
     assert role.workers and role.servers, role
+
+    def second_draw(*args: object) -> None:
+        raise AssertionError("the shards drew their values again")
+
+    monkeypatch.setattr("singart.distributed.params_rpc.init_param", second_draw)
     node = Node(plan, Rank(0, len(plan.roles), f"127.0.0.1:{free_port()}", "test"), "a-token-0123456789")
     try:
         assert node.values is not None
