@@ -24,6 +24,8 @@ class Job:
     """A job: JobProto's fields as keywords (`Job(name="mlp", train_steps=600, updater={...})`), and one
     `layer(...)` call per `layer { }` block of the neuralnet, in the file's order."""
 
+    _origin: Source | None = None  # the file (or text) it was parsed from
+
     def __init__(self, name: str, **fields: Any) -> None:
         self.proto = fill(job_pb2.JobProto(), {"name": name, **fields}, "job")
 
@@ -37,13 +39,16 @@ class Job:
 
     @classmethod
     def from_file(cls, path: str | Path) -> Job:
-        """Parse a job file exactly as `singac compile` does (its errors name the file and line)."""
+        """Parse a job file exactly as `singac compile` does (its errors, and compile's, name the file
+        and line)."""
         return cls.from_text(read_text(str(path)), str(path))
 
     @classmethod
     def from_text(cls, text: str, source: str = "<text>") -> Job:
-        """Parse job text, as a job file's contents."""
-        return cls.from_proto(parse_job_text(text, source))
+        """Parse job text, as a job file's contents; `source` names it in errors, with their lines."""
+        job = cls.from_proto(parse_job_text(text, source))
+        job._origin = Source(source, text)
+        return job
 
     def layer(self, name: str, type: str | int | None = None, **fields: Any) -> Job:
         """Add a layer: LayerProto's fields as keywords (`srclayers="fc1"`, `innerproduct_conf={...}`,
@@ -59,15 +64,17 @@ class Job:
 
     @property
     def source(self) -> str:
-        """How errors name this job."""
-        return f"job '{self.proto.name}'"
+        """How errors name this job: its file (or text's name), else its name."""
+        return self._origin.path if self._origin is not None else f"job '{self.proto.name}'"
 
     def compile(self, plan_path: str | Path | None = None) -> plan_pb2.PlanProto:
-        """Check, partition and place the job as `singac compile` does; write the plan if given a path."""
+        """Check, partition and place the job as `singac compile` does; write the plan if given a path.
+        A job parsed from text has its errors point at the text's lines (of layers and fields the text
+        declares)."""
         job = job_pb2.JobProto()
         job.CopyFrom(self.proto)
         check_job(job, self.source)
-        plan = compile_job(job, Source(self.source))
+        plan = compile_job(job, self._origin or Source(self.source))
         if plan_path is not None:
             write_plan(plan, plan_path)
         return plan

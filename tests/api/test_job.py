@@ -2,6 +2,9 @@
 mistakes are one-line errors naming the field."""
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 import singa
 import singac
@@ -32,6 +35,17 @@ def test_it_compiles_to_the_plan_singac_compile_writes() -> None:
         plan.ClearField("content_hash")
     assert from_python == from_file
     assert len(from_python.graphs) == 2 and len(from_python.params) == 12
+
+
+def test_a_job_from_a_file_compiles_as_singac_compile_and_its_errors_name_lines(tmp_path: Path) -> None:
+    assert singa.Job.from_file(JOB_FILE).compile() == singac.compile_file(str(JOB_FILE))  # source, hash too
+    bad = tmp_path / "job.pbtxt"
+    bad.write_text(JOB_FILE.read_text().replace("num_output: 2500", "num_output: 0"))
+    with pytest.raises(singa.SingaError) as cli:
+        singac.compile_file(str(bad))
+    with pytest.raises(singa.SingaError) as api:
+        singa.Job.from_file(bad).compile()
+    assert str(api.value) == str(cli.value) and re.match(rf"{re.escape(str(bad))}:\d+: ", str(api.value)), api.value
 
 
 def test_text_and_back() -> None:
