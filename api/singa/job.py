@@ -8,6 +8,7 @@ from typing import Any
 from google.protobuf import text_format
 from singa_proto import job_pb2, plan_pb2
 from singa_spec.plans import write_plan
+from singa_spec.plugins import load_plugins
 from singac import compile_job
 from singac.parse import check_job, parse_job_text, read_text
 from singac.source import Source
@@ -45,7 +46,9 @@ class Job:
 
     @classmethod
     def from_text(cls, text: str, source: str = "<text>") -> Job:
-        """Parse job text, as a job file's contents; `source` names it in errors, with their lines."""
+        """Parse job text, as a job file's contents; `source` names it in errors, with their lines.
+        Installed plugins (entry points) load first, as for `singac compile`: their extensions parse."""
+        load_plugins()
         job = cls.from_proto(parse_job_text(text, source))
         job._origin = Source(source, text)
         return job
@@ -71,6 +74,7 @@ class Job:
         """Check, partition and place the job as `singac compile` does; write the plan if given a path.
         A job parsed from text has its errors point at the text's lines (of layers and fields the text
         declares)."""
+        load_plugins()  # installed plugins' kinds, as `singac compile` knows them
         job = job_pb2.JobProto()
         job.CopyFrom(self.proto)
         check_job(job, self.source)

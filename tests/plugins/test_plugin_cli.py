@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +120,10 @@ def test_an_entry_point_plugin_loads_by_itself_and_is_recorded(tmp_path: Path) -
                          text=True, timeout=300, check=False, env=env)  # installed: it loads by itself
     assert ran.returncode == 0, ran.stderr
     assert len(LOSS.findall(ran.stdout)) == 30 and "s" in params(tmp_path / "ws", 30)
+    script = f"import singa; singa.run(singa.Job.from_file({str(job)!r}), overwrite=True)"  # the Python API too
+    api = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False,
+                         env=env)
+    assert api.returncode == 0 and len(LOSS.findall(api.stdout)) == 30, api.stderr
 
 
 def test_an_unknown_user_type_lists_the_registered_kinds(tmp_path: Path) -> None:
