@@ -331,6 +331,9 @@ class Executor:
             check_node(n, env, worker)
         self.worker, self.env = worker, env
         self.steps = [(n, STEPS[n.kind](n, env)) for n in mine]
+        order = {n.name: i for i, n in enumerate(mine)}
+        # sources that run after their consumer (the hid -> vis edge of an RBM's pair): given as None
+        self.later = {n.name: {s for s in n.srcs if order.get(s, -1) > order[n.name]} for n in mine}
         self.losses = [st.layer for _, st in self.steps if isinstance(st, ComputeStep)
                        and isinstance(st.layer, LossLayer)]
 
@@ -340,7 +343,9 @@ class Executor:
         outs: dict[str, Any] = {}
         for node, st in self.steps:
             bridged = node.kind == plan_pb2.kBridgeDstNode
-            outs[node.name] = st.forward([] if bridged else [outs.get(s) for s in node.srcs], step)
+            later = self.later[node.name]
+            outs[node.name] = st.forward([] if bridged else [None if s in later else outs[s] for s in node.srcs],
+                                         step)
         return outs
 
     def check_finite(self, step: int, outs: dict[str, Any]) -> None:
