@@ -5,7 +5,8 @@
 
 It takes the net and the training settings from the job file (JOB_TO_TORCH below), so the two runs
 train the same net the same way: the shard folder (beside the train shard), batchsize, word_dim,
-unroll_len, the GRU's dim and recurrent_bias (without it, PyTorch's b_hh is held at zero), the updater (kAdam -> torch.optim.Adam with beta1, beta2 and delta as eps;
+unroll_len (checked against the shards' windows), the GRU's dim and recurrent_bias (without it, PyTorch's
+b_hh is held at zero), the updater (kAdam -> torch.optim.Adam with beta1, beta2 and delta as eps;
 kSGD -> torch.optim.SGD with momentum and weight_decay), base_lr (kFixed), seed, train_steps,
 disp_freq, validate_freq and validate_steps. Initial values are PyTorch's own (same distributions as
 the job's: N(0, 1) embedding, U(+-1/sqrt(dim)) elsewhere), drawn from the job's seed.
@@ -64,6 +65,9 @@ def settings(job: job_pb2.JobProto) -> dict[str, Any]:
     """JOB_TO_TORCH: this script's settings from the job's fields."""
     shard = _layer(job, job_pb2.kShardData).sharddata_conf
     up = job.updater
+    if up.learning_rate.type != job_pb2.kFixed or up.type not in (job_pb2.kAdam, job_pb2.kSGD):
+        raise SystemExit("char_rnn_torch.py: the job must use kAdam or kSGD with a kFixed learning rate "
+                         "(the only settings it maps to torch.optim)")
     return {
         "data": os.path.dirname(shard.path), "batchsize": shard.batchsize,
         "dim": _layer(job, job_pb2.kEmbedding).embedding_conf.word_dim,
@@ -71,7 +75,7 @@ def settings(job: job_pb2.JobProto) -> dict[str, Any]:
         "recurrent_bias": _layer(job, job_pb2.kGRU).rnn_conf.recurrent_bias,
         "updater": {job_pb2.kAdam: "adam", job_pb2.kSGD: "sgd"}[up.type], "lr": up.learning_rate.base_lr,
         "betas": (up.adam_conf.beta1, up.adam_conf.beta2), "eps": up.delta, "momentum": up.momentum,
-        "weight_decay": up.weight_decay, "clip": getattr(up, "clip_norm", 0.0), "seed": job.seed,
+        "weight_decay": up.weight_decay, "clip": up.clip_norm, "seed": job.seed,
         "steps": job.train_steps, "disp_freq": job.disp_freq or 50, "valid_freq": job.validate_freq,
         "valid_steps": job.validate_steps,
     }
@@ -111,6 +115,9 @@ def train(a: argparse.Namespace) -> None:
     torch.set_num_threads(a.threads)
     vocab = read_vocab(os.path.join(a.data, VOCAB_FILE))
     train_shard, valid_shard = (load_shard(os.path.join(a.data, name)) for name in SHARDS)
+    if batch(train_shard, 0, 1)[0].shape[1] != a.unroll:
+        raise SystemExit(f"char_rnn_torch.py: the shards hold windows of {batch(train_shard, 0, 1)[0].shape[1]} "
+                         f"steps, the job unrolls {a.unroll}")
     model = CharRNN(len(vocab), a.dim, a.hidden)
     if not a.recurrent_bias:  # the job's GRU has no b_hh: PyTorch's stays zero and untrained
         model.gru.bias_hh_l0.requires_grad_(False).zero_()
