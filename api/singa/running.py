@@ -6,7 +6,6 @@ import queue
 import subprocess
 import sys
 import threading
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,10 +14,7 @@ from typing import Any, NamedTuple, TextIO, TypeAlias
 from singa_proto import plan_pb2
 from singa_spec import SingaError
 from singa_spec.plans import read_plan
-from singart.cli import NUMPY_NOISE
-from singart.data.shard import ShardError
-from singart.memory import check_fits
-from singart.train import StopRequested, run_plan
+from singart.train import StopRequested, run_here
 
 from .job import Job
 
@@ -61,8 +57,6 @@ def run(what: Runnable, on_metrics: Callable[[Metrics], Any] | None = None, *, r
     if plan.topology.nprocs > 1:
         raise SingaError(f"{source}: the plan runs as {plan.topology.nprocs} processes; write it with "
                          "compile(path) and hand the file to singa.launch(path)")
-    if check_memory:
-        check_fits(plan, source)  # before anything is allocated, as the command checks
     history: list[Metrics] = []
 
     def hook(phase: str, step: int, values: dict[str, float]) -> None:
@@ -70,12 +64,8 @@ def run(what: Runnable, on_metrics: Callable[[Metrics], Any] | None = None, *, r
         if on_metrics is not None:
             on_metrics(history[-1])
 
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", NUMPY_NOISE, RuntimeWarning)
-        try:
-            test = run_plan(plan, resume, out, err, overwrite, keep, on_metrics=hook, stop=stop)
-        except ShardError as error:  # the data layers' one-line errors name the layer and the shard
-            raise SingaError(str(error)) from None
+    test = run_here(plan, source, check_memory, resume=resume, out=out, err=err, overwrite=overwrite, keep=keep,
+                    on_metrics=hook, stop=stop)
     return Summary(test, history)
 
 

@@ -28,8 +28,6 @@ EXIT_USER, EXIT_INTERNAL = 2, 70  # 70: EX_SOFTWARE, a bug of singart's
 # stdout's reader went away, as for a tool SIGPIPE ended)
 EXIT_INTERRUPTED = 128 + signal.SIGINT
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
-# numpy's warnings that a run's own non-finite checks replace (they stop it with one line naming the step)
-NUMPY_NOISE = r"(overflow|invalid value|divide by zero) encountered"
 DEBUG_ENV = "SINGART_DEBUG"  # set to 1 to see the traceback behind an error line
 RUN_HELP = ("Train a plan compiled by `singac compile` in this process: the job's train net for "
             "train_steps steps, with validation, test, checkpoints and log lines at the job's "
@@ -45,9 +43,8 @@ def _run(args: argparse.Namespace) -> int:
     from singa_spec.plans import read_plan
     from singa_spec.plugins import load_plugins
 
-    from .data.shard import ShardError
     from .memory import check_fits
-    from .train import run_plan
+    from .train import NUMPY_NOISE, run_here
 
     # gRPC's own log lines (a peer's failed TLS handshake, at INFO) would come between ours; it reads
     # this when it loads, which only a run of several processes does
@@ -62,18 +59,16 @@ def _run(args: argparse.Namespace) -> int:
     if hosts is not None and plan.topology.nprocs < 2:
         raise SingaError(f"--hosts {args.hosts}: {args.plan} runs as one process; compile the job with "
                          "several processes (nworkers_per_procs, server_worker_separate) to spread it")
+    if plan.topology.nprocs == 1:
+        run_here(plan, args.plan, not args.no_memory_check, resume=args.resume, overwrite=args.overwrite,
+                 keep=args.keep_checkpoints)
+        return 0
     if not args.no_memory_check:
         check_fits(plan, args.plan)  # before anything is allocated
     # numpy's warnings on overflow and NaN would interleave with the log; the run checks the losses and
     # params itself and stops with one line at the step they go non-finite
     warnings.filterwarnings("ignore", NUMPY_NOISE, RuntimeWarning)
-    if plan.topology.nprocs > 1:
-        return _run_processes(plan, args, hosts, tls)
-    try:
-        run_plan(plan, resume=args.resume, overwrite=args.overwrite, keep=args.keep_checkpoints)
-    except ShardError as err:  # the data layers' one-line errors name the layer and the shard
-        raise SingaError(str(err)) from None
-    return 0
+    return _run_processes(plan, args, hosts, tls)
 
 
 def _tls(args: argparse.Namespace) -> TlsFiles | None:

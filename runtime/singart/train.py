@@ -9,6 +9,7 @@ import math
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,8 +21,10 @@ from singa_spec.plans import content_hash
 from . import SingaError, cd, store  # noqa: F401 -- cd registers kCD
 from .algorithms import make_algorithm
 from .checkpoint import Checkpoints
+from .data.shard import ShardError
 from .events import EventWriter
 from .finite import NonFinite, check_metrics, check_params, last_good
+from .memory import check_fits
 from .progress import Progress
 from .worker import Background, WorkerGroup, kernel_threads, merge_metrics, set_kernel_threads
 from .workspace import check_fresh_run, open_workspace
@@ -356,6 +359,23 @@ def duration(seconds: float) -> str:
     if minutes < 60:
         return f"{minutes} min {secs} s"
     return f"{minutes // 60} h {minutes % 60} min"
+
+
+# numpy's warnings that a run's own non-finite checks replace (they stop it with one line naming the step)
+NUMPY_NOISE = r"(overflow|invalid value|divide by zero) encountered"
+
+
+def run_here(plan: plan_pb2.PlanProto, name: str, check_memory: bool = True, **options: Any) -> dict[str, float]:
+    """Train a one-process plan in this process as `singart run` does (`options`: run_plan's): the memory
+    check first, numpy's overflow warnings quiet, a data layer's error as one SingaError line."""
+    if check_memory:
+        check_fits(plan, name)  # before anything is allocated
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", NUMPY_NOISE, RuntimeWarning)
+        try:
+            return run_plan(plan, **options)
+        except ShardError as err:  # the data layers' one-line errors name the layer and the shard
+            raise SingaError(str(err)) from None
 
 
 def run_plan(plan: plan_pb2.PlanProto, resume: bool = False, out: TextIO | None = None,
