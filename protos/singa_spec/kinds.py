@@ -8,6 +8,7 @@ the compiler loads without the runtime may declare its names directly.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,3 +108,18 @@ def unknown(kind: str, name: str, have: list[str]) -> SingaError:
     """The error for a name nothing registers, listing those that are."""
     return SingaError(f"no {KINDS[kind].what} {name!r} is registered; known: {', '.join(have) or '(none)'}"
                       f" ({HOW_TO_PLUG})")
+
+
+def same_definition(a: Any, b: Any) -> bool:
+    """Whether `b` is `a` defined again, as when a script or notebook cell that registers a kind runs a
+    second time: the same object, a function or class of the same module and qualified name, or a
+    dataclass (a LayerSpec) whose fields all are. Registering it again replaces it; anything else under
+    a registered name is a clash."""
+    if a is b:
+        return True
+    if dataclasses.is_dataclass(a) and type(a) is type(b):
+        return all(same_definition(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
+    if callable(a) and callable(b):
+        where = (getattr(a, "__module__", None), getattr(a, "__qualname__", None))
+        return where[1] is not None and where == (getattr(b, "__module__", None), getattr(b, "__qualname__", None))
+    return bool(a == b)

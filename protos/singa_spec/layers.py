@@ -18,7 +18,7 @@ from singa_proto import job_pb2
 from . import params as param_rules
 from . import shapes
 from .errors import SingaError
-from .kinds import HOW_TO_PLUG
+from .kinds import HOW_TO_PLUG, same_definition
 
 Shape = tuple[int, ...]
 ShapeRule = Callable[[Any, list[Shape]], Shape]
@@ -106,7 +106,7 @@ SPECS: dict[str, LayerSpec] = {}
 
 def register_spec(spec: LayerSpec) -> LayerSpec:
     """Make a layer kind known under `spec.name` (built-in kinds and plugins alike); returns it."""
-    if spec.name in SPECS and SPECS[spec.name] is not spec:
+    if spec.name in SPECS and not same_definition(SPECS[spec.name], spec):
         raise SingaError(f"layer kind {spec.name} is registered twice")
     SPECS[spec.name] = spec
     return spec

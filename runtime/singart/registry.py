@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Generic, TypeVar
 
 from singa_spec import SingaError
-from singa_spec.kinds import declare, is_user, kind_name, unknown
+from singa_spec.kinds import declare, is_user, kind_name, same_definition, unknown
 
 T = TypeVar("T")
 
@@ -21,8 +21,9 @@ class Registry(Generic[T]):
         self.items: dict[str, T] = {}
 
     def register(self, name: str, item: T) -> T:
-        """Make `item` the implementation of `name`; registering a name twice is an error."""
-        if name in self.items and self.items[name] is not item:
+        """Make `item` the implementation of `name`; registering another item under the name is an error
+        (the same definition run again replaces it)."""
+        if name in self.items and not same_definition(self.items[name], item):
             raise SingaError(f"{self.kind} {name} is registered twice")
         declare(self.kind, name)
         self.items[name] = item

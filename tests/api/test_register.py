@@ -75,3 +75,30 @@ def test_the_api_registers_into_the_runtimes_registries(forget: None) -> None:
     assert UPDATERS.get("ApiNoop").step is noop
     with pytest.raises(ValueError, match="give its spec .* or its fields, not both"):
         singa.register_layer("ApiThrice", Twice, SPECS["ApiTwice"])
+
+
+def test_running_the_same_registrations_again_replaces_them(forget: None) -> None:
+    """A notebook cell or script body run twice registers its kinds again: the second definitions
+    replace the first; another class or rule under a registered name is still a clash."""
+    made = []
+    for _ in range(2):
+        @singa.layer("ApiTwice")
+        class Twice(singa.NumpyLayer):
+            def forward(self, inputs):
+                return 2 * inputs[0]
+
+        @singa.updater("ApiNoop")
+        def noop(u, w, g, tmp, slots, lr, t):
+            pass
+
+        made.append((Twice, noop))
+    (first, _), (second, noop_again) = made
+    assert first is not second and getattr(IMPLEMENTATIONS["ApiTwice"], "user", None) is second
+    assert UPDATERS.get("ApiNoop").step is noop_again
+
+    class Other(singa.NumpyLayer):
+        def forward(self, inputs):
+            return inputs[0]
+
+    with pytest.raises(ValueError, match="layer kind ApiTwice has two implementations: Twice and Other"):
+        singa.register_layer("ApiTwice", Other)

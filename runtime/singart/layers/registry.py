@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from singa_spec import SPECS
+from singa_spec.kinds import same_definition
 
 from .base import Layer, LayerContext
 from .numpy_layer import NumpyLayer, adapter_for
@@ -19,9 +20,10 @@ def register_layer(kind: str, cls: type[Layer | NumpyLayer]) -> None:
     if kind not in SPECS:
         raise ValueError(f"layer implementation {cls.__name__}: {kind} has no spec; register it first")
     known = IMPLEMENTATIONS.get(kind)
-    if known is not None and getattr(known, "user", known) is not cls:
-        raise ValueError(f"layer kind {kind} has two implementations: {known.__name__} and {cls.__name__}")
-    if known is None:
+    user = getattr(known, "user", known)  # the class a NumpyLayer's adapter runs, else the class itself
+    if user is not None and not same_definition(user, cls):
+        raise ValueError(f"layer kind {kind} has two implementations: {user.__name__} and {cls.__name__}")
+    if user is not cls:  # new, or its definition run again
         IMPLEMENTATIONS[kind] = adapter_for(cls) if issubclass(cls, NumpyLayer) else cls
 
 
